@@ -1,0 +1,3 @@
+"""GPEN Desktop: face restoration with GPEN models."""
+
+__version__ = "0.1.0"

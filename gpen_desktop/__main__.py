@@ -1,0 +1,5 @@
+import sys
+
+from gpen_desktop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,240 @@
+"""Benchmarks: seconds per face, faces per second, peak memory, load time, whole-photo split.
+
+Models are random-weight networks in the official configuration for each size (no downloads);
+``compare_eager`` times the plain reference forward of the same weights in the same run, so
+speed work is reported as a ratio measured side by side.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: size -> (channel_multiplier, narrow) of the official checkpoints.
+OFFICIAL = {256: (1, 0.5), 512: (2, 1.0), 1024: (2, 1.0), 2048: (2, 1.0)}
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+class PeakMemory:
+    """Samples this process's RSS (and CUDA peak allocation) while the block runs."""
+
+    def __init__(self, device: Any = None, interval: float = 0.005) -> None:
+        self.device = device
+        self.interval = interval
+        self.peak_rss = 0
+        self.peak_gpu = 0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, _rss_bytes())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        import torch
+
+        if self.device is not None and torch.device(self.device).type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        self.peak_rss = _rss_bytes()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, _rss_bytes())
+        if self.device is not None and torch.device(self.device).type == "cuda":
+            self.peak_gpu = int(torch.cuda.max_memory_allocated(self.device))
+
+
+@dataclass
+class BenchRow:
+    size: int
+    batch: int
+    device: str
+    dtype: str
+    seconds_per_face: float
+    faces_per_second: float
+    seconds_per_face_all: list[float]
+    load_seconds: float
+    peak_rss_mb: float
+    peak_gpu_mb: float
+    weights_mb: float
+    eager_seconds_per_face: float | None = None
+    speedup_vs_eager: float | None = None
+    max_abs_diff_vs_eager: float | None = None
+    max_u8_diff_vs_eager: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _sync(device: Any) -> None:
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time(fn: Callable[[], Any], repeat: int, device: Any) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_size(
+    size: int,
+    device: Any = "cpu",
+    batch: int = 1,
+    repeat: int = 3,
+    warmup: int = 1,
+    compare_eager: bool = False,
+    dtype: str = "auto",
+    narrow: float | None = None,
+    channel_multiplier: int | None = None,
+) -> BenchRow:
+    """Time the optimised runner (and optionally the eager forward) on random faces."""
+    import torch
+
+    from gpen_desktop.core.checkpoints import load_checkpoint
+    from gpen_desktop.core.devices import resolve_device
+    from gpen_desktop.core.gpen import random_checkpoint
+    from gpen_desktop.core.gpen.fast import FastRunner
+
+    dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    cm, nw = OFFICIAL.get(size, (2, 1.0))
+    cm = channel_multiplier or cm
+    nw = narrow or nw
+    with tempfile.TemporaryDirectory() as tmp:
+        path = random_checkpoint(Path(tmp) / f"bench-{size}.pth", size, cm, nw, seed=0)
+        weights_mb = path.stat().st_size / 1e6
+        gc.collect()
+        t0 = time.perf_counter()
+        loaded = load_checkpoint(path, device="cpu")
+        load_seconds = time.perf_counter() - t0
+        rng = np.random.default_rng(0)
+        faces = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
+        with PeakMemory(dev) as mem:
+            runner = FastRunner(loaded.model, dev, dtype=dtype)
+            for _ in range(warmup):
+                runner.run_uint8(faces)
+            times = _time(lambda: runner.run_uint8(faces), repeat, dev)
+            fast_out = runner.run_uint8(faces)
+        per_face = [t / batch for t in times]
+        med = statistics.median(per_face)
+        row = BenchRow(
+            size=size,
+            batch=batch,
+            device=str(dev),
+            dtype=runner.dtype_name,
+            seconds_per_face=med,
+            faces_per_second=1.0 / med if med > 0 else float("inf"),
+            seconds_per_face_all=per_face,
+            load_seconds=load_seconds,
+            peak_rss_mb=mem.peak_rss / 1e6,
+            peak_gpu_mb=mem.peak_gpu / 1e6,
+            weights_mb=weights_mb,
+        )
+        if compare_eager:
+            from gpen_desktop.core.inference import to_tensor, to_uint8
+
+            model = loaded.model.to(dev)
+            x = to_tensor(faces, dev)
+
+            def eager() -> Any:
+                with torch.no_grad():
+                    return model(x)
+
+            for _ in range(warmup):
+                eager()
+            eager_times = [t / batch for t in _time(eager, repeat, dev)]
+            row.eager_seconds_per_face = statistics.median(eager_times)
+            row.speedup_vs_eager = row.eager_seconds_per_face / med
+            ref = eager()
+            fast_float = runner.run(to_tensor(faces, dev, runner.dtype)).float()
+            row.max_abs_diff_vs_eager = float((fast_float - ref.float()).abs().max())
+            row.max_u8_diff_vs_eager = int(
+                np.abs(fast_out.astype(np.int16) - to_uint8(ref).astype(np.int16)).max()
+            )
+        return row
+
+
+@dataclass
+class PhotoBench:
+    photo: str
+    width: int
+    height: int
+    faces: int
+    model_size: int
+    device: str
+    seconds: dict[str, float]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def bench_photo(
+    photo_path: str | Path,
+    size: int = 512,
+    device: str = "cpu",
+    batch: int = 4,
+    detector: str = "auto",
+    repeat: int = 1,
+) -> PhotoBench:
+    """Whole-photo pipeline time split into detection / alignment / network / paste."""
+    from gpen_desktop.core.gpen import random_checkpoint
+    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.pipeline import RestoreOptions, Restorer
+
+    cm, nw = OFFICIAL.get(size, (2, 1.0))
+    photo = load_photo(photo_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = random_checkpoint(Path(tmp) / f"bench-{size}.pth", size, cm, nw, seed=0)
+        restorer = Restorer(
+            RestoreOptions(model_path=str(ckpt), device=device, batch_size=batch, detector=detector)
+        )
+        restorer.restore(photo, faces=None)  # warm-up (loads the model)
+        runs = [restorer.restore(photo, faces=None) for _ in range(repeat)]
+    keys = ("detect", "align", "network", "paste", "total")
+    seconds = {k: statistics.median(r.timings.get(k, 0.0) for r in runs) for k in keys}
+    return PhotoBench(
+        photo=str(photo_path),
+        width=photo.width,
+        height=photo.height,
+        faces=len(runs[-1].faces),
+        model_size=size,
+        device=runs[-1].device,
+        seconds=seconds,
+    )

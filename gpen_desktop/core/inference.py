@@ -1,0 +1,121 @@
+"""Running a loaded GPEN network on aligned face crops, in batches.
+
+Conversion convention (DESIGN §2): ``x = u8 / 255 * 2 - 1`` in, ``round(clamp((y + 1) / 2, 0, 1) * 255)``
+out; tensors NCHW RGB.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gpen_desktop.core.errors import Cancelled
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]
+CancelFn = Callable[[], bool]
+
+
+def to_tensor(batch_u8: np.ndarray, device: Any = "cpu", dtype: Any = None) -> Any:
+    """N x H x W x 3 uint8 RGB -> N x 3 x H x W float tensor in [-1, 1] on ``device``."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(batch_u8)).to(device)
+    t = t.permute(0, 3, 1, 2).float().div_(255.0).mul_(2.0).sub_(1.0)
+    return t if dtype is None else t.to(dtype)
+
+
+def to_uint8(y: Any) -> np.ndarray:
+    """N x 3 x H x W tensor in [-1, 1] -> N x H x W x 3 uint8 RGB numpy."""
+    import torch
+
+    y = torch.round(torch.clamp((y.float() + 1.0) / 2.0, 0.0, 1.0) * 255.0).to(torch.uint8)
+    return y.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def resize_crop(crop: np.ndarray, size: int) -> np.ndarray:
+    """Resize a square-ish crop to size x size (area when shrinking, cubic when enlarging)."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    if (h, w) == (size, size):
+        return crop
+    interp = cv2.INTER_AREA if max(h, w) > size else cv2.INTER_CUBIC
+    return cv2.resize(crop, (size, size), interpolation=interp)
+
+
+class Enhancer:
+    """Runs a loaded checkpoint on aligned crops, ``batch_size`` faces per forward pass.
+
+    Falls back to the CPU for the rest of a run when a GPU runs out of memory
+    (``fallback_note`` says so).
+    """
+
+    def __init__(self, loaded: Any, device: Any = "auto", batch_size: int = 4) -> None:
+        from gpen_desktop.core.devices import resolve_device
+
+        self.loaded = loaded
+        self.info = loaded.info
+        self.size = loaded.info.in_size
+        self.device = resolve_device(device) if isinstance(device, str) else device
+        self.batch_size = max(1, int(batch_size))
+        self.fallback_note: str | None = None
+        self._runner = None
+
+    def _get_runner(self) -> Any:
+        if self._runner is None or self._runner.device != self.device:
+            from gpen_desktop.core.gpen.fast import FastRunner
+
+            self._runner = FastRunner(self.loaded.model, self.device)
+        return self._runner
+
+    def forward(self, batch_u8: np.ndarray) -> np.ndarray:
+        """One batch N x S x S x 3 uint8 -> N x S x S x 3 uint8, with GPU-OOM fallback."""
+        from gpen_desktop.core.devices import describe, is_out_of_memory
+
+        try:
+            return self._get_runner().run_uint8(batch_u8)
+        except Exception as exc:
+            if self.device.type == "cpu" or not is_out_of_memory(exc):
+                raise
+            import torch
+
+            self.fallback_note = f"{describe(self.device)} ran out of memory; continued on the CPU"
+            log.warning(self.fallback_note)
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            self.device = torch.device("cpu")
+            return self._get_runner().run_uint8(batch_u8)
+
+    def restore_crops(
+        self,
+        crops: Sequence[np.ndarray],
+        progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+        on_batch: Callable[[int, list[np.ndarray]], None] | None = None,
+    ) -> list[np.ndarray]:
+        """Restore H x W x 3 uint8 RGB crops (resized to the model size if needed).
+
+        ``cancel()`` is polled before every batch and raises :class:`Cancelled`;
+        ``on_batch(first_index, outputs)`` sees each batch as soon as it is done.
+        """
+        total = len(crops)
+        out: list[np.ndarray] = []
+        t0 = time.perf_counter()
+        for start in range(0, total, self.batch_size):
+            if cancel is not None and cancel():
+                raise Cancelled("cancelled")
+            chunk = [resize_crop(np.asarray(c), self.size) for c in crops[start : start + self.batch_size]]
+            result = list(self.forward(np.stack(chunk)))
+            out.extend(result)
+            if on_batch is not None:
+                on_batch(start, result)
+            if progress is not None:
+                progress(len(out), total, f"restored {len(out)}/{total} faces")
+        log.debug("restored %d crops in %.2f s", total, time.perf_counter() - t0)
+        return out

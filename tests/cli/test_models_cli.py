@@ -1,0 +1,64 @@
+"""``gpen models`` and ``gpen bench`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from gpen_desktop.cli import main
+
+
+def test_models_info_json(tiny_checkpoint, capsys):
+    assert main(["models", "info", str(tiny_checkpoint), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    for key in ("arch", "in_size", "out_size", "channel_multiplier", "narrow", "n_params", "dtype", "format"):
+        assert key in info
+    assert (info["arch"], info["in_size"], info["out_size"]) == ("GPEN", 64, 64)
+    assert (info["channel_multiplier"], info["narrow"], info["format"]) == (2, 0.125, "state_dict")
+
+
+def test_models_info_human(tiny_checkpoint, capsys):
+    assert main(["models", "info", str(tiny_checkpoint)]) == 0
+    out = capsys.readouterr().out
+    assert "channel_multiplier" in out and "64 px" in out
+
+
+def test_models_info_bad_file_is_one_line_and_nonzero(tmp_path, capsys):
+    bad = tmp_path / "bad.pth"
+    bad.write_text("not a checkpoint")
+    assert main(["models", "info", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: not a PyTorch checkpoint") and "\n" not in err
+    assert main(["models", "info", str(tmp_path / "missing.pth")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_models_list_identifies_by_content(tmp_path, tiny_checkpoint, capsys):
+    (tmp_path / "renamed.pth").write_bytes(tiny_checkpoint.read_bytes())
+    (tmp_path / "broken.pth").write_bytes(b"\x80\x02garbage")
+    torch.save({"conv_first.weight": torch.zeros(1), "body.0.rdb1.conv1.weight": torch.zeros(1)}, tmp_path / "esrgan.pth")
+    (tmp_path / "notes.txt").write_text("ignored")
+    assert main(["models", "list", "--dir", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    by_name = {m["path"].split("/")[-1]: m for m in data["models"]}
+    assert set(by_name) == {"renamed.pth", "broken.pth", "esrgan.pth"}
+    assert by_name["renamed.pth"]["kind"] == "restorer"
+    assert by_name["renamed.pth"]["info"]["in_size"] == 64
+    assert by_name["broken.pth"]["kind"] == "invalid" and by_name["broken.pth"]["error"]
+    assert "ESRGAN" in by_name["esrgan.pth"]["error"]
+
+
+def test_models_known_lists_official_checkpoints(capsys):
+    assert main(["models", "known", "--json"]) == 0
+    names = {m["name"] for m in json.loads(capsys.readouterr().out)}
+    assert {"GPEN-BFR-256", "GPEN-BFR-512", "GPEN-BFR-1024", "GPEN-BFR-2048", "GPEN-Colorization-1024", "GPEN-Inpainting-1024"} <= names
+
+
+def test_bench_json(capsys):
+    assert main(["bench", "--size", "64", "--repeat", "1", "--warmup", "0", "--compare-eager", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("size", "device", "dtype", "batch", "seconds_per_face"):
+        assert key in data
+    assert data["size"] == 64 and data["device"] == "cpu" and data["seconds_per_face"] > 0
+    assert data["max_abs_diff_vs_eager"] < 1e-3 and data["speedup_vs_eager"] > 0
