@@ -56,7 +56,9 @@ class Enhancer:
     (``fallback_note`` says so).
     """
 
-    def __init__(self, loaded: Any, device: Any = "auto", batch_size: int = 4) -> None:
+    def __init__(
+        self, loaded: Any, device: Any = "auto", batch_size: int = 4, dtype: str = "auto"
+    ) -> None:
         from gpen_desktop.core.devices import resolve_device
 
         self.loaded = loaded
@@ -64,6 +66,7 @@ class Enhancer:
         self.size = loaded.info.in_size
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.batch_size = max(1, int(batch_size))
+        self.dtype = dtype
         self.fallback_note: str | None = None
         self._runner = None
 
@@ -71,7 +74,7 @@ class Enhancer:
         if self._runner is None or self._runner.device != self.device:
             from gpen_desktop.core.gpen.fast import FastRunner
 
-            self._runner = FastRunner(self.loaded.model, self.device)
+            self._runner = FastRunner(self.loaded.model, self.device, self.dtype)
         return self._runner
 
     def forward(self, batch_u8: np.ndarray) -> np.ndarray:
@@ -110,7 +113,10 @@ class Enhancer:
         for start in range(0, total, self.batch_size):
             if cancel is not None and cancel():
                 raise Cancelled("cancelled")
-            chunk = [resize_crop(np.asarray(c), self.size) for c in crops[start : start + self.batch_size]]
+            chunk = [
+                resize_crop(np.asarray(c), self.size)
+                for c in crops[start : start + self.batch_size]
+            ]
             result = list(self.forward(np.stack(chunk)))
             out.extend(result)
             if on_batch is not None:

@@ -30,7 +30,12 @@ def _forms(sd):
     return {
         "flat": (sd, {}),
         "training": (
-            {"g": sd, "d": {"x": torch.zeros(1)}, "g_ema": sd, "g_optim": {"state": {}, "param_groups": [{"lr": 0.002}]}},
+            {
+                "g": sd,
+                "d": {"x": torch.zeros(1)},
+                "g_ema": sd,
+                "g_optim": {"state": {}, "param_groups": [{"lr": 0.002}]},
+            },
             {},
         ),
         "g_only": ({"g": sd}, {}),
@@ -40,7 +45,11 @@ def _forms(sd):
         "model": ({"model": sd}, {}),
         "module_prefix": (prefixed, {}),
         "bundle": (
-            {"generator": sd, "args": argparse.Namespace(in_size=64, out_size=64, version="GPEN-BFR-v2.0-64"), "encoder": {}},
+            {
+                "generator": sd,
+                "args": argparse.Namespace(in_size=64, out_size=64, version="GPEN-BFR-v2.0-64"),
+                "encoder": {},
+            },
             {},
         ),
         "wrapped_prefixed": ({"state_dict": prefixed}, {}),
@@ -51,7 +60,20 @@ def _forms(sd):
 
 @pytest.mark.parametrize(
     "form",
-    ["flat", "training", "g_only", "state_dict", "params_ema", "params", "model", "module_prefix", "bundle", "wrapped_prefixed", "float16", "legacy"],
+    [
+        "flat",
+        "training",
+        "g_only",
+        "state_dict",
+        "params_ema",
+        "params",
+        "model",
+        "module_prefix",
+        "bundle",
+        "wrapped_prefixed",
+        "float16",
+        "legacy",
+    ],
 )
 def test_every_form_loads_and_gives_the_same_output(tmp_path, reference, form):
     sd, x, y = reference
@@ -169,8 +191,18 @@ def test_plain_pickle_with_code_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("keys", "expect"),
     [
-        (["conv_body_first.weight", "stylegan_decoder.style_mlp.1.weight", "stylegan_decoder.to_rgbs.0.bias"], "GFPGAN"),
-        (["body.conv1.0.weight", "ClassHead.0.conv1x1.weight", "BboxHead.0.conv1x1.weight"], "RetinaFace"),
+        (
+            [
+                "conv_body_first.weight",
+                "stylegan_decoder.style_mlp.1.weight",
+                "stylegan_decoder.to_rgbs.0.bias",
+            ],
+            "GFPGAN",
+        ),
+        (
+            ["body.conv1.0.weight", "ClassHead.0.conv1x1.weight", "BboxHead.0.conv1x1.weight"],
+            "RetinaFace",
+        ),
         (["conv_first.weight", "body.0.rdb1.conv1.weight", "conv_last.weight"], "ESRGAN"),
         (["style.1.weight", "convs.0.conv.weight", "to_rgbs.0.bias"], "StyleGAN2"),
         (["foo.weight", "bar.bias"], "not a GPEN model"),

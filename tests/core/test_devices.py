@@ -12,7 +12,9 @@ from gpen_desktop.core.errors import DeviceError
 def test_auto_and_cpu():
     assert devices.resolve_device("cpu").type == "cpu"
     auto = devices.resolve_device("auto")
-    expected = "cuda" if torch.cuda.is_available() else "mps" if devices._mps_available(torch) else "cpu"
+    expected = (
+        "cuda" if torch.cuda.is_available() else "mps" if devices._mps_available(torch) else "cpu"
+    )
     assert auto.type == expected
     ids = [d for d, _ in devices.available_devices()]
     assert ids[:2] == ["auto", "cpu"]

@@ -1,36 +1,298 @@
-"""Inference runner for a loaded FullGenerator (placeholder: eager forward under inference_mode)."""
+"""Fast inference for a loaded ``FullGenerator``: same output, a fraction of the work.
+
+What changes against the reference forward (``FullGenerator.forward``), all exact algebra:
+
+- Equalized-LR scales, ``lr_mul`` and the sqrt(2) gain of every fused leaky ReLU are folded into
+  the weights once, at build time (leaky ReLU is positively homogeneous, so the gain moves into
+  whatever linear op consumes the activation; the PixelNorm after ``final_linear`` ignores it).
+- Biases ride inside the convolutions (the conv bias, or the bias of the depthwise blur that
+  follows a transposed conv); leaky ReLU runs in place.
+- Modulation: one face at a time, style and demodulation are folded into the conv weight (cheap:
+  weights, not activations); for a batch on a GPU the activations are modulated instead, so all
+  faces share one ordinary convolution (``batch_mode``).
+- The ToRGB skip upsample (zero insertion + 4x4 FIR) is one depthwise transposed convolution.
+- The encoder features' half of every "noise" concatenation is computed once per face and layer.
+
+Half precision (float16/bfloat16) is for GPUs; styles and demodulation stay float32.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+
+SQRT2 = math.sqrt(2.0)
+
+#: 3x3 stride-1 convs on maps at least this wide use NNPACK's Winograd kernels on the CPU.
+WINOGRAD_MIN_SIZE = 32
 
 
-def pick_dtype(device: Any, dtype: str = "auto") -> Any:
-    import torch
+def winograd_available(device: torch.device, dtype: torch.dtype) -> bool:
+    """NNPACK (Winograd F(6x6, 3x3)) for float32 CPU convs, unless GPEN_NO_WINOGRAD is set."""
+    import os
 
+    if os.environ.get("GPEN_NO_WINOGRAD") or device.type != "cpu" or dtype != torch.float32:
+        return False
+    try:
+        return bool(torch._nnpack_available())
+    except Exception:  # pragma: no cover - builds without NNPACK
+        return False
+
+
+def pick_dtype(device: Any, dtype: str = "auto") -> torch.dtype:
+    """float16 on CUDA, float32 elsewhere, unless asked otherwise."""
     if dtype == "auto":
         return torch.float16 if torch.device(device).type == "cuda" else torch.float32
     return getattr(torch, dtype)
 
 
+@dataclass
+class _Mod:
+    """A modulated conv with everything that does not depend on the face precomputed."""
+
+    weight: torch.Tensor  # Cout x Cin x k x k, scale (and input gain) folded in, float32
+    weight_sq: torch.Tensor | None  # Cout x Cin: sum over k of weight^2 (for demodulation)
+    mod_w: torch.Tensor  # Cin x style_dim (scale folded, transposed for w @ mod_w)
+    mod_b: torch.Tensor  # Cin
+    demodulate: bool
+    gain: float  # gain of the input activation (sqrt 2), applied after demodulation
+    upsample: bool
+    padding: int
+
+
+@dataclass
+class _Styled:
+    mod: _Mod
+    noise_weight: float  # times the encoder feature gain
+    bias: torch.Tensor  # 2*Cout: conv half, feature half
+
+
+def _lin(layer: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    return (layer.weight * layer.scale).float(), (layer.bias * layer.lr_mul).float()
+
+
+def _mod(conv: Any, gain: float) -> _Mod:
+    w = (conv.weight[0] * conv.scale).float()
+    mw, mb = _lin(conv.modulation)
+    w_g = w if conv.demodulate else w * gain
+    return _Mod(
+        weight=w_g,
+        weight_sq=w.pow(2).sum([2, 3]) if conv.demodulate else None,
+        mod_w=mw.t().contiguous(),
+        mod_b=mb,
+        demodulate=conv.demodulate,
+        gain=gain if conv.demodulate else 1.0,
+        upsample=conv.upsample,
+        padding=conv.padding,
+    )
+
+
+class FastGPEN:
+    """An inference-only functional copy of a FullGenerator's weights on ``device``/``dtype``."""
+
+    def __init__(self, model: Any, device: Any = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.use_winograd = winograd_available(self.device, dtype)
+        dev = self.device
+        with torch.no_grad():
+            self._build(model, dev)
+
+    # ------------------------------------------------------------------ build
+    def _t(self, t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+        return t.detach().to(self.device, dtype or self.dtype).contiguous()
+
+    def _build(self, model: Any, dev: torch.device) -> None:
+        from gpen_desktop.core.gpen.ops import make_kernel
+
+        f32 = torch.float32
+        # Encoder: ecd0 is a 1x1 conv; ecd1.. are blur + 3x3 stride-2 convs. Each output carries
+        # an implicit sqrt(2) gain (dropped from the activation), folded into its consumers.
+        self.encoder = []
+        gain = 1.0
+        for i, ecd in enumerate(model.encoders()):
+            layer = ecd[0]
+            conv = layer[1] if i else layer[0]
+            act = layer[2] if i else layer[1]
+            self.encoder.append(
+                (
+                    self._t(conv.weight * conv.scale * gain),
+                    self._t(act.bias),
+                    i > 0,
+                )
+            )
+            gain = SQRT2
+        self.enc_blur = self._t(make_kernel((1, 3, 3, 1)))
+        fl = model.final_linear[0]
+        w, b = _lin(fl)
+        self.final_w, self.final_b = self._t(w * SQRT2, f32), self._t(b, f32)
+        # Mapping MLP after PixelNorm (scale invariant, so final_linear's gain is dropped too).
+        self.mapping = []
+        g = 1.0
+        for layer in list(model.generator.style)[1:]:
+            w, b = _lin(layer)
+            self.mapping.append((self._t(w * g, f32), self._t(b, f32)))
+            g = SQRT2
+        self.style_gain = g  # the last mapping activation's gain, folded into the modulations
+        gen = model.generator
+        self.const = self._t(gen.input.input)
+
+        def prep_mod(conv: Any, in_gain: float) -> _Mod:
+            m = _mod(conv, in_gain)
+            m.weight = self._t(m.weight, f32)
+            m.weight_sq = None if m.weight_sq is None else self._t(m.weight_sq, f32)
+            m.mod_w = self._t(m.mod_w * self.style_gain, f32)
+            m.mod_b = self._t(m.mod_b, f32)
+            return m
+
+        def prep_styled(sc: Any, in_gain: float) -> _Styled:
+            return _Styled(
+                mod=prep_mod(sc.conv, in_gain),
+                noise_weight=float(sc.noise.weight) * SQRT2,  # encoder features carry sqrt(2)
+                bias=self._t(sc.activate.bias),
+            )
+
+        self.conv1 = prep_styled(gen.conv1, 1.0)
+        self.to_rgb1 = (
+            prep_mod(gen.to_rgb1.conv, SQRT2),
+            self._t(gen.to_rgb1.bias.view(1, 3, 1, 1)),
+        )
+        self.blocks = []
+        for i, to_rgb in enumerate(gen.to_rgbs):
+            up = prep_styled(gen.convs[2 * i], SQRT2)
+            same = prep_styled(gen.convs[2 * i + 1], SQRT2)
+            rgb = (prep_mod(to_rgb.conv, SQRT2), self._t(to_rgb.bias.view(1, 3, 1, 1)))
+            self.blocks.append((up, same, rgb))
+        k = make_kernel((1, 3, 3, 1))
+        self.up_blur = self._t(k * 4)  # after the transposed conv (pad 1, 1)
+        self.skip_up = self._t((k * 4).view(1, 1, 4, 4).repeat(3, 1, 1, 1))
+
+    # ------------------------------------------------------------------ run
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        feats = []
+        for weight, bias, down in self.encoder:
+            if down:
+                c = x.shape[1]
+                x = F.conv2d(x, self.enc_blur.expand(c, 1, 4, 4), padding=2, groups=c)
+                x = F.conv2d(x, weight, bias, stride=2)
+            else:
+                x = F.conv2d(x, weight, bias)
+            x = F.leaky_relu_(x, 0.2)
+            feats.append(x)
+        return x.reshape(x.shape[0], -1), feats[::-1]
+
+    def _latent(self, flat: torch.Tensor) -> torch.Tensor:
+        z = F.leaky_relu(F.linear(flat.float(), self.final_w, self.final_b), 0.2)
+        z = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+        for w, b in self.mapping:
+            z = F.leaky_relu(F.linear(z, w, b), 0.2)
+        return z  # N x style_dim (gain folded into the modulations)
+
+    def _modulated_weight(self, m: _Mod, style: torch.Tensor) -> torch.Tensor:
+        """Per-face conv weight (one face): Cout x Cin x k x k in self.dtype."""
+        s = style @ m.mod_w + m.mod_b  # Cin
+        w = m.weight * s.view(1, -1, 1, 1)
+        if m.demodulate:
+            d = torch.rsqrt(m.weight_sq @ s.pow(2) + 1e-8) * m.gain
+            w = w * d.view(-1, 1, 1, 1)
+        return w.to(self.dtype)
+
+    def _mod_conv_single(self, m: _Mod, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        w = self._modulated_weight(m, style)
+        if m.upsample:
+            return F.conv_transpose2d(x, w.transpose(0, 1), stride=2)
+        if self.use_winograd and m.padding == 1 and x.shape[-1] >= WINOGRAD_MIN_SIZE:
+            return torch._nnpack_spatial_convolution(x, w, None, [1, 1])
+        return F.conv2d(x, w, padding=m.padding)
+
+    def _mod_conv_batch(self, m: _Mod, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        """All faces share one conv: modulate activations in, demodulate activations out."""
+        s = styles @ m.mod_w + m.mod_b  # N x Cin
+        x = x * s.to(self.dtype)[:, :, None, None]
+        w = m.weight.to(self.dtype)
+        out = (
+            F.conv_transpose2d(x, w.transpose(0, 1), stride=2)
+            if m.upsample
+            else F.conv2d(x, w, padding=m.padding)
+        )
+        if m.demodulate:
+            d = torch.rsqrt(s.pow(2) @ m.weight_sq.t() + 1e-8) * m.gain  # N x Cout
+            out = out * d.to(self.dtype)[:, :, None, None]
+        return out
+
+    def _styled(
+        self, sc: _Styled, x: torch.Tensor, w: torch.Tensor, feat: torch.Tensor, batch: bool
+    ) -> torch.Tensor:
+        cout = sc.mod.weight.shape[0]
+        if batch:
+            out = self._mod_conv_batch(sc.mod, x, w)
+        else:
+            out = self._mod_conv_single(sc.mod, x, w[0])
+        if sc.mod.upsample:
+            out = F.conv2d(
+                out, self.up_blur.expand(cout, 1, 4, 4), sc.bias[:cout], padding=1, groups=cout
+            )
+        else:
+            out = out.add_(sc.bias[:cout].view(1, -1, 1, 1))
+        noise = torch.add(sc.bias[cout:].view(1, -1, 1, 1), feat, alpha=sc.noise_weight)
+        return F.leaky_relu_(torch.cat((out, noise), 1), 0.2)
+
+    def _to_rgb(
+        self,
+        rgb: tuple[_Mod, torch.Tensor],
+        x: torch.Tensor,
+        w: torch.Tensor,
+        skip: torch.Tensor | None,
+        batch: bool,
+    ) -> torch.Tensor:
+        m, bias = rgb
+        out = self._mod_conv_batch(m, x, w) if batch else self._mod_conv_single(m, x, w[0])
+        out = out + bias
+        if skip is not None:
+            out = out + F.conv_transpose2d(skip, self.skip_up, stride=2, padding=1, groups=3)
+        return out
+
+    def _forward(self, x: torch.Tensor, batch: bool) -> torch.Tensor:
+        flat, feats = self._encode(x)
+        w = self._latent(flat)
+        out = self.const.expand(x.shape[0], -1, -1, -1)
+        out = self._styled(self.conv1, out, w, feats[0], batch)
+        skip = self._to_rgb(self.to_rgb1, out, w, None, batch)
+        for i, (up, same, rgb) in enumerate(self.blocks):
+            out = self._styled(up, out, w, feats[i + 1], batch)
+            out = self._styled(same, out, w, feats[i + 1], batch)
+            skip = self._to_rgb(rgb, out, w, skip, batch)
+        return skip
+
+    def __call__(self, x: torch.Tensor, batch_mode: bool | None = None) -> torch.Tensor:
+        """x: N x 3 x S x S in [-1, 1] -> N x 3 x S x S (float32)."""
+        x = x.to(self.device, self.dtype)
+        if batch_mode is None:
+            batch_mode = self.device.type != "cpu" and x.shape[0] > 1
+        with torch.inference_mode():
+            if batch_mode:
+                return self._forward(x, True).float()
+            return torch.cat(
+                [self._forward(x[i : i + 1], False) for i in range(x.shape[0])]
+            ).float()
+
+
 class FastRunner:
-    """Runs ``model`` on uint8 batches on ``device``."""
+    """Runs a FullGenerator on uint8 batches with :class:`FastGPEN` on ``device``."""
 
     def __init__(self, model: Any, device: Any, dtype: str = "auto") -> None:
-        import torch
-
         self.device = torch.device(device)
         self.dtype = pick_dtype(self.device, dtype)
         self.dtype_name = str(self.dtype).replace("torch.", "")
-        self.model = model.to(self.device)
+        self.net = FastGPEN(model, self.device, self.dtype)
 
-    def run(self, x: Any) -> Any:
-        import torch
-
-        with torch.inference_mode():
-            return self.model(x.float())
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
     def run_uint8(self, batch_u8: np.ndarray) -> np.ndarray:
         from gpen_desktop.core.inference import to_tensor, to_uint8

@@ -1,0 +1,302 @@
+"""``gpen restore``: whole photos (detect, align, restore, paste back) or aligned face crops.
+
+Accepts the original GPEN script's flags as given (``--input``, ``--output``, ``--model_path``,
+``--size``, ``--face_align``) besides positional inputs and ``-o``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("gpen.restore")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "restore",
+        help="restore faces in photos (or in aligned face crops with --aligned)",
+        description="Restore every face in the given photos (files or folders). Outputs are "
+        "written atomically; originals and existing files are never overwritten unless "
+        "--overwrite is given. With no -o, results go next to each input with --suffix.",
+    )
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="photos or folders")
+    p.add_argument(
+        "--input",
+        dest="input_flag",
+        action="append",
+        default=[],
+        help="same as INPUT (GPEN's flag)",
+    )
+    p.add_argument("-o", "--output", help="output file (one input) or folder")
+    p.add_argument(
+        "--model_path",
+        "--model-path",
+        "-m",
+        dest="model_path",
+        help="GPEN checkpoint (default: the first restorer found in weights/)",
+    )
+    p.add_argument("--size", type=int, help="expected model size; checked against the checkpoint")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--face_align",
+        "--face-align",
+        dest="aligned",
+        action="store_false",
+        help="detect and align faces in whole photos (the default)",
+    )
+    mode.add_argument(
+        "--aligned",
+        dest="aligned",
+        action="store_true",
+        help="inputs are already aligned face crops: run the network on each as is",
+    )
+    p.set_defaults(aligned=False)
+    p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
+    p.add_argument("--detector", default="auto", choices=["auto", "dlib", "dlib-cnn", "retinaface"])
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--batch-size", type=int, default=4, help="faces per network pass")
+    p.add_argument("--blend", type=float, default=1.0, help="1 = fully restored, 0 = original")
+    p.add_argument(
+        "--mask", default="feather", choices=["feather", "parsing"], help="paste-back mask"
+    )
+    p.add_argument("--upscale", type=int, default=1, help="whole-number output scale (1-8)")
+    p.add_argument("--color-match", action="store_true", help="keep the original skin tones")
+    p.add_argument("--only-center-face", action="store_true", help="restore only the central face")
+    p.add_argument(
+        "--min-face", type=float, default=0.0, help="ignore faces smaller than this (px)"
+    )
+    p.add_argument("--max-faces", type=int, help="restore at most this many (largest first)")
+    p.add_argument(
+        "--save-faces",
+        action="store_true",
+        help="also write aligned crops and before|after strips into <output>/faces/",
+    )
+    p.add_argument(
+        "--suffix", default="_restored", help="added to output names (default _restored)"
+    )
+    p.add_argument("--ext", help="output format by extension: png, jpg, webp, tif, bmp")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    p.set_defaults(func=run)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _pick_model(args: argparse.Namespace) -> str:
+    from gpen_desktop.core.errors import CheckpointError
+    from gpen_desktop.core.models import default_weights_dir, scan_weights
+
+    if args.model_path:
+        return args.model_path
+    restorers = [f for f in scan_weights() if f.kind == "restorer"]
+    if args.size:
+        restorers = [f for f in restorers if f.info.in_size == args.size]
+    bfr = [f for f in restorers if f.known is None or f.known.task == "bfr"] or restorers
+    if not bfr:
+        raise CheckpointError(
+            f"no GPEN checkpoint found in {default_weights_dir()}; pass --model_path "
+            "(see `gpen models known` for the official files)"
+        )
+    bfr.sort(key=lambda f: (f.info.in_size != 512, f.info.in_size))
+    return str(bfr[0].path)
+
+
+def _output_for(
+    src: Path, root: Path | None, args: argparse.Namespace, single: bool, aligned: bool
+) -> Path:
+    ext = args.ext or (".png" if aligned else src.suffix)
+    if not ext.startswith("."):
+        ext = "." + ext
+    if args.output and single and Path(args.output).suffix and not Path(args.output).is_dir():
+        return Path(args.output)
+    name = f"{src.stem}{args.suffix}{ext}"
+    if args.output:
+        rel = src.relative_to(root).parent if root is not None else Path()
+        return Path(args.output) / rel / name
+    return src.with_name(name)
+
+
+class _Bar:
+    """A one-line progress bar on stderr for folders (plain lines when not a terminal)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.t0 = total, enabled and total > 1, time.perf_counter()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, done: int, name: str) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        width = 24
+        fill = int(width * done / self.total)
+        line = (
+            f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {elapsed:5.0f}s {name[:40]}"
+        )
+        if self.tty:
+            print(
+                "\r" + line.ljust(80),
+                end="" if done < self.total else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _save_faces(result, out_path: Path, overwrite: bool) -> None:
+    import numpy as np
+
+    from gpen_desktop.core.images import save_photo
+
+    folder = out_path.parent / "faces"
+    for fr in result.faces:
+        stem = f"{out_path.stem}_face{fr.index:02d}"
+        save_photo(fr.aligned_input, folder / f"{stem}_input.png", overwrite=overwrite)
+        save_photo(fr.restored, folder / f"{stem}_restored.png", overwrite=overwrite)
+        gap = np.full((fr.restored.shape[0], 8, 3), 255, np.uint8)
+        strip = np.concatenate([fr.aligned_input, gap, fr.restored], axis=1)
+        save_photo(strip, folder / f"{stem}_compare.png", overwrite=overwrite)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(args: argparse.Namespace) -> int:
+    from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
+    from gpen_desktop.core.images import iter_images, load_photo, save_photo
+    from gpen_desktop.core.pipeline import RestoreOptions, Restorer
+
+    sources = list(args.inputs) + list(args.input_flag)
+    if not sources:
+        raise GpenError("no input: give photos or folders (or --input FILE)")
+    files: list[tuple[Path, Path | None]] = []
+    for s in sources:
+        p = Path(s)
+        if p.is_dir():
+            files += [(f, p) for f in iter_images([p], recursive=args.recursive)]
+        else:
+            files.append((p, None))
+    if not files:
+        raise ImageError(f"no supported images in {', '.join(sources)}")
+    single = len(files) == 1 and files[0][1] is None
+
+    model_path = _pick_model(args)
+    options = RestoreOptions(
+        model_path=model_path,
+        device=args.device,
+        batch_size=args.batch_size,
+        blend=args.blend,
+        mask=args.mask,
+        color_match=args.color_match,
+        upscale=args.upscale,
+        detector=args.detector,
+        only_center_face=args.only_center_face,
+        min_face=args.min_face,
+        max_faces=args.max_faces,
+    )
+    restorer = Restorer(options)
+    size = restorer.model_size  # loads the checkpoint: a bad one fails here, once
+    if args.size and args.size != size:
+        raise CheckpointError(
+            f"--size {args.size} does not match the checkpoint, which is a {size} px model "
+            f"({Path(model_path).name}); drop --size or pick the right file"
+        )
+
+    reports, failed = [], 0
+    bar = _Bar(len(files), enabled=not args.json)
+    for n, (src, root) in enumerate(files, 1):
+        t0 = time.perf_counter()
+        out = _output_for(src, root, args, single, args.aligned)
+        rep = {
+            "input": str(src),
+            "output": str(out),
+            "faces_found": 0,
+            "faces_restored": 0,
+            "seconds": 0.0,
+            "device": str(restorer.enhancer.device),
+            "status": "ok",
+        }
+        try:
+            if out.resolve() == src.resolve():
+                raise ImageError(
+                    f"refusing to overwrite the original {src.name}; use another -o or --suffix"
+                )
+            photo = load_photo(src)
+            if args.aligned:
+                restored = restorer.enhancer.restore_crops([photo.rgb8()])[0]
+                save_photo(
+                    restored,
+                    out,
+                    quality=args.quality,
+                    keep_metadata=False,
+                    overwrite=args.overwrite,
+                )
+                rep["faces_found"] = rep["faces_restored"] = 1
+            else:
+                result = restorer.restore(photo)
+                rep["faces_found"] = result.detected
+                rep["faces_restored"] = result.restored_count
+                rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
+                if result.fallback_note:
+                    rep["note"] = result.fallback_note
+                if result.restored_count == 0:
+                    rep["status"] = "no_face"
+                    log.warning("%s: no face found; copied through unchanged", src.name)
+                    if out.suffix.lower() == src.suffix.lower() and args.upscale == 1:
+                        _copy_atomic(src, out, args.overwrite)
+                    else:
+                        save_photo(
+                            result.image, out, quality=args.quality, overwrite=args.overwrite
+                        )
+                else:
+                    save_photo(result.image, out, quality=args.quality, overwrite=args.overwrite)
+                    if args.save_faces:
+                        _save_faces(result, out, args.overwrite)
+            rep["device"] = str(restorer.enhancer.device)
+        except Cancelled:
+            raise
+        except GpenError as exc:
+            failed += 1
+            rep.update(status="error", error=str(exc), output=None)
+            print(f"error: {src}: {exc}", file=sys.stderr)
+        rep["seconds"] = round(time.perf_counter() - t0, 3)
+        reports.append(rep)
+        bar.update(n, src.name)
+        if not args.json and (rep["status"] != "error"):
+            extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
+            print(
+                f"{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
+            )
+
+    summary = {
+        "inputs": len(files),
+        "ok": len(files) - failed,
+        "failed": failed,
+        "faces_restored": sum(r["faces_restored"] for r in reports),
+        "model": model_path,
+        "model_size": size,
+    }
+    if args.json:
+        print(json.dumps({"results": reports, "summary": summary}, indent=2))
+    elif len(files) > 1 or failed:
+        print(
+            f"done: {summary['ok']} of {len(files)} photos, {summary['faces_restored']} faces restored"
+            + (f", {failed} failed" if failed else "")
+        )
+    return 1 if failed else 0
+
+
+def _copy_atomic(src: Path, out: Path, overwrite: bool) -> None:
+    from gpen_desktop.core.errors import ImageError
+    from gpen_desktop.core.fileio import atomic_write
+
+    with atomic_write(out, overwrite=overwrite, parents=True, error=ImageError) as tmp:
+        shutil.copyfile(src, tmp)

