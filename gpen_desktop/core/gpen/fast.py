@@ -18,6 +18,7 @@ Half precision (float16/bfloat16) is for GPUs; styles and demodulation stay floa
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+log = logging.getLogger(__name__)
 SQRT2 = math.sqrt(2.0)
 
 #: 3x3 stride-1 convs on maps at least this wide use NNPACK's Winograd kernels on the CPU.
@@ -39,6 +41,7 @@ def winograd_available(device: torch.device, dtype: torch.dtype) -> bool:
     if os.environ.get("GPEN_NO_WINOGRAD") or device.type != "cpu" or dtype != torch.float32:
         return False
     try:
+        # _nnpack_available() also initialises NNPACK; without it every NNPACK conv fails.
         return bool(torch._nnpack_available())
     except Exception:  # pragma: no cover - builds without NNPACK
         return False
@@ -64,6 +67,10 @@ class _Mod:
     upsample: bool
     padding: int
 
+    @property
+    def out_channels(self) -> int:
+        return self.weight.shape[1] if self.upsample else self.weight.shape[0]
+
 
 @dataclass
 class _Styled:
@@ -80,6 +87,8 @@ def _mod(conv: Any, gain: float) -> _Mod:
     w = (conv.weight[0] * conv.scale).float()
     mw, mb = _lin(conv.modulation)
     w_g = w if conv.demodulate else w * gain
+    if conv.upsample:
+        w_g = w_g.transpose(0, 1)  # Cin x Cout x k x k, as conv_transpose2d wants it
     return _Mod(
         weight=w_g,
         weight_sq=w.pow(2).sum([2, 3]) if conv.demodulate else None,
@@ -193,46 +202,48 @@ class FastGPEN:
             z = F.leaky_relu(F.linear(z, w, b), 0.2)
         return z  # N x style_dim (gain folded into the modulations)
 
-    def _modulated_weight(self, m: _Mod, style: torch.Tensor) -> torch.Tensor:
-        """Per-face conv weight (one face): Cout x Cin x k x k in self.dtype."""
-        s = style @ m.mod_w + m.mod_b  # Cin
-        w = m.weight * s.view(1, -1, 1, 1)
-        if m.demodulate:
-            d = torch.rsqrt(m.weight_sq @ s.pow(2) + 1e-8) * m.gain
-            w = w * d.view(-1, 1, 1, 1)
-        return w.to(self.dtype)
+    def _mod_conv(self, m: _Mod, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        """Modulated conv of ``x`` (N x Cin x H x W) with per-face ``styles`` (N x style_dim).
 
-    def _mod_conv_single(self, m: _Mod, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        w = self._modulated_weight(m, style)
-        if m.upsample:
-            return F.conv_transpose2d(x, w.transpose(0, 1), stride=2)
-        if self.use_winograd and m.padding == 1 and x.shape[-1] >= WINOGRAD_MIN_SIZE:
-            return torch._nnpack_spatial_convolution(x, w, None, [1, 1])
-        return F.conv2d(x, w, padding=m.padding)
-
-    def _mod_conv_batch(self, m: _Mod, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
-        """All faces share one conv: modulate activations in, demodulate activations out."""
-        s = styles @ m.mod_w + m.mod_b  # N x Cin
+        One face whose weights are smaller than its activations: style and demodulation are
+        folded into the weight. Otherwise the activations are modulated and all faces share the
+        plain weight (one conv for the whole batch).
+        """
+        s = styles @ m.mod_w + m.mod_b  # N x Cin, float32
+        d = torch.rsqrt(s.pow(2) @ m.weight_sq.t() + 1e-8) * m.gain if m.demodulate else None
+        n, _, h, w_ = x.shape
+        fold = n == 1 and m.weight.numel() < x[0].numel() * 4
+        if fold:
+            if m.upsample:  # weight stored Cin x Cout x k x k for the transposed conv
+                w = m.weight * s.view(-1, 1, 1, 1)
+                if d is not None:
+                    w = w * d.view(1, -1, 1, 1)
+                return F.conv_transpose2d(x, w.to(self.dtype), stride=2)
+            w = m.weight * s.view(1, -1, 1, 1)
+            if d is not None:
+                w = w * d.view(-1, 1, 1, 1)
+            return self._conv(x, w.to(self.dtype), m.padding)
         x = x * s.to(self.dtype)[:, :, None, None]
         w = m.weight.to(self.dtype)
-        out = (
-            F.conv_transpose2d(x, w.transpose(0, 1), stride=2)
-            if m.upsample
-            else F.conv2d(x, w, padding=m.padding)
-        )
-        if m.demodulate:
-            d = torch.rsqrt(s.pow(2) @ m.weight_sq.t() + 1e-8) * m.gain  # N x Cout
-            out = out * d.to(self.dtype)[:, :, None, None]
+        out = F.conv_transpose2d(x, w, stride=2) if m.upsample else self._conv(x, w, m.padding)
+        if d is not None:
+            out = out.mul_(d.to(self.dtype)[:, :, None, None])
         return out
 
+    def _conv(self, x: torch.Tensor, w: torch.Tensor, padding: int) -> torch.Tensor:
+        if self.use_winograd and padding == 1 and x.shape[-1] >= WINOGRAD_MIN_SIZE:
+            try:
+                return torch._nnpack_spatial_convolution(x, w, None, [1, 1])
+            except RuntimeError as exc:  # never lose a face to an accelerator hiccup
+                log.warning("NNPACK convolution failed (%s); using the standard path", exc)
+                self.use_winograd = False
+        return F.conv2d(x, w, padding=padding)
+
     def _styled(
-        self, sc: _Styled, x: torch.Tensor, w: torch.Tensor, feat: torch.Tensor, batch: bool
+        self, sc: _Styled, x: torch.Tensor, w: torch.Tensor, feat: torch.Tensor
     ) -> torch.Tensor:
-        cout = sc.mod.weight.shape[0]
-        if batch:
-            out = self._mod_conv_batch(sc.mod, x, w)
-        else:
-            out = self._mod_conv_single(sc.mod, x, w[0])
+        cout = sc.mod.out_channels
+        out = self._mod_conv(sc.mod, x, w)
         if sc.mod.upsample:
             out = F.conv2d(
                 out, self.up_blur.expand(cout, 1, 4, 4), sc.bias[:cout], padding=1, groups=cout
@@ -248,25 +259,24 @@ class FastGPEN:
         x: torch.Tensor,
         w: torch.Tensor,
         skip: torch.Tensor | None,
-        batch: bool,
     ) -> torch.Tensor:
         m, bias = rgb
-        out = self._mod_conv_batch(m, x, w) if batch else self._mod_conv_single(m, x, w[0])
+        out = self._mod_conv(m, x, w)
         out = out + bias
         if skip is not None:
             out = out + F.conv_transpose2d(skip, self.skip_up, stride=2, padding=1, groups=3)
         return out
 
-    def _forward(self, x: torch.Tensor, batch: bool) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         flat, feats = self._encode(x)
         w = self._latent(flat)
         out = self.const.expand(x.shape[0], -1, -1, -1)
-        out = self._styled(self.conv1, out, w, feats[0], batch)
-        skip = self._to_rgb(self.to_rgb1, out, w, None, batch)
+        out = self._styled(self.conv1, out, w, feats[0])
+        skip = self._to_rgb(self.to_rgb1, out, w, None)
         for i, (up, same, rgb) in enumerate(self.blocks):
-            out = self._styled(up, out, w, feats[i + 1], batch)
-            out = self._styled(same, out, w, feats[i + 1], batch)
-            skip = self._to_rgb(rgb, out, w, skip, batch)
+            out = self._styled(up, out, w, feats[i + 1])
+            out = self._styled(same, out, w, feats[i + 1])
+            skip = self._to_rgb(rgb, out, w, skip)
         return skip
 
     def __call__(self, x: torch.Tensor, batch_mode: bool | None = None) -> torch.Tensor:
@@ -276,10 +286,8 @@ class FastGPEN:
             batch_mode = self.device.type != "cpu" and x.shape[0] > 1
         with torch.inference_mode():
             if batch_mode:
-                return self._forward(x, True).float()
-            return torch.cat(
-                [self._forward(x[i : i + 1], False) for i in range(x.shape[0])]
-            ).float()
+                return self._forward(x).float()
+            return torch.cat([self._forward(x[i : i + 1]) for i in range(x.shape[0])]).float()
 
 
 class FastRunner:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -17,10 +18,12 @@ SQRT2 = math.sqrt(2.0)
 
 def make_kernel(taps: Sequence[float]) -> torch.Tensor:
     """The normalised 2-D FIR kernel (outer product of ``taps``, summing to 1), float32."""
-    k = torch.tensor(list(taps), dtype=torch.float32)
+    # numpy, so that building a model under ``torch.device("meta")`` stays cheap (a torch
+    # factory call there goes through a wrapper that imports torch._dynamo: seconds).
+    k = np.asarray(taps, dtype=np.float32)
     if k.ndim == 1:
-        k = k[None, :] * k[:, None]
-    return k / k.sum()
+        k = np.outer(k, k)
+    return torch.from_numpy(k / k.sum())
 
 
 def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor, scale: float = SQRT2) -> torch.Tensor:
