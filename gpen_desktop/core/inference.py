@@ -49,6 +49,45 @@ def resize_crop(crop: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
+def activation_bytes_per_face(
+    size: int, channel_multiplier: int = 2, narrow: float = 1.0, bytes_per_value: int = 2
+) -> int:
+    """A generous estimate of the activation memory one face needs at once (the full-size
+    encoder features plus the widest generator tensors at the top two resolutions)."""
+    from gpen_desktop.core.gpen import channel_table
+
+    ch = channel_table(channel_multiplier, narrow)
+    top = ch[size] * size * size
+    values = 12 * top + 6 * ch[size // 2] * (size // 2) ** 2
+    return int(values * bytes_per_value)
+
+
+def suggest_batch_size(
+    requested: int,
+    size: int,
+    device: Any,
+    free_bytes: int | None = None,
+    channel_multiplier: int = 2,
+    narrow: float = 1.0,
+    bytes_per_value: int = 2,
+) -> int:
+    """Faces per pass that fit in the GPU's free memory (with 25 % headroom), at most
+    ``requested``. CPUs run faces one by one anyway, so they get ``requested`` unchanged."""
+    import torch
+
+    device = torch.device(device)
+    if device.type != "cuda":
+        return max(1, requested)
+    if free_bytes is None:
+        try:
+            free_bytes = torch.cuda.mem_get_info(device)[0]
+        except (RuntimeError, AssertionError):  # no usable CUDA: let the OOM fallback decide
+            return max(1, requested)
+    per_face = activation_bytes_per_face(size, channel_multiplier, narrow, bytes_per_value)
+    fits = int(free_bytes * 0.75 // max(per_face, 1))
+    return max(1, min(requested, fits))
+
+
 class Enhancer:
     """Runs a loaded checkpoint on aligned crops, ``batch_size`` faces per forward pass.
 
@@ -110,13 +149,18 @@ class Enhancer:
         total = len(crops)
         out: list[np.ndarray] = []
         t0 = time.perf_counter()
-        for start in range(0, total, self.batch_size):
+        info = self.info
+        batch = suggest_batch_size(
+            self.batch_size,
+            self.size,
+            self.device,
+            channel_multiplier=info.channel_multiplier,
+            narrow=info.narrow,
+        )
+        for start in range(0, total, batch):
             if cancel is not None and cancel():
                 raise Cancelled("cancelled")
-            chunk = [
-                resize_crop(np.asarray(c), self.size)
-                for c in crops[start : start + self.batch_size]
-            ]
+            chunk = [resize_crop(np.asarray(c), self.size) for c in crops[start : start + batch]]
             result = list(self.forward(np.stack(chunk)))
             out.extend(result)
             if on_batch is not None:

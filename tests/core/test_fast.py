@@ -1,0 +1,110 @@
+"""The fast inference path equals the reference forward; GPU-only logic runs on the CPU here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gpen_desktop.core.gpen import fast as fast_mod
+from gpen_desktop.core.gpen import random_generator
+from gpen_desktop.core.gpen.fast import FastGPEN, FastRunner, pick_dtype
+
+
+@pytest.mark.parametrize(
+    ("size", "cm", "narrow"),
+    [(64, 2, 0.125), (128, 2, 0.125), (128, 1, 0.25), (256, 1, 0.0625)],
+)
+def test_fast_equals_eager(size, cm, narrow):
+    model = random_generator(size, cm, narrow, seed=size)
+    x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    with torch.no_grad():
+        ref = model(x)
+    net = FastGPEN(model)
+    for batch_mode in (False, True):  # per-face folded weights / shared conv (the GPU path)
+        out = net(x, batch_mode=batch_mode)
+        assert out.shape == ref.shape and out.dtype == torch.float32
+        assert (out - ref).abs().max().item() < 1e-3
+
+
+def test_parity_vector_through_the_fast_path():
+    from pathlib import Path
+
+    from gpen_desktop.core.gpen import FullGenerator, config_from_state_dict
+
+    d = torch.load(Path(__file__).parents[1] / "data" / "parity_64.pt", weights_only=True)
+    model = FullGenerator.from_config(config_from_state_dict(d["state_dict"])).eval()
+    model.load_state_dict(d["state_dict"])
+    x = d["input_rgb_u8"].permute(0, 3, 1, 2).float() / 255 * 2 - 1
+    assert (FastGPEN(model)(x) - d["output"]).abs().max().item() <= 1e-4
+
+
+def test_winograd_failure_falls_back(monkeypatch):
+    model = random_generator(64, seed=2)
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        ref = model(x)
+    net = FastGPEN(model)
+    net.use_winograd = True
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+
+    monkeypatch.setattr(fast_mod, "WINOGRAD_MIN_SIZE", 8)
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", broken)
+    out = net(x)
+    assert not net.use_winograd
+    assert (out - ref).abs().max().item() < 1e-3
+
+
+def test_dtype_choice():
+    assert pick_dtype("cpu") == torch.float32
+    assert pick_dtype("cuda") == torch.float16
+    assert pick_dtype("cpu", "bfloat16") == torch.bfloat16
+
+
+def test_bfloat16_runs_and_stays_close():
+    model = random_generator(64, seed=3)
+    faces = np.random.default_rng(0).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
+    full = FastRunner(model, "cpu", "float32").run_uint8(faces)
+    half = FastRunner(model, "cpu", "bfloat16").run_uint8(faces)
+    assert half.shape == full.shape
+    # random weights amplify rounding; real checkpoints stay within a couple of levels
+    assert np.abs(half.astype(int) - full).mean() < 12
+
+
+def test_enhancer_falls_back_to_cpu_on_out_of_memory(tiny_checkpoint, monkeypatch):
+    from gpen_desktop.core.checkpoints import load_checkpoint
+    from gpen_desktop.core.inference import Enhancer
+
+    enh = Enhancer(load_checkpoint(tiny_checkpoint), device="cpu", batch_size=2)
+    real_runner = enh._get_runner()
+
+    class GpuThatRunsOut:
+        device = torch.device("cuda", 0)
+
+        def run_uint8(self, batch):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 4 GiB")
+
+    enh.device = torch.device("cuda", 0)
+    enh._runner = GpuThatRunsOut()
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr("gpen_desktop.core.devices.describe", lambda d: "CUDA 0: test")
+    crops = [np.zeros((64, 64, 3), np.uint8)] * 3
+    out = enh.restore_crops(crops)
+    assert len(out) == 3 and enh.device.type == "cpu"
+    assert "out of memory" in enh.fallback_note
+    assert np.array_equal(out[0], real_runner.run_uint8(np.stack(crops[:1]))[0])
+
+
+def test_memory_aware_batch_size():
+    from gpen_desktop.core.inference import activation_bytes_per_face, suggest_batch_size
+
+    per_face = activation_bytes_per_face(512)
+    assert 50e6 < per_face < 2e9
+    assert suggest_batch_size(8, 512, "cpu") == 8
+    gib = 1 << 30
+    small = suggest_batch_size(8, 512, "cuda", free_bytes=int(per_face * 2.9))
+    assert small == 2
+    assert suggest_batch_size(8, 512, "cuda", free_bytes=80 * gib) == 8
+    assert suggest_batch_size(8, 2048, "cuda", free_bytes=1) == 1
