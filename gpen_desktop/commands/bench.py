@@ -14,15 +14,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "random-weight GPEN networks in the official configuration of each size. "
         "--compare-eager also times the plain reference forward of the same weights.",
     )
-    p.add_argument("--size", type=int, nargs="+", default=[512], choices=[64, 128, 256, 512, 1024, 2048])
+    p.add_argument(
+        "--size", type=int, nargs="+", default=[512], choices=[64, 128, 256, 512, 1024, 2048]
+    )
     p.add_argument("--batch", type=int, nargs="+", default=[1], help="batch size(s)")
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
-                   help="network precision (auto: float32 on CPU, float16 on CUDA)")
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "float16", "bfloat16"],
+        help="network precision (auto: float32 on CPU, float16 on CUDA)",
+    )
     p.add_argument("--repeat", type=int, default=3, help="timed runs per configuration")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs first")
-    p.add_argument("--compare-eager", action="store_true",
-                   help="also time the unoptimised eager forward and report the speed-up")
+    p.add_argument(
+        "--compare-eager",
+        action="store_true",
+        help="also time the unoptimised eager forward and report the speed-up",
+    )
     p.add_argument("--photo", help="also time the whole-photo pipeline on this photo")
     p.add_argument("--detector", default="auto", help="detector for --photo")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -30,8 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fmt_row(r) -> str:
-    s = (f"{r.size:>5} {r.batch:>5} {r.device:>7} {r.dtype:>9} {r.seconds_per_face:>9.3f} "
-         f"{r.faces_per_second:>8.2f} {r.peak_rss_mb:>8.0f} {r.peak_gpu_mb:>8.0f} {r.load_seconds:>7.2f}")
+    s = (
+        f"{r.size:>5} {r.batch:>5} {r.device:>7} {r.dtype:>9} {r.seconds_per_face:>9.3f} "
+        f"{r.faces_per_second:>8.2f} {r.peak_rss_mb:>8.0f} {r.peak_gpu_mb:>8.0f} {r.load_seconds:>7.2f}"
+    )
     if r.eager_seconds_per_face is not None:
         s += f" {r.eager_seconds_per_face:>8.3f} {r.speedup_vs_eager:>6.2f}x {r.max_u8_diff_vs_eager:>4}"
     return s
@@ -43,12 +54,23 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for size in args.size:
         for batch in args.batch:
-            rows.append(bench_size(size, args.device, batch, args.repeat, args.warmup,
-                                   args.compare_eager, args.dtype))
+            rows.append(
+                bench_size(
+                    size,
+                    args.device,
+                    batch,
+                    args.repeat,
+                    args.warmup,
+                    args.compare_eager,
+                    args.dtype,
+                )
+            )
             if not args.json:
                 if len(rows) == 1:
-                    head = (f"{'size':>5} {'batch':>5} {'device':>7} {'dtype':>9} {'s/face':>9} "
-                            f"{'faces/s':>8} {'RSS MB':>8} {'GPU MB':>8} {'load s':>7}")
+                    head = (
+                        f"{'size':>5} {'batch':>5} {'device':>7} {'dtype':>9} {'s/face':>9} "
+                        f"{'faces/s':>8} {'RSS MB':>8} {'GPU MB':>8} {'load s':>7}"
+                    )
                     if args.compare_eager:
                         head += f" {'eager s':>8} {'ratio':>7} {'Δu8':>4}"
                     print(head)
@@ -58,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
         photo = bench_photo(args.photo, args.size[0], args.device, args.batch[0], args.detector)
         if not args.json:
             s = photo.seconds
-            print(f"\nphoto {photo.photo} ({photo.width}x{photo.height}), {photo.faces} faces, "
-                  f"{photo.model_size} model on {photo.device}:")
+            print(
+                f"\nphoto {photo.photo} ({photo.width}x{photo.height}), {photo.faces} faces, "
+                f"{photo.model_size} model on {photo.device}:"
+            )
             print("  " + "  ".join(f"{k} {v:.2f}s" for k, v in s.items()))
     if args.json:
         out = {"results": [r.to_json() for r in rows]}

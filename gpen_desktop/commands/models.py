@@ -56,7 +56,12 @@ def run_list(args: argparse.Namespace) -> int:
     folders = args.dir or [default_weights_dir()]
     found = scan_weights(folders)
     if args.json:
-        print(json.dumps({"folders": [str(f) for f in folders], "models": [f.to_json() for f in found]}, indent=2))
+        print(
+            json.dumps(
+                {"folders": [str(f) for f in folders], "models": [f.to_json() for f in found]},
+                indent=2,
+            )
+        )
         return 0
     if not found:
         print(f"no checkpoints in {', '.join(map(str, folders))}")

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, GpenError, ImageError
+from gpen_desktop.core.inference import resize_crop
 
 log = logging.getLogger(__name__)
 
@@ -122,16 +123,6 @@ def _square(image: np.ndarray) -> tuple[np.ndarray, bool]:
     s = min(h, w)
     y, x = (h - s) // 2, (w - s) // 2
     return image[y : y + s, x : x + s], True
-
-
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    import cv2
-
-    h, w = image.shape[:2]
-    if (h, w) == (size, size):
-        return image
-    interp = cv2.INTER_AREA if max(h, w) > size else cv2.INTER_CUBIC
-    return cv2.resize(image, (size, size), interpolation=interp)
 
 
 def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
@@ -250,16 +241,16 @@ def evaluate(
         if progress is not None:
             progress(index, len(paths), f"evaluating {path.name}")
         original, cropped = _square(read_rgb(path))
-        hq_in = _resize(original, in_size)
-        hq = _resize(original, out_size)
+        hq_in = resize_crop(original, in_size)
+        hq = resize_crop(original, out_size)
 
         t0 = time.perf_counter()
         degraded = degrade(hq_in, seed=options.seed + index, config=config)
         t1 = time.perf_counter()
         restored = enhancer.restore_crops([degraded.image])[0]
         t2 = time.perf_counter()
-        degraded_out = _resize(degraded.image, out_size)
-        restored = _resize(restored, out_size)
+        degraded_out = resize_crop(degraded.image, out_size)
+        restored = resize_crop(restored, out_size)
         ref_id = identity_descriptor(hq, aligned=True) if use_identity else None
         s_degraded = compare(degraded_out, hq, identity=ref_id, lpips=use_lpips)
         s_restored = compare(restored, hq, identity=ref_id, lpips=use_lpips)

@@ -12,36 +12,19 @@ import pytest
 from gpen_desktop.cli import main
 from gpen_desktop.core.evaluate import contact_sheet
 
-TEMPLATE = np.array([(0.394611, 0.474383), (0.604356, 0.473223), (0.500150, 0.593670)])
-
-
-def _align(image: np.ndarray, size: int) -> np.ndarray:
-    """GPEN-style aligned crop from dlib's 5-point landmarks (eye centres + nose)."""
-    import dlib
-    import face_recognition_models as frm
-
-    det = dlib.get_frontal_face_detector()
-    sp = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-    box = max(det(image, 0) or det(image, 1), key=lambda r: r.area())
-    pts = np.array([(p.x, p.y) for p in sp(image, box).parts()], np.float64)
-    eyes = sorted([pts[0:2].mean(0), pts[2:4].mean(0)], key=lambda p: p[0])
-    src = np.array([eyes[0], eyes[1], pts[4]], np.float32)
-    matrix, _ = cv2.estimateAffinePartial2D(src, (TEMPLATE * size).astype(np.float32))
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR)
-
 
 @pytest.fixture(scope="module")
-def hq_dir(tmp_path_factory, astronaut) -> Path:
+def hq_dir(tmp_path_factory, astronaut, align) -> Path:
     """Three HQ faces: Eileen Collins at two sizes (one not square) and Grace Hopper."""
     folder = tmp_path_factory.mktemp("hq")
-    collins = _align(astronaut, 256)
+    collins = align(astronaut, 256)
     faces = {"1-collins.png": collins, "3-collins-wide.png": cv2.copyMakeBorder(
-        _align(astronaut, 160), 0, 0, 12, 12, cv2.BORDER_REFLECT)}  # fmt: skip
+        align(astronaut, 160), 0, 0, 12, 12, cv2.BORDER_REFLECT)}  # fmt: skip
     try:
         import matplotlib
 
         hopper = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data/grace_hopper.jpg"))
-        faces["2-hopper.jpg"] = _align(hopper[:, :, ::-1].copy(), 200)
+        faces["2-hopper.jpg"] = align(hopper[:, :, ::-1].copy(), 200)
     except (ImportError, TypeError):  # no matplotlib: a third view of the same face
         faces["2-collins-flipped.png"] = collins[:, ::-1]
     for name, rgb in faces.items():
@@ -163,7 +146,9 @@ def test_contact_sheet_layout():
     assert tuple(sheet[header + 50, 10 + 100 + 4 + 50]) == (0, 0, 255)
 
 
-def test_no_reference_against_the_pipeline_contract(tmp_path, astronaut, monkeypatch, capsys):
+def test_no_reference_against_the_pipeline_contract(
+    tmp_path, astronaut, align, monkeypatch, capsys
+):
     """The no-reference path, with a stand-in for core.pipeline that follows its contract."""
     import sys
     import types
@@ -171,7 +156,7 @@ def test_no_reference_against_the_pipeline_contract(tmp_path, astronaut, monkeyp
 
     from gpen_desktop.core.types import Face
 
-    collins = _align(astronaut, 128)
+    collins = align(astronaut, 128)
 
     @dataclass(frozen=True)
     class RestoreOptions:

@@ -12,7 +12,16 @@ from gpen_desktop.cli import main
 def test_models_info_json(tiny_checkpoint, capsys):
     assert main(["models", "info", str(tiny_checkpoint), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    for key in ("arch", "in_size", "out_size", "channel_multiplier", "narrow", "n_params", "dtype", "format"):
+    for key in (
+        "arch",
+        "in_size",
+        "out_size",
+        "channel_multiplier",
+        "narrow",
+        "n_params",
+        "dtype",
+        "format",
+    ):
         assert key in info
     assert (info["arch"], info["in_size"], info["out_size"]) == ("GPEN", 64, 64)
     assert (info["channel_multiplier"], info["narrow"], info["format"]) == (2, 0.125, "state_dict")
@@ -37,7 +46,10 @@ def test_models_info_bad_file_is_one_line_and_nonzero(tmp_path, capsys):
 def test_models_list_identifies_by_content(tmp_path, tiny_checkpoint, capsys):
     (tmp_path / "renamed.pth").write_bytes(tiny_checkpoint.read_bytes())
     (tmp_path / "broken.pth").write_bytes(b"\x80\x02garbage")
-    torch.save({"conv_first.weight": torch.zeros(1), "body.0.rdb1.conv1.weight": torch.zeros(1)}, tmp_path / "esrgan.pth")
+    torch.save(
+        {"conv_first.weight": torch.zeros(1), "body.0.rdb1.conv1.weight": torch.zeros(1)},
+        tmp_path / "esrgan.pth",
+    )
     (tmp_path / "notes.txt").write_text("ignored")
     assert main(["models", "list", "--dir", str(tmp_path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -52,11 +64,23 @@ def test_models_list_identifies_by_content(tmp_path, tiny_checkpoint, capsys):
 def test_models_known_lists_official_checkpoints(capsys):
     assert main(["models", "known", "--json"]) == 0
     names = {m["name"] for m in json.loads(capsys.readouterr().out)}
-    assert {"GPEN-BFR-256", "GPEN-BFR-512", "GPEN-BFR-1024", "GPEN-BFR-2048", "GPEN-Colorization-1024", "GPEN-Inpainting-1024"} <= names
+    assert {
+        "GPEN-BFR-256",
+        "GPEN-BFR-512",
+        "GPEN-BFR-1024",
+        "GPEN-BFR-2048",
+        "GPEN-Colorization-1024",
+        "GPEN-Inpainting-1024",
+    } <= names
 
 
 def test_bench_json(capsys):
-    assert main(["bench", "--size", "64", "--repeat", "1", "--warmup", "0", "--compare-eager", "--json"]) == 0
+    assert (
+        main(
+            ["bench", "--size", "64", "--repeat", "1", "--warmup", "0", "--compare-eager", "--json"]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     for key in ("size", "device", "dtype", "batch", "seconds_per_face"):
         assert key in data

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,77 +15,6 @@ from gpen_desktop.core import downloads
 from gpen_desktop.core.downloads import DownloadError, download, part_path
 from gpen_desktop.core.errors import Cancelled, CheckpointError
 from gpen_desktop.core.models import KnownModel
-
-
-# --------------------------------------------------------------------------- local server
-@dataclass
-class ServerState:
-    files: dict[str, bytes] = field(default_factory=dict)
-    ignore_range: bool = False
-    truncate_once: set[str] = field(default_factory=set)
-    piece: int = 64 * 1024
-    delay: float = 0.0
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
-        state: ServerState = self.server.state  # type: ignore[attr-defined]
-        name = self.path.lstrip("/")
-        range_header = self.headers.get("Range")
-        state.requests.append((name, range_header))
-        data = state.files.get(name)
-        if data is None:
-            self.send_error(404, "Not Found")
-            return
-        start = 0
-        if range_header and not state.ignore_range:
-            start = int(range_header.split("=")[1].split("-")[0])
-            if start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Content-Type", "application/octet-stream")
-        self.end_headers()
-        if name in state.truncate_once:  # announce everything, send half, hang up
-            state.truncate_once.discard(name)
-            body = body[: len(body) // 2]
-        try:
-            for i in range(0, len(body), state.piece):
-                self.wfile.write(body[i : i + state.piece])
-                if state.delay:
-                    time.sleep(state.delay)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, ServerState]]:
-    state = ServerState()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.state = state  # type: ignore[attr-defined]
-    httpd.daemon_threads = False
-    httpd.block_on_close = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-        assert not thread.is_alive()
 
 
 @pytest.fixture(scope="module")

@@ -36,28 +36,13 @@ def grace_hopper() -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
-def align(image: np.ndarray, size: int = 256) -> np.ndarray:
-    """A GPEN-style aligned crop from dlib's 5-point landmarks (eye centres + nose)."""
-    import dlib
-    import face_recognition_models as frm
-
-    det = dlib.get_frontal_face_detector()
-    sp = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-    box = max(det(image, 0) or det(image, 1), key=lambda r: r.area())
-    pts = np.array([(p.x, p.y) for p in sp(image, box).parts()], np.float64)
-    eyes = sorted([pts[0:2].mean(0), pts[2:4].mean(0)], key=lambda p: p[0])
-    src = np.array([eyes[0], eyes[1], pts[4]], np.float32)
-    matrix, _ = cv2.estimateAffinePartial2D(src, (TEMPLATE * size).astype(np.float32))
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR)
-
-
 @pytest.fixture(scope="module")
-def collins(astronaut) -> np.ndarray:
+def collins(astronaut, align) -> np.ndarray:
     return align(astronaut)
 
 
 @pytest.fixture(scope="module")
-def hopper() -> np.ndarray:
+def hopper(align) -> np.ndarray:
     return align(grace_hopper())
 
 

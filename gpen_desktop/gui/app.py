@@ -1,0 +1,155 @@
+"""Application start-up: QApplication on a qasync event loop, theme, logging, the main window.
+
+``main()`` is the ``gpen-desktop`` entry point (and what ``python main.py`` calls). Torch and the
+other heavy modules are not imported here: the window shows first, the worker thread loads them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import logging.handlers
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger("gpen_desktop")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    from gpen_desktop import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="gpen-desktop", description="GPEN Desktop: restore faces in photos."
+    )
+    parser.add_argument("paths", nargs="*", help="photos or folders to open")
+    parser.add_argument("--weights-dir", help="folder with GPEN checkpoints (default: weights/)")
+    parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("--version", action="version", version=f"gpen-desktop {__version__}")
+    return parser.parse_args(argv)
+
+
+def log_file() -> Path | None:
+    """Where the GUI writes its log (details behind the short messages the user sees)."""
+    from PySide6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base) / "gpen-desktop.log" if base else None
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    root = logging.getLogger()
+    root.setLevel(min(level, logging.INFO))
+    console = logging.StreamHandler()
+    console.setLevel(level)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(console)
+    path = log_file()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                path, maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+            )
+        except OSError:
+            return
+        handler.setLevel(logging.INFO)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+
+
+def install_excepthook(window) -> None:
+    """Uncaught exceptions (GUI callbacks, threads, the asyncio loop) are logged with their
+    traceback and shown as one short line in the window: never a dialog, never a crash."""
+
+    def show(exc: BaseException) -> None:
+        with contextlib.suppress(Exception):  # the hook itself must never fail
+            window.report_error(exc)
+
+    def hook(etype, value, tb) -> None:
+        if issubclass(etype, KeyboardInterrupt):
+            sys.__excepthook__(etype, value, tb)
+            return
+        log.error("uncaught exception", exc_info=(etype, value, tb))
+        show(value)
+
+    def thread_hook(args) -> None:
+        log.error(
+            "uncaught exception in thread %s",
+            getattr(args.thread, "name", "?"),
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
+
+    def loop_hook(loop, context) -> None:
+        exc = context.get("exception")
+        log.error("asyncio: %s", context.get("message"), exc_info=exc)
+        if exc is not None:
+            show(exc)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_event_loop().set_exception_handler(loop_hook)
+
+
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """Start the GUI; returns the exit code."""
+    started = time.perf_counter() if started is None else started
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    setup_logging(args.verbose)
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from gpen_desktop import __version__
+
+    try:
+        from gpen_desktop.gui import theme
+    except ImportError:  # pragma: no cover - only while the theme module is missing
+        theme = None
+    if theme is not None:
+        theme.configure_high_dpi()
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("GPEN Desktop")
+    app.setOrganizationName("GPEN Desktop")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("gpen-desktop")
+    app.setQuitOnLastWindowClosed(False)
+    try:
+        from gpen_desktop.gui.icons import app_icon
+
+        app.setWindowIcon(app_icon())
+    except ImportError:  # pragma: no cover
+        pass
+    if theme is not None:
+        theme.apply_theme(app, args.theme)
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    from gpen_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(weights_dir=args.weights_dir)
+    install_excepthook(window)
+    closed = loop.create_future()
+    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    window.show()
+    shown = time.perf_counter() - started
+    log.info("window shown %.2f s after start", shown)
+    if os.environ.get("GPEN_DESKTOP_TIMING"):
+        print(f"gpen-desktop: window shown {shown:.3f} s after start", file=sys.stderr, flush=True)
+    if args.paths:
+        window.open_paths(args.paths)
+    with loop:
+        loop.run_until_complete(closed)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Export helpers for the window: formats, target names, overwrite questions and the writers.
+
+The writers (``write_*``) are plain blocking functions meant for the I/O pool
+(:meth:`InferenceWorker.run_io`); they go through :func:`gpen_desktop.core.images.save_photo`,
+which writes atomically. The questions (:func:`confirm_overwrite`, :func:`confirm_many`) are
+module-level hooks so tests can replace them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from gpen_desktop.core.types import Photo
+
+log = logging.getLogger(__name__)
+
+#: Display name -> file extension.
+FORMATS: dict[str, str] = {"PNG": ".png", "JPEG": ".jpg", "WebP": ".webp", "TIFF": ".tif"}
+_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """How to write files. ``quality`` 1..100 is used for JPEG and WebP."""
+
+    format: str = "PNG"
+    quality: int = 95
+    keep_metadata: bool = True
+    suffix: str = "_restored"
+
+    @property
+    def extension(self) -> str:
+        return FORMATS.get(self.format, ".png")
+
+
+def file_filter() -> str:
+    """A QFileDialog filter listing every export format."""
+    parts = [
+        "PNG image (*.png)",
+        "JPEG image (*.jpg *.jpeg)",
+        "WebP image (*.webp)",
+        "TIFF image (*.tif *.tiff)",
+    ]
+    return ";;".join(parts)
+
+
+def filter_for(fmt: str) -> str:
+    return next((f for f in file_filter().split(";;") if f.upper().startswith(fmt.upper())), "")
+
+
+def with_extension(path: Path, settings: ExportSettings) -> Path:
+    """``path`` with the settings' extension unless it already has a supported one."""
+    if path.suffix.lower() in _EXTENSIONS:
+        return path
+    return path.with_name(path.name + settings.extension)
+
+
+def suggested_path(source: Path | None, name: str, settings: ExportSettings, folder: Path) -> Path:
+    """``<folder>/<stem><suffix><ext>``; the stem comes from the source file or ``name``."""
+    stem = source.stem if source is not None else Path(name).stem.replace(" ", "_")
+    return folder / f"{stem}{settings.suffix}{settings.extension}"
+
+
+def same_file(a: Path | None, b: Path | None) -> bool:
+    if a is None or b is None:
+        return False
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- questions (hooks)
+
+
+def confirm_overwrite(parent: QWidget | None, path: Path, original: bool = False) -> bool:
+    """Ask before replacing ``path``; ``original`` True when it is the photo's source file."""
+    if original:
+        text = (
+            f"“{path.name}” is the original photo.\n\n"
+            "Replacing it loses the unrestored version for good. Replace it anyway?"
+        )
+    else:
+        text = f"“{path.name}” already exists in {path.parent}.\n\nReplace it?"
+    box = QMessageBox(QMessageBox.Icon.Warning, "Replace file?", text, parent=parent)
+    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is replace
+
+
+def confirm_many(parent: QWidget | None, existing: list[Path]) -> str:
+    """Several targets exist: 'replace', 'skip' (write only the new ones) or 'cancel'."""
+    names = "\n".join(f"• {p.name}" for p in existing[:8])
+    more = f"\n… and {len(existing) - 8} more" if len(existing) > 8 else ""
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "Replace files?",
+        f"{len(existing)} file(s) already exist in {existing[0].parent}:\n{names}{more}",
+        parent=parent,
+    )
+    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+    skip = box.addButton("Skip Existing", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(skip)
+    box.exec()
+    clicked = box.clickedButton()
+    return "replace" if clicked is replace else "skip" if clicked is skip else "cancel"
+
+
+def check_target(parent: QWidget | None, path: Path, original: Path | None) -> bool:
+    """True when ``path`` may be written: new, or the user agreed to replace it."""
+    if same_file(path, original):
+        return confirm_overwrite(parent, path, original=True)
+    if path.exists():
+        return confirm_overwrite(parent, path)
+    return True
+
+
+# --------------------------------------------------------------------------- writers (I/O pool)
+
+
+def write_photo(photo: Photo, path: Path, settings: ExportSettings) -> Path:
+    """Write a restored photo (EXIF/ICC kept when ``settings.keep_metadata``); atomic."""
+    from gpen_desktop.core.images import save_photo
+
+    return save_photo(
+        photo,
+        Path(path),
+        quality=settings.quality,
+        keep_metadata=settings.keep_metadata,
+        overwrite=True,
+    )
+
+
+def _as_photo(pixels: np.ndarray) -> Photo:
+    return Photo(pixels=np.ascontiguousarray(pixels), format="PNG")
+
+
+def before_after_strip(face_results: list[tuple[int, Any]], gap: int = 8) -> np.ndarray:
+    """One row per restored face: aligned input | restored crop, on a white background.
+
+    ``face_results``: (face index, FaceResult) pairs. Inputs are scaled to the restored crop
+    size S; the strip is (n·S + (n-1)·gap) × (2·S + gap) RGB uint8.
+    """
+    rows = []
+    for _index, fr in face_results:
+        after = np.asarray(fr.restored)
+        before = np.asarray(fr.aligned_input)
+        s = after.shape[0]
+        if before.shape[0] != s:
+            idx = np.minimum((np.arange(s) * before.shape[0] / s).astype(int), before.shape[0] - 1)
+            before = before[idx][:, idx]
+        spacer = np.full((s, gap, 3), 255, np.uint8)
+        rows.append(np.concatenate([before, spacer, after], axis=1))
+    if not rows:
+        raise ValueError("no restored faces")
+    width = max(r.shape[1] for r in rows)
+    out = []
+    for i, row in enumerate(rows):
+        if row.shape[1] < width:
+            pad = np.full((row.shape[0], width - row.shape[1], 3), 255, np.uint8)
+            row = np.concatenate([row, pad], axis=1)
+        if i:
+            out.append(np.full((gap, width, 3), 255, np.uint8))
+        out.append(row)
+    return np.concatenate(out, axis=0)
+
+
+def face_targets(stem: str, face_results: list[tuple[int, Any]], folder: Path) -> list[Path]:
+    """Files :func:`write_faces` writes: ``<stem>_faceNN.png`` per restored face (NN is the
+    face's number in the window), then ``<stem>_faces_before_after.png``."""
+    paths = [folder / f"{stem}_face{index + 1:02d}.png" for index, _fr in face_results]
+    return [*paths, folder / f"{stem}_faces_before_after.png"]
+
+
+def write_faces(
+    stem: str, face_results: list[tuple[int, Any]], folder: Path, skip_existing: bool = False
+) -> list[Path]:
+    """Write every restored face crop and the before|after strip; returns what was written."""
+    from gpen_desktop.core.images import save_photo
+
+    folder = Path(folder)
+    targets = face_targets(stem, face_results, folder)
+    images = [np.asarray(fr.restored) for _i, fr in face_results]
+    images.append(before_after_strip(face_results))
+    written = []
+    for path, pixels in zip(targets, images, strict=True):
+        if skip_existing and path.exists():
+            continue
+        save_photo(_as_photo(pixels), path, overwrite=True)
+        written.append(path)
+    return written
+
+
+def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndarray:
+    """Original | restored photo as one image (the original scaled to the result's height)."""
+    h = after.shape[0]
+    if before.shape[0] != h:
+        scale = h / before.shape[0]
+        w = max(1, round(before.shape[1] * scale))
+        yi = np.minimum((np.arange(h) / scale).astype(int), before.shape[0] - 1)
+        xi = np.minimum((np.arange(w) / scale).astype(int), before.shape[1] - 1)
+        before = before[yi][:, xi]
+    spacer = np.full((h, gap, 3), 255, np.uint8)
+    return np.concatenate([before[:, :, :3], spacer, after[:, :, :3]], axis=1)
+
+
+def write_side_by_side(before: Photo, after: Photo, path: Path, settings: ExportSettings) -> Path:
+    from gpen_desktop.core.images import save_photo
+
+    pixels = side_by_side(before.rgb8(), after.rgb8())
+    save_photo(_as_photo(pixels), Path(path), quality=settings.quality, overwrite=True)
+    return Path(path)

@@ -1,0 +1,422 @@
+"""The one inference thread: runs core work (detection, restoration) off the GUI thread.
+
+The GUI builds a request (a frozen dataclass: photo, faces, options) and calls
+:meth:`InferenceWorker.submit`; the request runs on ONE long-lived ``QThread`` which owns the
+loaded model (a :class:`gpen_desktop.core.pipeline.Restorer`, reused across runs). Progress,
+results and errors come back as queued signals and resolve an ``asyncio.Future`` on the GUI
+thread, so coroutines on the qasync loop simply ``await job.future``.
+
+Nothing in this module imports torch or OpenCV at import time; the core modules load on the
+worker thread the first time a request needs them.
+
+Photo decoding, the weights scan and small image work (thumbnails, aligned crops, writing
+files) run in a small thread pool (:meth:`InferenceWorker.run_io`) so they never wait behind
+a long restore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from gpen_desktop.core.errors import Cancelled, GpenError
+from gpen_desktop.core.types import Face, Photo
+
+log = logging.getLogger(__name__)
+
+
+class UnexpectedError(GpenError):
+    """Something failed that the core did not turn into a GpenError (details in the log)."""
+
+
+# --------------------------------------------------------------------------- options & requests
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the options panel holds. Becomes ``core.pipeline.RestoreOptions`` on the worker
+    thread (so the GUI never imports the torch-backed pipeline). ``blend`` in [0, 1]."""
+
+    model_path: str = ""
+    device: str = "auto"
+    detector: str = "auto"
+    blend: float = 1.0
+    mask: str = "feather"
+    color_match: bool = False
+    upscale: int = 1
+    batch_size: int = 4
+    weights_dir: str | None = None
+
+    def to_core(self) -> Any:
+        from gpen_desktop.core.pipeline import RestoreOptions
+
+        names = {f.name for f in dataclasses.fields(RestoreOptions)}
+        values = {k: v for k, v in dataclasses.asdict(self).items() if k in names}
+        return RestoreOptions(**values)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    models: list  # list[core.models.FoundModel]
+    devices: list[tuple[str, str]]
+    weights_dir: str
+    detectors: tuple[str, ...] = ()  # usable now, besides "auto"
+    parsing: bool = False  # ParseNet weights present (the "parsing" mask works)
+
+
+def scan_models(folders: tuple[str, ...] = ()) -> ScanResult:
+    """List the checkpoints in ``folders`` (default: the weights folder) and the compute devices.
+
+    Runs in the I/O pool (:meth:`InferenceWorker.run_io`), not on the inference thread, so the
+    first face detection does not wait for torch to import.
+    """
+    from gpen_desktop.core.devices import available_devices
+    from gpen_desktop.core.faces.detect import available_detectors
+    from gpen_desktop.core.faces.paste import parsing_available
+    from gpen_desktop.core.models import default_weights_dir, scan_weights
+
+    paths = [Path(f) for f in folders] or None
+    models = scan_weights(paths)
+    weights_dir = str(paths[0] if paths else default_weights_dir())
+    return ScanResult(
+        models=models,
+        devices=available_devices(),
+        weights_dir=weights_dir,
+        detectors=tuple(available_detectors(weights_dir)),
+        parsing=parsing_available(weights_dir),
+    )
+
+
+def identify_model(path: str) -> Any:
+    """What one checkpoint file is (``core.models.FoundModel``); for the I/O pool."""
+    from gpen_desktop.core.models import identify
+
+    return identify(path)
+
+
+@dataclass(frozen=True, eq=False)
+class DetectRequest:
+    """Detect faces. Result: list[Face]."""
+
+    photo: Photo
+    options: RunOptions
+    label = "Detecting faces"
+
+
+@dataclass(frozen=True, eq=False)
+class LandmarksRequest:
+    """Predict the 5 landmarks inside a user-drawn box. Result: Face (landmarks may be None)."""
+
+    photo: Photo
+    box: tuple[float, float, float, float]
+    options: RunOptions
+    label = "Finding landmarks"
+
+
+@dataclass(frozen=True, eq=False)
+class RestoreRequest:
+    """Restore ``faces`` (None: detect) of ``photo``. Result: :class:`RestoreOutcome`."""
+
+    photo: Photo
+    faces: tuple[Face, ...] | None
+    options: RunOptions
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"Restoring {self.name}" if self.name else "Restoring"
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    result: Any  # core.pipeline.RestoreResult
+    image: QImage  # display copy of result.image, made on the worker thread
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def qimage_from_rgb(pixels: np.ndarray) -> QImage:
+    """A deep-copied RGB888 QImage of an HxWx3 uint8 (or uint16, scaled) RGB array."""
+    if pixels.dtype != np.uint8:
+        pixels = np.round(pixels.astype(np.float32) / 257.0).astype(np.uint8)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    pixels = np.ascontiguousarray(pixels[:, :, :3])
+    h, w = pixels.shape[:2]
+    return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def describe_exception(exc: BaseException) -> GpenError:
+    """Turn any exception into a GpenError with one human line (the traceback is logged)."""
+    if isinstance(exc, GpenError):
+        return exc
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        return UnexpectedError(
+            "out of memory: try a smaller batch size, a smaller model or the CPU device"
+        )
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return UnexpectedError(f"unexpected {type(exc).__name__}{': ' + text if text else ''}")
+
+
+# --------------------------------------------------------------------------- the thread side
+
+
+class _Runner(QObject):
+    """Lives on the worker thread; executes one request at a time in arrival order."""
+
+    started = Signal(int)
+    progressed = Signal(int, int, int, str)
+    succeeded = Signal(int, object)
+    failed = Signal(int, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._restorer: Any = None
+
+    @Slot(int, object, object)
+    def run(self, job_id: int, request: Any, cancel: threading.Event) -> None:
+        if cancel.is_set():
+            self.failed.emit(job_id, Cancelled("cancelled"))
+            return
+        self.started.emit(job_id)
+
+        def progress(done: int, total: int, message: str = "") -> None:
+            self.progressed.emit(job_id, int(done), int(total), str(message))
+
+        try:
+            result = self._execute(request, progress, cancel.is_set)
+        except Cancelled as exc:
+            self.failed.emit(job_id, exc)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, never raised
+            if not isinstance(exc, GpenError):
+                log.exception("worker job %d (%s) failed", job_id, type(request).__name__)
+            self.failed.emit(job_id, describe_exception(exc))
+        else:
+            self.succeeded.emit(job_id, result)
+
+    # Requests ------------------------------------------------------------------------------
+    def _execute(self, request: Any, progress: Callable, cancelled: Callable[[], bool]) -> Any:
+        if isinstance(request, DetectRequest):
+            return list(self._get_restorer(request.options).detect(request.photo))
+        if isinstance(request, LandmarksRequest):
+            return self._landmarks(request)
+        if isinstance(request, RestoreRequest):
+            return self._restore(request, progress, cancelled)
+        raise TypeError(f"unknown request {type(request).__name__}")
+
+    def _landmarks(self, request: LandmarksRequest) -> Face:
+        from gpen_desktop.core.faces.detect import landmarks_for_box
+
+        box = tuple(float(v) for v in request.box)
+        try:
+            points = landmarks_for_box(request.photo.rgb8(), box)
+        except GpenError as exc:  # the pipeline predicts them again at restore time
+            log.info("no landmarks for the drawn box: %s", exc)
+            return Face(box=box, landmarks=None)  # type: ignore[arg-type]
+        landmarks = tuple((float(x), float(y)) for x, y in points)
+        return Face(box=box, landmarks=landmarks)  # type: ignore[arg-type]
+
+    def _restore(self, request: RestoreRequest, progress: Callable, cancelled: Callable) -> Any:
+        restorer = self._get_restorer(request.options)
+        faces = list(request.faces) if request.faces is not None else None
+        result = restorer.restore(request.photo, faces, progress=progress, cancel=cancelled)
+        image = qimage_from_rgb(result.image.pixels)
+        return RestoreOutcome(result=result, image=image)
+
+    def _get_restorer(self, options: RunOptions) -> Any:
+        """The one Restorer of this thread: it keeps its model while the checkpoint and device
+        stay the same, whatever else changes."""
+        from gpen_desktop.core.pipeline import Restorer
+
+        core = options.to_core()
+        if self._restorer is None:
+            self._restorer = Restorer(core)
+        elif self._restorer.options != core:
+            self._restorer.set_options(core)
+        return self._restorer
+
+
+# --------------------------------------------------------------------------- the GUI side
+
+
+@dataclass(eq=False)
+class Job:
+    """A submitted request. ``future`` resolves (on the GUI thread) with the result or the
+    GpenError; :meth:`cancel` stops it before it starts or at the next batch boundary."""
+
+    id: int
+    request: Any
+    future: asyncio.Future
+    cancel_event: threading.Event
+    submitted: float
+    started: float | None = None
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self.request, "label", type(self.request).__name__))
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else time.monotonic() - self.started
+
+
+_LIVE: weakref.WeakSet[InferenceWorker] = weakref.WeakSet()
+
+
+def live_workers() -> list[InferenceWorker]:
+    """Workers whose thread or I/O pool is still running (tests fail on leftovers)."""
+    return [w for w in list(_LIVE) if w.is_alive()]
+
+
+class InferenceWorker(QObject):
+    """GUI-thread handle of the inference thread and the I/O pool.
+
+    Signals (GUI thread): ``jobStarted(job)``, ``jobProgress(job)``, ``jobFinished(job)``,
+    ``busyChanged(bool)``.
+    """
+
+    jobStarted = Signal(object)
+    jobProgress = Signal(object)
+    jobFinished = Signal(object)
+    busyChanged = Signal(bool)
+
+    _submit = Signal(int, object, object)
+
+    def __init__(self, parent: QObject | None = None, io_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, Job] = {}
+        self._thread = QThread()
+        self._thread.setObjectName("gpen-inference")
+        self._runner = _Runner()
+        self._runner.moveToThread(self._thread)
+        self._thread.finished.connect(self._runner.deleteLater)
+        self._submit.connect(self._runner.run)
+        self._runner.started.connect(self._on_started)
+        self._runner.progressed.connect(self._on_progress)
+        self._runner.succeeded.connect(self._on_succeeded)
+        self._runner.failed.connect(self._on_failed)
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=io_threads, thread_name_prefix="gpen-io"
+        )
+        self._closed = False
+        self._thread.start()
+        _LIVE.add(self)
+
+    # ------------------------------------------------------------------ inference jobs
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    @property
+    def jobs(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def submit(self, request: Any) -> Job:
+        """Queue ``request`` on the inference thread. Needs a running asyncio (qasync) loop."""
+        if self._closed:
+            raise RuntimeError("the worker is shut down")
+        loop = asyncio.get_event_loop()
+        job = Job(
+            id=next(self._ids),
+            request=request,
+            future=loop.create_future(),
+            cancel_event=threading.Event(),
+            submitted=time.monotonic(),
+        )
+        was_busy = self.busy
+        self._jobs[job.id] = job
+        self._submit.emit(job.id, request, job.cancel_event)
+        if not was_busy:
+            self.busyChanged.emit(True)
+        return job
+
+    async def run(self, request: Any) -> Any:
+        """Submit and await the result (raises the job's GpenError)."""
+        return await self.submit(request).future
+
+    def cancel_all(self) -> None:
+        for job in self._jobs.values():
+            job.cancel()
+
+    def _on_started(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job:
+            job.started = time.monotonic()
+            self.jobStarted.emit(job)
+
+    def _on_progress(self, job_id: int, done: int, total: int, message: str) -> None:
+        job = self._jobs.get(job_id)
+        if job:
+            job.done, job.total, job.message = done, total, message
+            self.jobProgress.emit(job)
+
+    def _finish(self, job_id: int) -> Job | None:
+        job = self._jobs.pop(job_id, None)
+        if job is not None:
+            self.jobFinished.emit(job)
+            if not self._jobs:
+                self.busyChanged.emit(False)
+        return job
+
+    def _on_succeeded(self, job_id: int, result: Any) -> None:
+        job = self._finish(job_id)
+        if job is not None and not job.future.done():
+            job.future.set_result(result)
+
+    def _on_failed(self, job_id: int, error: BaseException) -> None:
+        job = self._finish(job_id)
+        if job is not None and not job.future.done():
+            job.future.set_exception(error)
+
+    # ------------------------------------------------------------------ I/O pool
+    async def run_io(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a light blocking function (decode, encode, crop) in the I/O pool."""
+        if self._pool is None:
+            raise RuntimeError("the worker is shut down")
+        return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
+
+    # ------------------------------------------------------------------ lifetime
+    def is_alive(self) -> bool:
+        if self._thread.isRunning():
+            return True
+        pool = self._pool
+        return pool is not None and any(t.is_alive() for t in getattr(pool, "_threads", ()))
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel everything, stop the thread and the pool. True when both ended in time."""
+        self._closed = True
+        self.cancel_all()
+        for job in list(self._jobs.values()):
+            if not job.future.done() and not job.future.get_loop().is_closed():
+                job.future.cancel()
+        self._jobs.clear()
+        self._thread.quit()
+        ended = self._thread.wait(timeout_ms)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if not ended:
+            log.warning("the inference thread did not stop within %d ms", timeout_ms)
+        return bool(ended)

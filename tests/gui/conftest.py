@@ -1,0 +1,112 @@
+"""GUI test fixtures: isolated settings, a qasync loop, and a guard against leftover threads.
+
+Every GUI test runs offscreen (tests/conftest.py sets QT_QPA_PLATFORM). The autouse
+``no_leftover_threads`` fixture fails a test that leaves a QThread, an InferenceWorker or a
+Python thread running after it finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+import weakref
+from collections.abc import Callable
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QCoreApplication, QEvent, QThread  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """QSettings go to a throw-away INI file, never the user's real settings."""
+    monkeypatch.setenv("GPEN_DESKTOP_SETTINGS", str(tmp_path / "settings.ini"))
+
+
+def _running(thread: QThread) -> bool:
+    try:
+        return bool(thread.isRunning())
+    except RuntimeError:  # the C++ object is gone: it is not running
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_threads(qapp, monkeypatch):
+    """Fail the test when a QThread, worker or Python thread it started is still running."""
+    from gpen_desktop.gui.worker import live_workers
+
+    started: weakref.WeakSet[QThread] = weakref.WeakSet()
+    original_start = QThread.start
+
+    def start(self, *args, **kwargs):
+        started.add(self)
+        return original_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", start)
+    before = set(threading.enumerate())
+    yield
+    # Widgets the test dropped are destroyed here, on the GUI thread: left to the cyclic
+    # garbage collector they could be freed later from a worker thread.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+    def leftovers() -> list[str]:
+        out = [
+            f"QThread {t.objectName() or type(t).__name__}" for t in list(started) if _running(t)
+        ]
+        out += [f"InferenceWorker {id(w):x}" for w in live_workers()]
+        out += [
+            f"thread {t.name}"
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
+        ]
+        return out
+
+    deadline = time.monotonic() + 3.0
+    left = leftovers()
+    while left and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.02)
+        left = leftovers()
+    if left:  # stop them so the next test starts clean, then fail this one
+        for worker in live_workers():
+            worker.shutdown(timeout_ms=5000)
+        pytest.fail(f"test left threads running: {', '.join(left)}")
+
+
+@pytest.fixture
+def aloop(qapp):
+    """A qasync event loop; drive a test coroutine with ``aloop.run_until_complete(...)``."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    try:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or condition}")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def until():
+    """``await until(condition, timeout, what)``: wait, with both loops running, until true."""
+    return _until
