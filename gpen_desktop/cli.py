@@ -10,6 +10,7 @@ import sys
 from gpen_desktop import __version__
 from gpen_desktop.commands import COMMAND_MODULES
 from gpen_desktop.core.errors import GpenError
+from gpen_desktop.runtime import prepare_runtime
 
 log = logging.getLogger("gpen")
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prepare_runtime()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -75,20 +75,27 @@ def run(args: argparse.Namespace) -> int:
                         head += f" {'eager s':>8} {'ratio':>7} {'Δu8':>4}"
                     print(head)
                 print(_fmt_row(rows[-1]), flush=True)
-    photo = None
+    photos = []
     if args.photo:
-        photo = bench_photo(args.photo, args.size[0], args.device, args.batch[0], args.detector)
-        if not args.json:
-            s = photo.seconds
-            print(
-                f"\nphoto {photo.photo} ({photo.width}x{photo.height}), {photo.faces} faces, "
-                f"{photo.model_size} model on {photo.device}:"
+        engines = ("fast", "eager") if args.compare_eager else ("fast",)
+        for engine in engines:
+            photo = bench_photo(
+                args.photo, args.size[0], args.device, args.batch[0], args.detector, engine=engine
             )
-            print("  " + "  ".join(f"{k} {v:.2f}s" for k, v in s.items()))
+            photos.append(photo)
+            if args.json:
+                continue
+            if len(photos) == 1:
+                print(
+                    f"\nphoto {photo.photo} ({photo.width}x{photo.height}), {photo.faces} faces, "
+                    f"{photo.model_size} model on {photo.device}:"
+                )
+            print(f"  {engine:>5}: " + "  ".join(f"{k} {v:.2f}s" for k, v in photo.seconds.items()))
     if args.json:
         out = {"results": [r.to_json() for r in rows]}
-        if photo is not None:
-            out["photo"] = photo.to_json()
+        if photos:
+            out["photo"] = photos[0].to_json()
+            out["photo_runs"] = [p.to_json() for p in photos]
         if len(rows) == 1:
             out.update(rows[0].to_json())
         print(json.dumps(out, indent=2))

@@ -96,7 +96,12 @@ class Enhancer:
     """
 
     def __init__(
-        self, loaded: Any, device: Any = "auto", batch_size: int = 4, dtype: str = "auto"
+        self,
+        loaded: Any,
+        device: Any = "auto",
+        batch_size: int = 4,
+        dtype: str = "auto",
+        engine: str = "fast",
     ) -> None:
         from gpen_desktop.core.devices import resolve_device
 
@@ -106,6 +111,7 @@ class Enhancer:
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.batch_size = max(1, int(batch_size))
         self.dtype = dtype
+        self.engine = engine
         self.fallback_note: str | None = None
         self._runner = None
 
@@ -113,7 +119,7 @@ class Enhancer:
         if self._runner is None or self._runner.device != self.device:
             from gpen_desktop.core.gpen.fast import FastRunner
 
-            self._runner = FastRunner(self.loaded.model, self.device, self.dtype)
+            self._runner = FastRunner(self.loaded.model, self.device, self.dtype, self.engine)
         return self._runner
 
     def forward(self, batch_u8: np.ndarray) -> np.ndarray:

@@ -51,6 +51,7 @@ class RestoreOptions:
     keep_gray: bool = True
     weights_dir: str | None = None
     dtype: str = "auto"
+    engine: str = "fast"  # "eager": the plain reference forward (benchmarks)
 
     def check(self) -> None:
         if not 0.0 <= float(self.blend) <= 1.0:
@@ -106,7 +107,7 @@ class Restorer:
         options.check()
         self.options = options
         self._enhancer: Any = None
-        self._loaded_key: tuple[str, str] | None = None
+        self._loaded_key: tuple[str, str, str] | None = None
 
     # ------------------------------------------------------------------ model
     def set_options(self, options: RestoreOptions) -> None:
@@ -121,14 +122,18 @@ class Restorer:
         from gpen_desktop.core.checkpoints import load_checkpoint
         from gpen_desktop.core.inference import Enhancer
 
-        key = (str(self.options.model_path), self.options.device)
+        key = (str(self.options.model_path), self.options.device, self.options.engine)
         if self._enhancer is None or self._loaded_key != key:
             if not self.options.model_path:
                 raise GpenError("no model chosen: pick a GPEN checkpoint (see `gpen models list`)")
             self._enhancer = None
             loaded = load_checkpoint(self.options.model_path)
             self._enhancer = Enhancer(
-                loaded, self.options.device, self.options.batch_size, dtype=self.options.dtype
+                loaded,
+                self.options.device,
+                self.options.batch_size,
+                dtype=self.options.dtype,
+                engine=self.options.engine,
             )
             self._loaded_key = key
         return self._enhancer

@@ -101,6 +101,9 @@ def install_excepthook(window) -> None:
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """Start the GUI; returns the exit code."""
     started = time.perf_counter() if started is None else started
+    from gpen_desktop.runtime import prepare_runtime
+
+    prepare_runtime()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging(args.verbose)
 
@@ -108,27 +111,19 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from gpen_desktop import __version__
+    from gpen_desktop.gui import theme
 
-    try:
-        from gpen_desktop.gui import theme
-    except ImportError:  # pragma: no cover - only while the theme module is missing
-        theme = None
-    if theme is not None:
-        theme.configure_high_dpi()
+    theme.configure_high_dpi()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("GPEN Desktop")
     app.setOrganizationName("GPEN Desktop")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("gpen-desktop")
     app.setQuitOnLastWindowClosed(False)
-    try:
-        from gpen_desktop.gui.icons import app_icon
+    from gpen_desktop.gui.icons import app_icon
 
-        app.setWindowIcon(app_icon())
-    except ImportError:  # pragma: no cover
-        pass
-    if theme is not None:
-        theme.apply_theme(app, args.theme)
+    app.setWindowIcon(app_icon())
+    theme.apply_theme(app, args.theme)
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

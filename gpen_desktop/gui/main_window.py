@@ -917,18 +917,8 @@ class MainWindow(QMainWindow):
             )
 
     def open_model_manager(self) -> None:
-        try:
-            from gpen_desktop.gui.dialogs.model_manager import ModelManagerDialog
-        except ImportError as exc:
-            log.warning("model manager unavailable: %s", exc)
-            self.show_message(
-                "The model manager is not available in this build. Put GPEN checkpoints "
-                f"(e.g. GPEN-BFR-512.pth) in {self._weights_dir_seen or 'weights/'}, "
-                "or choose a checkpoint file.",
-                "warning",
-                actions=[("Choose File…", self.choose_checkpoint), ("Rescan", self.rescan_models)],
-            )
-            return
+        from gpen_desktop.gui.dialogs.model_manager import ModelManagerDialog
+
         kwargs = {"weights_dir": self.weights_dir} if self.weights_dir else {}
         dialog = ModelManagerDialog(self, **kwargs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

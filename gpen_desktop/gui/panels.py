@@ -36,24 +36,11 @@ from PySide6.QtWidgets import (
 
 from gpen_desktop.gui.compare import FaceCompare
 from gpen_desktop.gui.export import FORMATS, ExportSettings
+from gpen_desktop.gui.icons import icon  # noqa: F401 - re-exported for the window
 from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus, Session
 from gpen_desktop.gui.worker import RunOptions
 
 log = logging.getLogger(__name__)
-
-try:  # D2's icon set; a plain fallback keeps the window usable without it
-    from gpen_desktop.gui.icons import icon as _icon
-except ImportError:  # pragma: no cover - only while the icon module is missing
-    _icon = None
-
-
-def icon(name: str) -> QIcon:
-    if _icon is not None:
-        try:
-            return _icon(name)
-        except Exception:  # noqa: BLE001 - an icon must never break the window
-            log.debug("icon %s failed", name, exc_info=True)
-    return QIcon()
 
 
 STATUS_COLOURS = {

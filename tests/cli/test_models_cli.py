@@ -86,3 +86,28 @@ def test_bench_json(capsys):
         assert key in data
     assert data["size"] == 64 and data["device"] == "cpu" and data["seconds_per_face"] > 0
     assert data["max_abs_diff_vs_eager"] < 1e-3 and data["speedup_vs_eager"] > 0
+
+
+def test_bench_photo_splits_the_pipeline(astronaut_png, capsys):
+    assert main(["bench", "--size", "64", "--repeat", "1", "--warmup", "0", "--compare-eager",
+                 "--photo", str(astronaut_png), "--json"]) == 0  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    runs = {r["engine"]: r for r in data["photo_runs"]}
+    assert set(runs) == {"fast", "eager"}
+    for run in runs.values():
+        assert run["faces"] == 1 and run["width"] == 512
+        assert set(run["seconds"]) == {"detect", "align", "network", "paste", "total"}
+        assert run["seconds"]["total"] >= run["seconds"]["network"] > 0
+    assert data["weights_mb"] < 30  # sizes below 256 bench the tiny test network
+
+
+def test_bench_table(capsys):
+    assert (
+        main(
+            ["bench", "--size", "64", "128", "--batch", "1", "2", "--repeat", "1", "--warmup", "0"]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:4] == ["size", "batch", "device", "dtype"]
+    assert len(lines) == 5 and lines[-1].split()[:2] == ["128", "2"]

@@ -32,6 +32,8 @@ SQRT2 = math.sqrt(2.0)
 
 #: 3x3 stride-1 convs on maps at least this wide use NNPACK's Winograd kernels on the CPU.
 WINOGRAD_MIN_SIZE = 32
+#: Transposed convs (and the blur after them) on CPU maps at least this wide run channels-last.
+CHANNELS_LAST_MIN_SIZE = 128
 
 
 def winograd_available(device: torch.device, dtype: torch.dtype) -> bool:
@@ -190,7 +192,7 @@ class FastGPEN:
                 x = F.conv2d(x, self.enc_blur.expand(c, 1, 4, 4), padding=2, groups=c)
                 x = F.conv2d(x, weight, bias, stride=2)
             else:
-                x = F.conv2d(x, weight, bias)
+                x = self._conv(x, weight, 0, bias)
             x = F.leaky_relu_(x, 0.2)
             feats.append(x)
         return x.reshape(x.shape[0], -1), feats[::-1]
@@ -218,19 +220,41 @@ class FastGPEN:
                 w = m.weight * s.view(-1, 1, 1, 1)
                 if d is not None:
                     w = w * d.view(1, -1, 1, 1)
-                return F.conv_transpose2d(x, w.to(self.dtype), stride=2)
+                return self._conv_transpose(x, w.to(self.dtype))
             w = m.weight * s.view(1, -1, 1, 1)
             if d is not None:
                 w = w * d.view(-1, 1, 1, 1)
             return self._conv(x, w.to(self.dtype), m.padding)
         x = x * s.to(self.dtype)[:, :, None, None]
         w = m.weight.to(self.dtype)
-        out = F.conv_transpose2d(x, w, stride=2) if m.upsample else self._conv(x, w, m.padding)
+        out = self._conv_transpose(x, w) if m.upsample else self._conv(x, w, m.padding)
         if d is not None:
             out = out.mul_(d.to(self.dtype)[:, :, None, None])
         return out
 
-    def _conv(self, x: torch.Tensor, w: torch.Tensor, padding: int) -> torch.Tensor:
+    def _conv_transpose(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Stride-2 transposed conv (w: Cin x Cout x k x k). Large CPU maps run channels-last:
+        oneDNN skips a reorder of the output, and the depthwise blur after it is faster too."""
+        if self.device.type == "cpu" and x.shape[-1] >= CHANNELS_LAST_MIN_SIZE:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return F.conv_transpose2d(x, w, stride=2)
+
+    def _conv(
+        self, x: torch.Tensor, w: torch.Tensor, padding: int, bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if w.shape[-1] == 1 and self.device.type == "cpu":
+            # 1x1 convs (ToRGB: 3 outputs; ecd0: 3 inputs) are one GEMM; oneDNN is slow on them.
+            n, cin, h, wd = x.shape
+            flat = x.reshape(n, cin, h * wd)
+            w2 = w.view(w.shape[0], cin)
+            out = (
+                torch.matmul(w2, flat)
+                if bias is None
+                else torch.baddbmm(bias.view(1, -1, 1), w2.expand(n, -1, -1), flat)
+            )
+            return out.view(n, w.shape[0], h, wd)
+        if bias is not None:
+            return F.conv2d(x, w, bias, padding=padding)
         if self.use_winograd and padding == 1 and x.shape[-1] >= WINOGRAD_MIN_SIZE:
             try:
                 return torch._nnpack_spatial_convolution(x, w, None, [1, 1])
@@ -247,7 +271,7 @@ class FastGPEN:
         if sc.mod.upsample:
             out = F.conv2d(
                 out, self.up_blur.expand(cout, 1, 4, 4), sc.bias[:cout], padding=1, groups=cout
-            )
+            ).contiguous()
         else:
             out = out.add_(sc.bias[:cout].view(1, -1, 1, 1))
         noise = torch.add(sc.bias[cout:].view(1, -1, 1, 1), feat, alpha=sc.noise_weight)
@@ -291,15 +315,30 @@ class FastGPEN:
 
 
 class FastRunner:
-    """Runs a FullGenerator on uint8 batches with :class:`FastGPEN` on ``device``."""
+    """Runs a FullGenerator on uint8 batches with :class:`FastGPEN` on ``device``.
 
-    def __init__(self, model: Any, device: Any, dtype: str = "auto") -> None:
+    ``engine="eager"`` runs the plain reference forward instead (float32), the baseline that
+    ``gpen bench --compare-eager`` measures against.
+    """
+
+    def __init__(self, model: Any, device: Any, dtype: str = "auto", engine: str = "fast") -> None:
         self.device = torch.device(device)
-        self.dtype = pick_dtype(self.device, dtype)
+        self.engine = engine
+        if engine == "eager":
+            self.dtype = torch.float32
+            self.model = model.to(self.device)
+            self.net = None
+        elif engine == "fast":
+            self.dtype = pick_dtype(self.device, dtype)
+            self.net = FastGPEN(model, self.device, self.dtype)
+        else:
+            raise ValueError(f"unknown engine {engine!r} (fast or eager)")
         self.dtype_name = str(self.dtype).replace("torch.", "")
-        self.net = FastGPEN(model, self.device, self.dtype)
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
+        if self.net is None:
+            with torch.inference_mode():
+                return self.model(x.to(self.device, torch.float32))
         return self.net(x)
 
     def run_uint8(self, batch_u8: np.ndarray) -> np.ndarray:
