@@ -118,11 +118,19 @@ class _Landmark(QGraphicsRectItem):
         self.setZValue(3)
         self._colour = QColor(LANDMARK_COLOURS[index])
 
+    def _radius(self) -> float:
+        """3.5 px on screen, smaller on faces drawn under ~60 px so the dots don't hide them."""
+        views = self.scene().views() if self.scene() is not None else []
+        zoom = views[0].transform().m11() if views else 1.0
+        on_screen = max(self._face.box.width(), self._face.box.height()) * zoom
+        return max(1.5, min(3.5, on_screen / 16.0))
+
     def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self._radius()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor(0, 0, 0, 190), 1.5))
+        painter.setPen(QPen(QColor(0, 0, 0, 190), 1.0 if r < 3 else 1.5))
         painter.setBrush(self._colour)
-        painter.drawEllipse(QPointF(0, 0), 3.5, 3.5)
+        painter.drawEllipse(QPointF(0, 0), r, r)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton:
