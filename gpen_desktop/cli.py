@@ -10,7 +10,7 @@ import sys
 from gpen_desktop import __version__
 from gpen_desktop.commands import COMMAND_MODULES
 from gpen_desktop.core.errors import GpenError
-from gpen_desktop.runtime import prepare_runtime
+from gpen_desktop.core.runtime import prepare_runtime
 
 log = logging.getLogger("gpen")
 

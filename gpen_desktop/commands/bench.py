@@ -12,7 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="time the network per face size and batch (random weights, official configs)",
         description="Seconds per face, faces per second, peak memory and model load time for "
         "random-weight GPEN networks in the official configuration of each size. "
-        "--compare-eager also times the plain reference forward of the same weights.",
+        "--compare-eager also times the plain reference forward of the same weights in the same "
+        "process. The CLI tunes the process for inference (passive OpenMP waiting, large "
+        "allocations kept for reuse); GPEN_NO_RUNTIME_TUNING=1 measures a default process.",
     )
     p.add_argument(
         "--size", type=int, nargs="+", default=[512], choices=[64, 128, 256, 512, 1024, 2048]

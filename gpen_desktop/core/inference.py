@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gpen_desktop.core.errors import Cancelled
+from gpen_desktop.core.runtime import release_memory
 
 log = logging.getLogger(__name__)
 
@@ -174,4 +175,5 @@ class Enhancer:
             if progress is not None:
                 progress(len(out), total, f"restored {len(out)}/{total} faces")
         log.debug("restored %d crops in %.2f s", total, time.perf_counter() - t0)
+        release_memory()
         return out

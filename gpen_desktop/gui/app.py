@@ -101,7 +101,7 @@ def install_excepthook(window) -> None:
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """Start the GUI; returns the exit code."""
     started = time.perf_counter() if started is None else started
-    from gpen_desktop.runtime import prepare_runtime
+    from gpen_desktop.core.runtime import prepare_runtime
 
     prepare_runtime()
     args = parse_args(sys.argv[1:] if argv is None else argv)
