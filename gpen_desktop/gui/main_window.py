@@ -553,6 +553,7 @@ class MainWindow(QMainWindow):
         self.worker.busyChanged.connect(lambda _b: self._update_actions())
         self.worker.jobStarted.connect(self._on_job_started)
         self.worker.jobProgress.connect(lambda _j: self._update_progress())
+        self.worker.faceRestored.connect(self._on_face_restored)
         self.worker.jobFinished.connect(self._on_job_finished)
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
@@ -1138,6 +1139,17 @@ class MainWindow(QMainWindow):
 
     def _on_job_finished(self, job) -> None:
         self._update_progress()
+
+    def _on_face_restored(self, job, index: int, aligned, restored) -> None:
+        """Show each face as soon as the network has it, before the photo is pasted."""
+        request = job.request
+        doc = self.session.current
+        if not isinstance(request, RestoreRequest) or doc is None or request.photo is not doc.photo:
+            return
+        sent = request.faces or ()
+        included = [k for k, f in enumerate(sent) if f.include]
+        if index < len(included) and included[index] == doc.selected:
+            self.face_panel.show_preview(aligned, restored)
 
     def _update_progress(self) -> None:
         run = self._run

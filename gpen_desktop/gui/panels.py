@@ -487,6 +487,12 @@ class FacePanel(QWidget):
         finally:
             self._updating = False
 
+    def show_preview(self, aligned: Any, restored: Any) -> None:
+        """Before/after of the selected face while its photo is still being restored."""
+        from gpen_desktop.gui.compare import pixmap_from_rgb
+
+        self.compare.set_crops(pixmap_from_rgb(aligned), pixmap_from_rgb(restored))
+
     def _on_selection(self, index: int) -> None:
         self._updating = True
         try:

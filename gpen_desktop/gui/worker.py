@@ -181,12 +181,14 @@ class _Runner(QObject):
 
     started = Signal(int)
     progressed = Signal(int, int, int, str)
+    faceReady = Signal(int, int, object, object)  # job, index among included faces, crops
     succeeded = Signal(int, object)
     failed = Signal(int, object)
 
     def __init__(self) -> None:
         super().__init__()
         self._restorer: Any = None
+        self._job_id = 0
 
     @Slot(int, object, object)
     def run(self, job_id: int, request: Any, cancel: threading.Event) -> None:
@@ -198,6 +200,7 @@ class _Runner(QObject):
         def progress(done: int, total: int, message: str = "") -> None:
             self.progressed.emit(job_id, int(done), int(total), str(message))
 
+        self._job_id = job_id
         try:
             result = self._execute(request, progress, cancel.is_set)
         except Cancelled as exc:
@@ -234,7 +237,14 @@ class _Runner(QObject):
     def _restore(self, request: RestoreRequest, progress: Callable, cancelled: Callable) -> Any:
         restorer = self._get_restorer(request.options)
         faces = list(request.faces) if request.faces is not None else None
-        result = restorer.restore(request.photo, faces, progress=progress, cancel=cancelled)
+        job_id = self._job_id
+
+        def face_ready(index: int, aligned: np.ndarray, restored: np.ndarray) -> None:
+            self.faceReady.emit(job_id, index, aligned, restored)
+
+        result = restorer.restore(
+            request.photo, faces, progress=progress, cancel=cancelled, on_face=face_ready
+        )
         image = qimage_from_rgb(result.image.pixels)
         return RestoreOutcome(result=result, image=image)
 
@@ -298,6 +308,9 @@ class InferenceWorker(QObject):
 
     jobStarted = Signal(object)
     jobProgress = Signal(object)
+    #: (job, index among the request's included faces, aligned crop, restored crop), as soon as
+    #: each face's batch is done, before the whole photo is pasted.
+    faceRestored = Signal(object, int, object, object)
     jobFinished = Signal(object)
     busyChanged = Signal(bool)
 
@@ -315,6 +328,7 @@ class InferenceWorker(QObject):
         self._submit.connect(self._runner.run)
         self._runner.started.connect(self._on_started)
         self._runner.progressed.connect(self._on_progress)
+        self._runner.faceReady.connect(self._on_face_ready)
         self._runner.succeeded.connect(self._on_succeeded)
         self._runner.failed.connect(self._on_failed)
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
@@ -371,6 +385,11 @@ class InferenceWorker(QObject):
         if job:
             job.done, job.total, job.message = done, total, message
             self.jobProgress.emit(job)
+
+    def _on_face_ready(self, job_id: int, index: int, aligned: Any, restored: Any) -> None:
+        job = self._jobs.get(job_id)
+        if job:
+            self.faceRestored.emit(job, index, aligned, restored)
 
     def _finish(self, job_id: int) -> Job | None:
         job = self._jobs.pop(job_id, None)

@@ -194,6 +194,9 @@ def test_restore_runs_off_the_gui_thread(window, aloop, until, photo, qtbot, rec
     window.options_panel.batch.setValue(2)
     doc.edit_faces(doc.faces[:1] * 6, "six faces", select=0)
     ticks = GapMonitor(window, interval_ms=5)  # a fast timer on the GUI thread
+    early, finished = [], []
+    window.worker.faceRestored.connect(lambda job, i, a, r: early.append((i, r.shape)))
+    window.worker.jobFinished.connect(lambda job: finished.append(len(early)))
     ticks.start()
     t0 = time.perf_counter()
     run(aloop, window.restore_current(), 120)
@@ -209,6 +212,8 @@ def test_restore_runs_off_the_gui_thread(window, aloop, until, photo, qtbot, rec
     assert ticks.longest < 2.0, f"GUI loop stalled for {ticks.longest:.2f} s"
     assert doc.status is PhotoStatus.RESTORED, doc.status_text()
     assert len(doc.face_results()) == 6
+    # every face reached the GUI as soon as its batch was done, before the photo was finished
+    assert [i for i, _ in early] == list(range(6)) and finished[-1] == 6
     assert doc.selected == 0  # the selection survives the switch to the wipe view
     assert doc.result_image is not None and doc.result_image.width() == 512
     assert doc.result.faces and doc.result.faces[0].restored.shape[2] == 3
