@@ -52,6 +52,7 @@ class CheckpointInfo:
     path: str = ""
     file_size: int = 0
     candidates: list[str] = field(default_factory=list)  # every known model with this layout
+    task: str = "bfr"  # bfr, colorization, inpainting or seg2face (from name hints; same layout)
     hints: dict[str, Any] = field(default_factory=dict)  # from a bundle's args
     load_seconds: float = 0.0
 
@@ -287,6 +288,21 @@ def _known_names(info_size: int, cm: int, narrow: float) -> list[str]:
     ]
 
 
+_TASK_WORDS = (
+    ("coloriz", "colorization"),
+    ("colouriz", "colorization"),
+    ("inpaint", "inpainting"),
+    ("seg2face", "seg2face"),
+)
+
+
+def _task(hints: Mapping, path: Path) -> str:
+    """What the restorer is for. The tensors cannot tell (the 1024 BFR, colorization and
+    inpainting checkpoints share one layout), so this reads the bundle's args and file name."""
+    text = (" ".join(str(v) for v in hints.values()) + " " + path.stem).lower()
+    return next((task for word, task in _TASK_WORDS if word in text), "bfr")
+
+
 def _pick_name(candidates: list[str], hints: Mapping, path: Path, size: int) -> str:
     if not candidates:
         return f"GPEN-{size} (custom)"
@@ -358,6 +374,7 @@ def _analyse(path: Path) -> tuple[dict, CheckpointInfo, Any]:
         path=str(path),
         file_size=path.stat().st_size,
         candidates=candidates,
+        task=_task(hints, path) if is_gpen else "discriminator",
         hints=dict(hints),
         load_seconds=time.perf_counter() - t0,
     )

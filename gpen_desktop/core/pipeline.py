@@ -215,6 +215,11 @@ class Restorer:
 
         t0 = time.perf_counter()
         rgb8 = photo.rgb8()
+        # GPEN-Colorization takes grey faces (as 3 equal channels) and returns colour ones.
+        colorize = enhancer.info.task == "colorization"
+        if colorize:
+            rgb8 = _gray(rgb8)
+        keep_gray = o.keep_gray and not colorize
         crops, matrices = [], []
         for f in faces:
             crop, matrix = align_face(rgb8, f.landmarks_array(), size)
@@ -258,7 +263,7 @@ class Restorer:
             )
         else:
             pixels = photo.pixels.copy()
-        if photo.is_gray and o.keep_gray and faces:
+        if photo.is_gray and keep_gray and faces:
             pixels = _gray(pixels)
         alpha = photo.alpha
         if alpha is not None and o.upscale > 1:
@@ -272,7 +277,7 @@ class Restorer:
         image = Photo(
             pixels=pixels,
             alpha=alpha,
-            is_gray=photo.is_gray and o.keep_gray,
+            is_gray=photo.is_gray and keep_gray,
             path=photo.path,
             format=photo.format,
             exif=photo.exif,

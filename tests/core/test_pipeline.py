@@ -164,3 +164,16 @@ def test_sixteen_bit_keeps_its_depth_outside_faces(tmp_path, restorer, astronaut
     assert back.dtype == np.uint16
     outside = out.weight == 0
     assert np.array_equal(back[outside], deep[outside])
+
+
+def test_colorization_model_gets_grey_faces_and_returns_colour(tmp_path, astronaut):
+    from gpen_desktop.core.gpen import random_checkpoint
+
+    ckpt = random_checkpoint(tmp_path / "GPEN-Colorization-test.pth", 64, seed=5)
+    r = Restorer(RestoreOptions(model_path=str(ckpt), device="cpu"))
+    gray = np.repeat(astronaut.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    out = r.restore(Photo(pixels=gray, is_gray=True))
+    assert r.enhancer.info.task == "colorization"
+    crop = out.faces[0].aligned_input
+    assert np.array_equal(crop[:, :, 0], crop[:, :, 1])  # the network saw a grey face
+    assert not out.image.is_gray
