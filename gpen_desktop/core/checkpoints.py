@@ -191,6 +191,12 @@ def _unwrap(obj: Any) -> tuple[dict, str, dict[str, Any]]:
     return sd, fmt, hints
 
 
+def read_state_dict(path: str | Path) -> tuple[dict, str, dict[str, Any]]:
+    """Safely read any checkpoint file's state dict (any architecture), unwrapped and with
+    ``module.`` prefixes stripped: (state_dict, file form, args hints). CheckpointError."""
+    return _unwrap(_read_file(Path(path)))
+
+
 # --------------------------------------------------------------------------- recognising
 
 
@@ -331,8 +337,7 @@ def _analyse(path: Path) -> tuple[dict, CheckpointInfo, Any]:
     )
 
     t0 = time.perf_counter()
-    obj = _read_file(path)
-    sd, fmt, hints = _unwrap(obj)
+    sd, fmt, hints = read_state_dict(path)
     keys = list(sd)
     is_gpen = any(k.startswith("ecd0.") for k in keys) or any(
         k.startswith("generator.style.") for k in keys

@@ -187,10 +187,10 @@ class FoundModel:
 
 def _aux_kind(path: Path) -> str | None:
     """Recognise facexlib-compatible detector/parsing weights by their tensors."""
-    from gpen_desktop.core.checkpoints import _read_file, _unwrap, guess_architecture
+    from gpen_desktop.core.checkpoints import guess_architecture, read_state_dict
 
     try:
-        sd, _, _ = _unwrap(_read_file(path))
+        sd, _, _ = read_state_dict(path)
     except CheckpointError:
         return None
     guess = guess_architecture(list(sd)) or ""

@@ -78,7 +78,33 @@ _HANDLE_CURSORS = {
 }
 
 
-class _Handle(QGraphicsRectItem):
+class _DragPart(QGraphicsRectItem):
+    """A constant-size part of a FaceItem that the left mouse button drags (handle, landmark).
+    Subclasses say what a drag does (``_drag``) and how the undo step reads (``_done_text``)."""
+
+    _face: FaceItem
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        self._face.begin_drag()
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        self._drag(event.scenePos())
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        self._face.end_drag(self._done_text())
+
+    def _drag(self, pos: QPointF) -> None:
+        raise NotImplementedError
+
+    def _done_text(self) -> str:
+        raise NotImplementedError
+
+
+class _Handle(_DragPart):
     """A resize handle: constant size on screen, drives its FaceItem."""
 
     def __init__(self, role: str, face: FaceItem) -> None:
@@ -91,21 +117,14 @@ class _Handle(QGraphicsRectItem):
         self.setBrush(QBrush(SELECTED_COLOUR))
         self.setZValue(2)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        if event.button() != Qt.MouseButton.LeftButton:
-            event.ignore()
-            return
-        self._face.begin_drag()
-        event.accept()
+    def _drag(self, pos: QPointF) -> None:
+        self._face.drag_handle(self.role, pos)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        self._face.drag_handle(self.role, event.scenePos())
-
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        self._face.end_drag(f"Resize face {self._face.index + 1}")
+    def _done_text(self) -> str:
+        return f"Resize face {self._face.index + 1}"
 
 
-class _Landmark(QGraphicsRectItem):
+class _Landmark(_DragPart):
     """One of the 5 landmarks: a dot of constant screen size, draggable."""
 
     def __init__(self, index: int, face: FaceItem) -> None:
@@ -132,18 +151,11 @@ class _Landmark(QGraphicsRectItem):
         painter.setBrush(self._colour)
         painter.drawEllipse(QPointF(0, 0), r, r)
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        if event.button() != Qt.MouseButton.LeftButton:
-            event.ignore()
-            return
-        self._face.begin_drag()
-        event.accept()
+    def _drag(self, pos: QPointF) -> None:
+        self._face.drag_landmark(self.index, pos)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        self._face.drag_landmark(self.index, event.scenePos())
-
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        self._face.end_drag(f"Move {LANDMARK_NAMES[self.index]} of face {self._face.index + 1}")
+    def _done_text(self) -> str:
+        return f"Move {LANDMARK_NAMES[self.index]} of face {self._face.index + 1}"
 
 
 class _Badge(QGraphicsItem):

@@ -122,22 +122,26 @@ def available_detectors(weights_dir: str | Path | None = None) -> list[str]:
 
 
 def load_state_dict(path: str | Path, what: str) -> dict:
-    """Load a plain tensor state dict safely (``weights_only=True``) and strip ``module.``
-    prefixes. Unwraps a ``state_dict``/``params``/``model`` wrapper. Raises FaceError."""
-    import torch
+    """Read a facexlib-compatible state dict safely (see core.checkpoints); FaceError."""
+    from gpen_desktop.core.checkpoints import read_state_dict
+    from gpen_desktop.core.errors import CheckpointError
 
     try:
-        sd = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds; one line for a person
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FaceError(f"cannot load {what} weights {path}: {first}") from exc
-    for key in ("state_dict", "params_ema", "params", "model"):
-        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
-            sd = sd[key]
-            break
-    if not isinstance(sd, dict) or not sd:
-        raise FaceError(f"{path} is not a {what} state dict")
-    return {(k[7:] if k.startswith("module.") else k): v for k, v in sd.items()}
+        return read_state_dict(path)[0]
+    except CheckpointError as exc:
+        raise FaceError(f"cannot load {what} weights {Path(path).name}: {exc}") from exc
+
+
+def load_weights(model, path: str | Path, what: str, label: str):
+    """Load ``path`` into ``model`` strictly (eval mode); FaceError naming ``label`` if the
+    tensors don't fit."""
+    try:
+        model.load_state_dict(load_state_dict(path, what), strict=True)
+    except RuntimeError as exc:
+        raise FaceError(
+            f"{Path(path).name} does not match facexlib's {label}: {str(exc).splitlines()[0]}"
+        ) from exc
+    return model.eval()
 
 
 def torch_device() -> str:
@@ -211,15 +215,7 @@ def _retinaface(path: Path, network: str, device: str):
         with warnings.catch_warnings():  # torchvision's "pretrained is deprecated" notes
             warnings.simplefilter("ignore", UserWarning)
             model = RetinaFace(network_name=network, half=False, phase="test", device=device)
-        sd = load_state_dict(path, "RetinaFace")
-        try:
-            model.load_state_dict(sd, strict=True)
-        except RuntimeError as exc:
-            raise FaceError(
-                f"{path.name} does not match facexlib's RetinaFace ({network}): "
-                f"{str(exc).splitlines()[0]}"
-            ) from exc
-        model.eval()
+        load_weights(model, path, "RetinaFace", f"RetinaFace ({network})")
         log.info("loaded RetinaFace %s from %s on %s", network, path, device)
         return model
 

@@ -120,15 +120,7 @@ def _parsenet(path: Path, device: str):
         from facexlib.parsing.parsenet import ParseNet
 
         model = ParseNet(in_size=512, out_size=512, parsing_ch=19)
-        sd = detect.load_state_dict(path, "ParseNet")
-        try:
-            model.load_state_dict(sd, strict=True)
-        except RuntimeError as exc:
-            raise FaceError(
-                f"{path.name} does not match facexlib's ParseNet(512, 512, 19): "
-                f"{str(exc).splitlines()[0]}"
-            ) from exc
-        model.eval().to(device)
+        detect.load_weights(model, path, "ParseNet", "ParseNet(512, 512, 19)").to(device)
         log.info("loaded ParseNet from %s on %s", path, device)
         return model
 
