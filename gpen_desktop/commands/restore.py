@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "restore",
         help="restore faces in photos (or in aligned face crops with --aligned)",
         description="Restore every face in the given photos (files or folders). Outputs are "
-        "written atomically; originals and existing files are never overwritten unless "
-        "--overwrite is given. With no -o, results go next to each input with --suffix.",
+        "written atomically; an original is never overwritten, another existing file only "
+        "with --overwrite. With no -o, results go next to each input with --suffix.",
     )
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="photos or folders")
     p.add_argument(
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model-path",
         "-m",
         dest="model_path",
-        help="GPEN checkpoint (default: the first restorer found in weights/)",
+        help="GPEN checkpoint (default: a restorer from weights/, 512 px preferred)",
     )
     p.add_argument("--size", type=int, help="expected model size; checked against the checkpoint")
     mode = p.add_mutually_exclusive_group()
