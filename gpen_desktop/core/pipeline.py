@@ -179,12 +179,16 @@ class Restorer:
         progress: ProgressFn | None = None,
         cancel: CancelFn | None = None,
         on_face: FaceReadyFn | None = None,
+        reuse: dict[int, np.ndarray] | None = None,
     ) -> RestoreResult:
         """Restore the included faces of ``photo`` (detected when ``faces`` is None).
 
         ``progress(done, total, message)`` reports faces; ``cancel()`` is polled between steps
         and batches and raises :class:`Cancelled` (no partial result); ``on_face(index,
-        aligned, restored)`` sees every face as soon as its batch is done.
+        aligned, restored)`` sees every face as soon as its batch is done. ``reuse`` maps a
+        position in ``faces`` to that face's restored crop from an earlier run (same face, same
+        model): it is pasted again without running the network (restoring one face of a photo
+        keeps the others as they were).
         """
         from gpen_desktop.core.faces.align import align_face
         from gpen_desktop.core.faces.paste import parsing_mask, paste_faces, reference_mask
@@ -209,7 +213,9 @@ class Restorer:
                 progress(0, 0, "detecting faces")
             faces = self.detect(photo)
         detected = len(faces)
-        faces = self.complete(photo, [f for f in faces if f.include])
+        reuse = reuse or {}
+        positions = [i for i, f in enumerate(faces) if f.include]
+        faces = self.complete(photo, [faces[i] for i in positions])
         step("detect", t0)
         check_cancel()
 
@@ -228,18 +234,28 @@ class Restorer:
         step("align", t0)
 
         t0 = time.perf_counter()
-        total = len(faces)
+        restored: list = [None] * len(faces)
+        for k, pos in enumerate(positions):
+            crop = reuse.get(pos)
+            if crop is not None and crop.shape == (size, size, 3) and crop.dtype == np.uint8:
+                restored[k] = crop
+        todo = [k for k, r in enumerate(restored) if r is None]
+        total = len(todo)
         if progress:
             progress(0, total, f"restoring {total} face{'s' if total != 1 else ''}")
 
         def batch_done(first: int, outs: list[np.ndarray]) -> None:
-            if on_face is not None:
-                for j, out in enumerate(outs):
-                    on_face(first + j, crops[first + j], out)
+            for j, out in enumerate(outs):
+                k = todo[first + j]
+                if on_face is not None:
+                    on_face(k, crops[k], out)
 
-        restored = (
-            enhancer.restore_crops(crops, progress, cancel, on_batch=batch_done) if faces else []
-        )
+        if todo:
+            fresh = enhancer.restore_crops(
+                [crops[k] for k in todo], progress, cancel, on_batch=batch_done
+            )
+            for k, out in zip(todo, fresh, strict=True):
+                restored[k] = out
         step("network", t0)
         check_cancel()
 

@@ -1080,17 +1080,39 @@ class MainWindow(QMainWindow):
             what = f"{done} photos" if len(docs) > 1 else docs[0].name
             self.activity.setText(f"Restored {what} in {elapsed:.1f} s")
 
+    @staticmethod
+    def _faces_to_send(doc: PhotoDoc, only_face: int | None) -> tuple[tuple, dict]:
+        """The faces a restore sends and the earlier crops it may paste again.
+
+        Restoring one face of a photo that has a result keeps the faces restored before: they
+        are sent too, with their earlier crops when their box and landmarks are unchanged (no
+        network work), so the new result is the old one with this face redone."""
+        faces = doc.faces
+        if only_face is None:
+            return faces, {}
+        before = dict(doc.face_results())
+        sent = tuple(
+            f.with_(include=(i == only_face or (i in before and f.include)))
+            for i, f in enumerate(faces)
+        )
+        reuse = {}
+        for i, f in enumerate(faces):
+            fr = before.get(i)
+            if i == only_face or fr is None or not sent[i].include:
+                continue
+            same_box = tuple(fr.face.box) == tuple(f.box)
+            same_points = f.landmarks is None or fr.face.landmarks == f.landmarks
+            if same_box and same_points:
+                reuse[i] = fr.restored
+        return sent, reuse
+
     async def _restore_one(self, doc: PhotoDoc, options, only_face: int | None) -> str:
         if not await self.ensure_ready(doc):
             return "skipped"
         if self._run is None or self._run["cancelled"]:
             return "skipped"
         faces = doc.faces
-        sent = (
-            faces
-            if only_face is None
-            else tuple(f.with_(include=(i == only_face)) for i, f in enumerate(faces))
-        )
+        sent, reuse = self._faces_to_send(doc, only_face)
         if not any(f.include for f in sent):
             reason = "no faces to restore" if not faces else "every face is excluded"
             doc.set_status(PhotoStatus.FAILED, reason)
@@ -1100,7 +1122,7 @@ class MainWindow(QMainWindow):
             )
             return "failed"
         doc.set_status(PhotoStatus.RUNNING)
-        job = self.worker.submit(RestoreRequest(doc.photo, sent, options, doc.name))
+        job = self.worker.submit(RestoreRequest(doc.photo, sent, options, doc.name, reuse))
         self._current_job = job
         try:
             outcome = await job.future

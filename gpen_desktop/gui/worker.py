@@ -135,6 +135,9 @@ class RestoreRequest:
     faces: tuple[Face, ...] | None
     options: RunOptions
     name: str = ""
+    #: position in ``faces`` -> restored crop from the photo's previous result, pasted again
+    #: without the network (restoring one face keeps the others as they were)
+    reuse: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -243,7 +246,12 @@ class _Runner(QObject):
             self.faceReady.emit(job_id, index, aligned, restored)
 
         result = restorer.restore(
-            request.photo, faces, progress=progress, cancel=cancelled, on_face=face_ready
+            request.photo,
+            faces,
+            progress=progress,
+            cancel=cancelled,
+            on_face=face_ready,
+            reuse=dict(request.reuse),
         )
         image = qimage_from_rgb(result.image.pixels)
         return RestoreOutcome(result=result, image=image)

@@ -177,3 +177,28 @@ def test_colorization_model_gets_grey_faces_and_returns_colour(tmp_path, astrona
     crop = out.faces[0].aligned_input
     assert np.array_equal(crop[:, :, 0], crop[:, :, 1])  # the network saw a grey face
     assert not out.image.is_gray
+
+
+def test_reused_crops_skip_the_network_and_paste_the_same(
+    tiny_checkpoint_128, astronaut, monkeypatch
+):
+    collage = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)
+    r = Restorer(RestoreOptions(model_path=str(tiny_checkpoint_128), device="cpu"))
+    first = r.restore(Photo(pixels=collage))
+    faces = [fr.face for fr in first.faces]
+    assert len(faces) == 2
+    seen = []
+    real = r.enhancer.restore_crops
+
+    def counting(crops, *a, **k):
+        seen.append(len(crops))
+        return real(crops, *a, **k)
+
+    monkeypatch.setattr(r.enhancer, "restore_crops", counting)
+    again = r.restore(Photo(pixels=collage), faces, reuse={0: first.faces[0].restored})
+    assert seen == [1]  # only the second face went through the network
+    assert np.array_equal(again.image.pixels, first.image.pixels)
+    both = r.restore(
+        Photo(pixels=collage), faces, reuse={i: f.restored for i, f in enumerate(first.faces)}
+    )
+    assert seen == [1] and np.array_equal(both.image.pixels, first.image.pixels)

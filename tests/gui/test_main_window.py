@@ -248,6 +248,24 @@ def test_restore_runs_off_the_gui_thread(window, aloop, until, photo, qtbot, rec
     assert window.side_view.transform().m11() == pytest.approx(canvas.zoom)
 
 
+def test_restore_selected_face_keeps_the_other_faces(window, aloop, until, photo):
+    doc = open_photo(window, aloop, until, photo)
+    face = doc.faces[0]
+    shifted = face.with_(box=tuple(v + 1 for v in face.box))  # a second, slightly different face
+    doc.edit_faces((face, shifted), "two faces", select=0)
+    run(aloop, window.restore_current(), 120)
+    before = dict(doc.face_results())
+    assert set(before) == {0, 1}
+    seen = []
+    window.worker.faceRestored.connect(lambda job, i, a, r: seen.append(i))
+    doc.select(1)
+    run(aloop, window.restore_selected_face(), 120)
+    after = dict(doc.face_results())
+    assert set(after) == {0, 1}  # face 1 was not dropped from the result
+    assert seen == [1]  # and only face 2 went through the network; face 1's crop was reused
+    assert (after[0].restored == before[0].restored).all()
+
+
 def test_cancel_stops_a_running_restore(window, aloop, until, photo):
     doc = open_photo(window, aloop, until, photo)
     window.options_panel.batch.setValue(1)
