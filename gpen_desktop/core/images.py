@@ -48,7 +48,7 @@ from PIL import Image, UnidentifiedImageError
 
 from gpen_desktop.core.errors import ImageError
 from gpen_desktop.core.fileio import atomic_write, os_error_message
-from gpen_desktop.core.types import Photo
+from gpen_desktop.core.types import Photo, luma, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -905,19 +905,11 @@ def _encode_tiff(
 # --------------------------------------------------------------------------- public: writing
 
 
-def _to8(a: np.ndarray) -> np.ndarray:
-    if a.dtype == np.uint8:
-        return a
-    return np.round(a.astype(np.float32) / 257.0).astype(np.uint8)
-
-
 def _to_gray(rgb: np.ndarray) -> np.ndarray:
     """HxW grey of an HxWx3 image: the channel itself when R == G == B, else BT.601 luma."""
     if _channels_equal(rgb):
         return np.ascontiguousarray(rgb[:, :, 0])
-    luma = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    top = 65535 if rgb.dtype == np.uint16 else 255
-    return np.clip(np.round(luma), 0, top).astype(rgb.dtype)
+    return luma(rgb)
 
 
 def _as_photo(photo_or_rgb: Photo | np.ndarray) -> Photo:
@@ -983,8 +975,8 @@ def save_photo(
         alpha = _fit_alpha(np.asarray(alpha), rgb.dtype, (h, w))
 
     if rgb.dtype == np.uint16 and fmt not in _SIXTEEN_BIT_FORMATS:
-        rgb = _to8(rgb)
-        alpha = None if alpha is None else _to8(alpha)
+        rgb = to_uint8(rgb)
+        alpha = None if alpha is None else to_uint8(alpha)
 
     is_gray = photo.is_gray if gray is None else bool(gray)
     if is_gray and fmt == "WEBP":
@@ -1043,7 +1035,7 @@ def _fit_alpha(alpha: np.ndarray, dtype: np.dtype, size: tuple[int, int]) -> np.
         alpha = alpha[:, :, 0]
     if alpha.dtype != dtype:
         if alpha.dtype == np.uint16 and dtype == np.uint8:
-            alpha = _to8(alpha)
+            alpha = to_uint8(alpha)
         elif alpha.dtype == np.uint8 and dtype == np.uint16:
             alpha = alpha.astype(np.uint16) * 257
         else:

@@ -124,22 +124,18 @@ class Enhancer:
         return self._runner
 
     def forward(self, batch_u8: np.ndarray) -> np.ndarray:
-        """One batch N x S x S x 3 uint8 -> N x S x S x 3 uint8, with GPU-OOM fallback."""
-        from gpen_desktop.core.devices import describe, is_out_of_memory
+        """One batch N x S x S x 3 uint8 -> N x S x S x 3 uint8; a GPU that runs out of memory
+        hands this and every later batch of the run to the CPU (``fallback_note`` says so)."""
+        from gpen_desktop.core.devices import run_with_fallback
 
-        try:
+        def run(device: Any) -> np.ndarray:
+            self.device = device
             return self._get_runner().run_uint8(batch_u8)
-        except Exception as exc:
-            if self.device.type == "cpu" or not is_out_of_memory(exc):
-                raise
-            import torch
 
-            self.fallback_note = f"{describe(self.device)} ran out of memory; continued on the CPU"
-            log.warning(self.fallback_note)
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            self.device = torch.device("cpu")
-            return self._get_runner().run_uint8(batch_u8)
+        def note(text: str) -> None:
+            self.fallback_note = text
+
+        return run_with_fallback(run, self.device, note)[0]
 
     def restore_crops(
         self,

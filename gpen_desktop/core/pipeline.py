@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, FaceError, GpenError
-from gpen_desktop.core.types import Face, Photo
+from gpen_desktop.core.types import Face, Photo, luma
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,8 @@ class RestoreResult:
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma, replicated to 3 channels, same dtype."""
-    maxval = 65535 if rgb.dtype == np.uint16 else 255
-    y = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    y = np.clip(np.rint(y), 0, maxval).astype(rgb.dtype)
-    return np.repeat(y[:, :, None], 3, axis=2)
+    """BT.601 luma replicated to 3 channels, same dtype."""
+    return np.repeat(luma(rgb)[:, :, None], 3, axis=2)
 
 
 class Restorer:

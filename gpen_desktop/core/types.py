@@ -13,6 +13,20 @@ import numpy as np
 Point = tuple[float, float]
 
 
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels unchanged; uint16 scaled to 8 bits with rounding (65535 -> 255)."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    return np.round(pixels.astype(np.float32) / 257.0).astype(np.uint8)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """HxW ITU-R BT.601 luma of an HxWx3 uint8/uint16 image, same dtype, rounded."""
+    top = 65535 if rgb.dtype == np.uint16 else 255
+    y = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip(np.round(y), 0, top).astype(rgb.dtype)
+
+
 @dataclass(frozen=True)
 class Face:
     """One face in a photo.
@@ -92,6 +106,4 @@ class Photo:
 
     def rgb8(self) -> np.ndarray:
         """The pixels as HxWx3 uint8 RGB (16-bit scaled down with rounding)."""
-        if self.pixels.dtype == np.uint8:
-            return self.pixels
-        return np.round(self.pixels.astype(np.float32) / 257.0).astype(np.uint8)
+        return to_uint8(self.pixels)

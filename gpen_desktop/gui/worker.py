@@ -34,7 +34,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from gpen_desktop.core.errors import Cancelled, GpenError
-from gpen_desktop.core.types import Face, Photo
+from gpen_desktop.core.types import Face, Photo, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,7 @@ class RestoreOutcome:
 
 def qimage_from_rgb(pixels: np.ndarray) -> QImage:
     """A deep-copied RGB888 QImage of an HxWx3 uint8 (or uint16, scaled) RGB array."""
-    if pixels.dtype != np.uint8:
-        pixels = np.round(pixels.astype(np.float32) / 257.0).astype(np.uint8)
+    pixels = to_uint8(pixels)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     pixels = np.ascontiguousarray(pixels[:, :, :3])

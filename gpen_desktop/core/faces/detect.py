@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from gpen_desktop.core.errors import FaceError
-from gpen_desktop.core.types import Face, Point
+from gpen_desktop.core.types import Face, Point, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +76,9 @@ _call_locks: dict[object, threading.Lock] = {}
 def resolve_weights_dir(weights_dir: str | Path | None = None) -> Path:
     """``weights_dir`` if given, else the project's default weights folder
     (``$GPEN_WEIGHTS_DIR`` or ``<repo>/weights``)."""
-    if weights_dir is not None:
-        return Path(weights_dir).expanduser()
-    try:
-        from gpen_desktop.core.models import default_weights_dir
-    except ImportError:  # pragma: no cover - core/models.py is part of the package
-        import os
+    from gpen_desktop.core.models import default_weights_dir
 
-        env = os.environ.get("GPEN_WEIGHTS_DIR")
-        return Path(env).expanduser() if env else Path(__file__).resolve().parents[3] / "weights"
-    return default_weights_dir()
+    return default_weights_dir() if weights_dir is None else Path(weights_dir).expanduser()
 
 
 def find_retinaface_weights(weights_dir: str | Path | None = None) -> tuple[Path, str] | None:
@@ -235,7 +228,7 @@ def as_rgb8(image: np.ndarray) -> np.ndarray:
     if img.shape[2] == 4:
         img = img[:, :, :3]
     if img.dtype == np.uint16:
-        img = np.round(img.astype(np.float32) / 257.0).astype(np.uint8)
+        img = to_uint8(img)
     elif img.dtype != np.uint8:
         if np.issubdtype(img.dtype, np.floating):
             img = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
