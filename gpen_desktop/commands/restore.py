@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
+
 log = logging.getLogger("gpen.restore")
 
 
@@ -61,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", default="auto", choices=["auto", "dlib", "dlib-cnn", "retinaface"])
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--batch-size", type=int, default=4, help="faces per network pass")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
     p.add_argument("--blend", type=float, default=1.0, help="1 = fully restored, 0 = original")
     p.add_argument(
         "--mask", default="feather", choices=["feather", "parsing"], help="paste-back mask"
@@ -201,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         only_center_face=args.only_center_face,
         min_face=args.min_face,
         max_faces=args.max_faces,
+        dtype=args.precision,
     )
     restorer = Restorer(options)
     size = restorer.model_size  # loads the checkpoint: a bad one fails here, once

@@ -212,6 +212,7 @@ def bench_photo(
     detector: str = "auto",
     repeat: int = 1,
     engine: str = "fast",
+    dtype: str = "auto",
 ) -> PhotoBench:
     """Whole-photo pipeline time split into detection / alignment / network / paste."""
     from gpen_desktop.core.gpen import random_checkpoint
@@ -229,6 +230,7 @@ def bench_photo(
                 batch_size=batch,
                 detector=detector,
                 engine=engine,
+                dtype=dtype,
             )
         )
         restorer.restore(photo, faces=None)  # warm-up (loads the model)

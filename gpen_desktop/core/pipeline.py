@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, FaceError, GpenError
+from gpen_desktop.core.precision import PRECISIONS
 from gpen_desktop.core.types import Face, Photo, luma
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class RestoreOptions:
             raise GpenError(f"upscale must be a whole number from 1 to 8, got {self.upscale}")
         if self.batch_size < 1:
             raise GpenError(f"batch size must be at least 1, got {self.batch_size}")
+        if self.dtype not in PRECISIONS:
+            raise GpenError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.dtype!r}")
 
 
 @dataclass
@@ -104,7 +107,7 @@ class Restorer:
         options.check()
         self.options = options
         self._enhancer: Any = None
-        self._loaded_key: tuple[str, str, str] | None = None
+        self._loaded_key: tuple[str, str, str, str] | None = None
 
     # ------------------------------------------------------------------ model
     def set_options(self, options: RestoreOptions) -> None:
@@ -119,7 +122,8 @@ class Restorer:
         from gpen_desktop.core.checkpoints import load_checkpoint
         from gpen_desktop.core.inference import Enhancer
 
-        key = (str(self.options.model_path), self.options.device, self.options.engine)
+        o = self.options
+        key = (str(o.model_path), o.device, o.engine, o.dtype)
         if self._enhancer is None or self._loaded_key != key:
             if not self.options.model_path:
                 raise GpenError("no model chosen: pick a GPEN checkpoint (see `gpen models list`)")

@@ -75,17 +75,20 @@ def test_models_known_lists_official_checkpoints(capsys):
 
 
 def test_bench_json(capsys):
-    assert (
-        main(
-            ["bench", "--size", "64", "--repeat", "1", "--warmup", "0", "--compare-eager", "--json"]
-        )
-        == 0
-    )
-    data = json.loads(capsys.readouterr().out)
-    for key in ("size", "device", "dtype", "batch", "seconds_per_face"):
-        assert key in data
-    assert data["size"] == 64 and data["device"] == "cpu" and data["seconds_per_face"] > 0
-    assert data["max_abs_diff_vs_eager"] < 1e-3 and data["speedup_vs_eager"] > 0
+    args = ["bench", "--size", "64", "--repeat", "1", "--warmup", "0", "--compare-eager"]
+    assert main([*args, "--dtype", "float32", "bfloat16", "--json"]) == 0
+    rows = {r["dtype"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert set(rows) == {"float32", "bfloat16"}
+    for data in rows.values():
+        for key in ("size", "device", "dtype", "batch", "seconds_per_face", "peak_rss_mb"):
+            assert key in data
+        assert data["size"] == 64 and data["device"] == "cpu" and data["seconds_per_face"] > 0
+        assert data["speedup_vs_eager"] > 0
+    assert rows["float32"]["max_abs_diff_vs_eager"] < 1e-3  # exact
+    assert rows["bfloat16"]["max_u8_diff_vs_eager"] <= 2  # within 2 of 255 levels
+    assert main([*args, "--precision", "auto"]) == 0  # the table, with the measured Δu8
+    head, row = capsys.readouterr().out.splitlines()[:2]
+    assert "Δu8" in head and row.split()[0] == "64"
 
 
 def test_bench_photo_splits_the_pipeline(astronaut_png, capsys):

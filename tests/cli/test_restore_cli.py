@@ -129,7 +129,10 @@ def test_default_output_goes_beside_the_input_with_a_suffix(photos, tiny_checkpo
     assert (photos / "astro_restored.jpg").exists()
 
 
-def test_aligned_mode_writes_the_raw_network_output(tmp_path, astronaut, tiny_checkpoint_128):
+@pytest.mark.parametrize(("precision", "levels"), [("float32", 1), ("auto", 2), ("bfloat16", 2)])
+def test_aligned_mode_writes_the_raw_network_output(
+    tmp_path, astronaut, tiny_checkpoint_128, precision, levels
+):
     crop = np.asarray(Image.fromarray(astronaut[30:230, 130:330]).resize((128, 128)))
     Image.fromarray(crop).save(tmp_path / "face.png")
     out = tmp_path / "face_out.png"
@@ -145,6 +148,8 @@ def test_aligned_mode_writes_the_raw_network_output(tmp_path, astronaut, tiny_ch
                 str(tiny_checkpoint_128),
                 "--device",
                 "cpu",
+                "--precision",
+                precision,
             ]
         )
         == 0
@@ -161,7 +166,18 @@ def test_aligned_mode_writes_the_raw_network_output(tmp_path, astronaut, tiny_ch
         .numpy()
     )
     assert got.shape == (128, 128, 3)
-    assert np.abs(got.astype(int) - want).max() <= 1
+    assert np.abs(got.astype(int) - want).max() <= levels
+
+
+def test_unknown_precision_is_refused(tmp_path, photos, tiny_checkpoint_128, capsys):
+    from gpen_desktop.core.errors import GpenError
+    from gpen_desktop.core.pipeline import RestoreOptions
+
+    with pytest.raises(SystemExit):
+        main(["restore", str(photos / "astro.jpg"), "--precision", "int8"])
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(GpenError, match="precision"):
+        RestoreOptions(model_path=str(tiny_checkpoint_128), dtype="half").check()
 
 
 def test_aligned_mode_resizes_and_writes_a_folder(tmp_path, astronaut, tiny_checkpoint_128):

@@ -57,20 +57,47 @@ def test_winograd_failure_falls_back(monkeypatch):
     assert (out - ref).abs().max().item() < 1e-3
 
 
-def test_dtype_choice():
-    assert pick_dtype("cpu") == torch.float32
+def test_dtype_choice(monkeypatch):
+    native = fast_mod.cpu_has_native_bfloat16()
+    assert pick_dtype("cpu") == (torch.bfloat16 if native else torch.float32)
     assert pick_dtype("cuda") == torch.float16
+    assert pick_dtype("mps") == torch.float32
     assert pick_dtype("cpu", "bfloat16") == torch.bfloat16
+    assert pick_dtype("cpu", "float32") == torch.float32
+    with pytest.raises(ValueError, match="precision"):
+        pick_dtype("cpu", "int8")
+    monkeypatch.setenv("GPEN_CPU_FLOAT32", "1")
+    assert not fast_mod.cpu_has_native_bfloat16() and pick_dtype("cpu") == torch.float32
 
 
-def test_bfloat16_runs_and_stays_close():
-    model = random_generator(64, seed=3)
-    faces = np.random.default_rng(0).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
-    full = FastRunner(model, "cpu", "float32").run_uint8(faces)
-    half = FastRunner(model, "cpu", "bfloat16").run_uint8(faces)
-    assert half.shape == full.shape
-    # random weights amplify rounding; real checkpoints stay within a couple of levels
-    assert np.abs(half.astype(int) - full).mean() < 12
+@pytest.mark.parametrize(("size", "seed"), [(64, 3), (128, 4), (128, 5)])
+def test_bfloat16_within_two_levels_of_float32(size, seed):
+    """Reduced precision: channels-last bfloat16 from 16 px up, float32 below and on the RGB
+    path; the 8-bit output stays within 2 levels of the eager float32 forward, per face and
+    for a batch sharing one convolution (the GPU path)."""
+    model = random_generator(size, seed=seed)
+    faces = np.random.default_rng(seed).integers(0, 256, (2, size, size, 3), dtype=np.uint8)
+    full = FastRunner(model, "cpu", engine="eager").run_uint8(faces)
+    runner = FastRunner(model, "cpu", "bfloat16")
+    assert runner.net.channels_last and runner.dtype_name == "bfloat16"
+    per_face = runner.run_uint8(faces)
+    assert per_face.shape == full.shape
+    assert np.abs(per_face.astype(int) - full).max() <= 2
+    x = torch.from_numpy(faces).permute(0, 3, 1, 2).float() / 127.5 - 1
+    shared = runner.net(x, batch_mode=True)
+    assert shared.dtype == torch.float32 and shared.is_contiguous()
+    ref = torch.from_numpy(full).permute(0, 3, 1, 2).float() / 127.5 - 1
+    assert (shared.clamp(-1, 1) - ref).abs().max().item() <= 3 / 127.5
+
+
+def test_float32_layers_inside_a_bfloat16_network():
+    net = FastGPEN(random_generator(64, seed=1), "cpu", torch.bfloat16)
+    assert net.conv1.dtype == torch.float32  # 4 px
+    sizes = [4 * 2 ** (i + 1) for i in range(len(net.blocks))]
+    for size, (up, same, _) in zip(sizes, net.blocks, strict=True):
+        want = torch.bfloat16 if size >= fast_mod.LOW_PRECISION_MIN_SIZE else torch.float32
+        assert up.dtype == same.dtype == want and up.bias.dtype == want
+        assert (up.mod.weight_lp is not None) == (want == torch.bfloat16)
 
 
 def test_enhancer_falls_back_to_cpu_on_out_of_memory(tiny_checkpoint, monkeypatch):
