@@ -123,6 +123,11 @@ class Enhancer:
             self._runner = FastRunner(self.loaded.model, self.device, self.dtype, self.engine)
         return self._runner
 
+    @property
+    def precision(self) -> str:
+        """The dtype the network last ran in ("bfloat16", "float32", ...); "" before a run."""
+        return self._runner.dtype_name if self._runner is not None else ""
+
     def forward(self, batch_u8: np.ndarray) -> np.ndarray:
         """One batch N x S x S x 3 uint8 -> N x S x S x 3 uint8; a GPU that runs out of memory
         hands this and every later batch of the run to the CPU (``fallback_note`` says so)."""

@@ -86,6 +86,7 @@ class RestoreResult:
     faces: list[FaceResult]
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    precision: str = ""  # the network's dtype, "" when no face ran through it
     fallback_note: str | None = None
     detected: int = 0
     weight: np.ndarray | None = None  # per-pixel weight of restored faces (0 = untouched)
@@ -311,6 +312,7 @@ class Restorer:
             faces=results,
             timings=timings,
             device=str(enhancer.device),
+            precision=enhancer.precision,
             fallback_note=enhancer.fallback_note,
             detected=detected,
             weight=weight,

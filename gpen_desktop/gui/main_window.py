@@ -1146,6 +1146,9 @@ class MainWindow(QMainWindow):
         device = (
             str(getattr(outcome.result, "device", "")).replace("cpu", "CPU").replace("cuda", "CUDA")
         )
+        precision = getattr(outcome.result, "precision", "")
+        if device and precision:
+            device = f"{device} · {precision}"
         if device:
             self.model_label.setText(
                 f"Model: {self.options_panel.model_label()}  ·  Device: {device}"

@@ -59,6 +59,7 @@ class RunOptions:
     color_match: bool = False
     upscale: int = 1
     batch_size: int = 4
+    dtype: str = "auto"  # network precision: "auto" (fast) or "float32" (exact)
     weights_dir: str | None = None
 
     def to_core(self) -> Any:

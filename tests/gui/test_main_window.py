@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from gpen_desktop.core.gpen.fast import cpu_has_native_bfloat16
 from gpen_desktop.gui import export
 from gpen_desktop.gui.main_window import GapMonitor, MainWindow
 from gpen_desktop.gui.state import PhotoStatus
@@ -222,6 +223,8 @@ def test_restore_runs_off_the_gui_thread(window, aloop, until, photo, qtbot, rec
     assert not window.face_panel.compare.after._pixmap.isNull()
     assert window.act_save.isEnabled() and window.act_export_all.isEnabled()
     assert not window.progress.isVisible()
+    want = "bfloat16" if cpu_has_native_bfloat16() else "float32"  # "Fast (auto)" on this CPU
+    assert doc.result.precision == want and want in window.model_label.text()
 
     # the divider follows the mouse
     canvas, vp = window.canvas, window.canvas.viewport()
@@ -388,11 +391,15 @@ def test_settings_persist(qtbot, aloop, until, weights):
     window = make_window(qtbot, aloop, until, weights)
     window.options_panel.blend.setValue(70)
     window.options_panel.detector.setCurrentIndex(window.options_panel.detector.findData("dlib"))
+    window.options_panel.precision.setCurrentIndex(1)
+    assert window.options_panel.options().dtype == "float32"
+    assert window.options_panel.options().to_core().dtype == "float32"
     window.close()
     again = make_window(qtbot, aloop, until, weights)
     try:
         assert again.options_panel.blend.value() == 70
         assert again.options_panel.options().detector == "dlib"
+        assert again.options_panel.precision.currentText() == "Exact (float32)"
         assert again.options_panel.model_path().endswith("tiny-64.pth")
     finally:
         again.close()
