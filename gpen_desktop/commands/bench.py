@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--compare-eager also times the plain reference forward of the same weights in the same "
         "process. The CLI tunes the process for inference (passive OpenMP waiting, large "
         "allocations kept for reuse); GPEN_NO_RUNTIME_TUNING=1 measures a default process. "
-        "Δu8 is the largest difference of the 8-bit output from the eager float32 forward.",
+        "RSS MB is the peak while loading and running (base: before loading); Δu8 is the "
+        "largest difference of the 8-bit output from the eager float32 forward.",
     )
     p.add_argument(
         "--size", type=int, nargs="+", default=[512], choices=[64, 128, 256, 512, 1024, 2048]
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _fmt_row(r) -> str:
     s = (
         f"{r.size:>5} {r.batch:>5} {r.device:>7} {r.dtype:>9} {r.seconds_per_face:>9.3f} "
-        f"{r.faces_per_second:>8.2f} {r.peak_rss_mb:>8.0f} {r.peak_gpu_mb:>8.0f} {r.load_seconds:>7.2f}"
+        f"{r.faces_per_second:>8.2f} {r.peak_rss_mb:>8.0f} {r.base_rss_mb:>7.0f} {r.peak_gpu_mb:>8.0f} {r.load_seconds:>7.2f}"
     )
     if r.eager_seconds_per_face is not None:
         s += f" {r.eager_seconds_per_face:>8.3f} {r.speedup_vs_eager:>6.2f}x {r.max_u8_diff_vs_eager:>4}"
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if len(rows) == 1:
             head = (
                 f"{'size':>5} {'batch':>5} {'device':>7} {'dtype':>9} {'s/face':>9} "
-                f"{'faces/s':>8} {'RSS MB':>8} {'GPU MB':>8} {'load s':>7}"
+                f"{'faces/s':>8} {'RSS MB':>8} {'base':>7} {'GPU MB':>8} {'load s':>7}"
             )
             if args.compare_eager:
                 head += f" {'eager s':>8} {'ratio':>7} {'Δu8':>4}"

@@ -85,7 +85,8 @@ class BenchRow:
     faces_per_second: float
     seconds_per_face_all: list[float]
     load_seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the process's peak while loading the model and running faces
+    base_rss_mb: float  # before the model was loaded (Python, torch and the libraries)
     peak_gpu_mb: float
     weights_mb: float
     eager_seconds_per_face: float | None = None
@@ -134,6 +135,7 @@ def bench_size(
     from gpen_desktop.core.devices import resolve_device
     from gpen_desktop.core.gpen import random_checkpoint
     from gpen_desktop.core.gpen.fast import FastRunner
+    from gpen_desktop.core.runtime import release_memory
 
     dev = resolve_device(device) if isinstance(device, str) else torch.device(device)
     cm, nw = OFFICIAL.get(size, TINY)
@@ -143,12 +145,14 @@ def bench_size(
         path = random_checkpoint(Path(tmp) / f"bench-{size}.pth", size, cm, nw, seed=0)
         weights_mb = path.stat().st_size / 1e6
         gc.collect()
-        t0 = time.perf_counter()
-        loaded = load_checkpoint(path, device="cpu")
-        load_seconds = time.perf_counter() - t0
+        release_memory()  # forget the network that wrote the file
         rng = np.random.default_rng(0)
         faces = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
+        base_rss = _rss_bytes()
         with PeakMemory(dev) as mem:
+            t0 = time.perf_counter()
+            loaded = load_checkpoint(path, device="cpu")
+            load_seconds = time.perf_counter() - t0
             runner = FastRunner(loaded.model, dev, dtype=dtype)
             for _ in range(warmup):
                 runner.run_uint8(faces)
@@ -166,6 +170,7 @@ def bench_size(
             seconds_per_face_all=per_face,
             load_seconds=load_seconds,
             peak_rss_mb=mem.peak_rss / 1e6,
+            base_rss_mb=base_rss / 1e6,
             peak_gpu_mb=mem.peak_gpu / 1e6,
             weights_mb=weights_mb,
         )
