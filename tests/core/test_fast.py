@@ -70,16 +70,19 @@ def test_dtype_choice(monkeypatch):
     assert not fast_mod.cpu_has_native_bfloat16() and pick_dtype("cpu") == torch.float32
 
 
-@pytest.mark.parametrize(("size", "seed"), [(64, 3), (128, 4), (128, 5)])
-def test_bfloat16_within_two_levels_of_float32(size, seed):
-    """Reduced precision: channels-last bfloat16 from 16 px up, float32 below and on the RGB
-    path; the 8-bit output stays within 2 levels of the eager float32 forward, per face and
-    for a batch sharing one convolution (the GPU path)."""
+@pytest.mark.parametrize(
+    ("size", "seed", "dtype"),
+    [(64, 3, "bfloat16"), (128, 4, "bfloat16"), (128, 5, "bfloat16"), (64, 6, "float16")],
+)
+def test_reduced_precision_within_two_levels_of_float32(size, seed, dtype):
+    """Reduced precision: channels-last bfloat16 (float16 on GPUs) from 16 px up, float32
+    below and on the RGB path; the 8-bit output stays within 2 levels of the eager float32
+    forward, per face and for a batch sharing one convolution (the GPU path)."""
     model = random_generator(size, seed=seed)
     faces = np.random.default_rng(seed).integers(0, 256, (2, size, size, 3), dtype=np.uint8)
     full = FastRunner(model, "cpu", engine="eager").run_uint8(faces)
-    runner = FastRunner(model, "cpu", "bfloat16")
-    assert runner.net.channels_last and runner.dtype_name == "bfloat16"
+    runner = FastRunner(model, "cpu", dtype)
+    assert runner.net.channels_last and runner.dtype_name == dtype
     per_face = runner.run_uint8(faces)
     assert per_face.shape == full.shape
     assert np.abs(per_face.astype(int) - full).max() <= 2
