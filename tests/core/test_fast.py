@@ -138,3 +138,29 @@ def test_memory_aware_batch_size():
     assert small == 2
     assert suggest_batch_size(8, 512, "cuda", free_bytes=80 * gib) == 8
     assert suggest_batch_size(8, 2048, "cuda", free_bytes=1) == 1
+
+
+@pytest.mark.parametrize(("cin", "cout", "h", "w"), [(3, 5, 4, 4), (8, 2, 7, 5), (16, 16, 1, 3)])
+def test_polyphase_upsample_is_the_transposed_conv(cin, cout, h, w):
+    g = torch.Generator().manual_seed(cin * 100 + h)
+    x = torch.randn(2, cin, h, w, generator=g)
+    weight = torch.randn(cin, cout, 3, 3, generator=g)
+    want = torch.nn.functional.conv_transpose2d(x, weight, stride=2)  # 2H+1 x 2W+1
+    got = fast_mod.polyphase_upsample(x, fast_mod.polyphase_weight(weight))
+    assert got.shape == (2, cout, 2 * h + 2, 2 * w + 2)
+    assert torch.allclose(got[:, :, :-1, :-1], want, atol=1e-5)
+    assert got[:, :, -1].abs().max() == 0 and got[:, :, :, -1].abs().max() == 0
+
+
+def test_reduced_precision_cpu_path_avoids_transposed_convs(monkeypatch):
+    net = FastGPEN(random_generator(64, seed=2), "cpu", torch.bfloat16)
+    ups = [up.mod for up, _, _ in net.blocks if up.dtype == torch.bfloat16]
+    assert ups and all(m.polyphase and m.weight.shape[-1] == 2 for m in ups)
+    calls = []
+    real = torch.nn.functional.conv_transpose2d
+    monkeypatch.setattr(
+        torch.nn.functional, "conv_transpose2d", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+    )
+    net(torch.rand(1, 3, 64, 64) * 2 - 1)
+    # only float32 layers (8 px) and the 3-channel RGB skip upsample remain transposed convs
+    assert calls and all(x.dtype == torch.float32 for x in calls)

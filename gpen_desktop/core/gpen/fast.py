@@ -101,9 +101,12 @@ class _Mod:
     gain: float  # gain of the input activation (sqrt 2), applied after demodulation
     upsample: bool
     padding: int
+    polyphase: bool = False  # upsampling weight stored for :func:`polyphase_upsample`
 
     @property
     def out_channels(self) -> int:
+        if self.polyphase:
+            return self.weight.shape[0] // 4
         return self.weight.shape[1] if self.upsample else self.weight.shape[0]
 
 
@@ -138,6 +141,37 @@ def _mod(conv: Any, gain: float) -> _Mod:
     )
 
 
+def polyphase_weight(w: torch.Tensor) -> torch.Tensor:
+    """A stride-2 3x3 transposed conv's weight (Cin x Cout x 3 x 3) as the weight of an ordinary
+    2x2 conv with 4*Cout outputs, one group of Cout per output phase (row parity, column
+    parity); see :func:`polyphase_upsample`."""
+    cin, cout = w.shape[:2]
+    k = w.new_zeros(2, 2, cout, cin, 2, 2)
+    wt = w.permute(1, 0, 2, 3)  # Cout x Cin x ky x kx
+    # Per axis: an even output 2m takes x[m-1] (tap 2) and x[m] (tap 0); an odd one 2m+1 takes
+    # x[m] (tap 1). On the input padded by one, x[m-1] and x[m] are 2x2 window positions 0, 1.
+    taps = {0: ((0, 2), (1, 0)), 1: ((1, 1),)}
+    for py in (0, 1):
+        for px in (0, 1):
+            for ty, ky in taps[py]:
+                for tx, kx in taps[px]:
+                    k[py, px, :, :, ty, tx] = wt[:, :, ky, kx]
+    return k.reshape(4 * cout, cin, 2, 2)
+
+
+def polyphase_upsample(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``conv_transpose2d(x, W, stride=2)`` for a 3x3 W given as ``polyphase_weight(W)``: one
+    ordinary convolution at the input resolution (several times faster than a transposed conv
+    on AMX) and one interleaving copy. Returns N x Cout x (2H+2) x (2W+2), channels-last: the
+    transposed conv's (2H+1)-sized output plus a last row and column of zeros."""
+    n, _, h, wd = x.shape
+    cout = w.shape[0] // 4
+    y = F.conv2d(x, w, padding=1)  # N x 4*Cout x (H+1) x (W+1), phases outermost
+    y = y.permute(0, 2, 3, 1).reshape(n, h + 1, wd + 1, 2, 2, cout)
+    y = y.permute(0, 1, 3, 2, 4, 5).reshape(n, 2 * h + 2, 2 * wd + 2, cout)
+    return y.permute(0, 3, 1, 2)
+
+
 class FastGPEN:
     """An inference-only functional copy of a FullGenerator's weights on ``device``/``dtype``."""
 
@@ -147,6 +181,9 @@ class FastGPEN:
         self.use_winograd = winograd_available(self.device, torch.float32)  # float32 layers
         # Reduced precision runs channels-last end to end (oneDNN's and cuDNN's native layout).
         self.channels_last = dtype != torch.float32 and self.device.type in ("cpu", "cuda")
+        # ...and on the CPU its upsampling convs run as ordinary convs (oneDNN's AMX kernels
+        # for transposed convs reach a quarter of the speed of its ordinary ones).
+        self.polyphase = self.channels_last and self.device.type == "cpu"
         dev = self.device
         with torch.no_grad():
             self._build(model, dev)
@@ -195,9 +232,11 @@ class FastGPEN:
 
         def prep_mod(conv: Any, in_gain: float, dtype: torch.dtype) -> _Mod:
             m = _mod(conv, in_gain)
+            if m.upsample and dtype != f32 and self.polyphase:
+                m.weight, m.polyphase = polyphase_weight(m.weight), True
             m.weight = self._t(m.weight, f32)
             if dtype != f32:
-                m.weight_lp = self._t(m.weight, dtype)
+                m.weight_lp = self._layout(self._t(m.weight, dtype))
             m.weight_sq = None if m.weight_sq is None else self._t(m.weight_sq, f32)
             m.mod_w = self._t(m.mod_w * self.style_gain, f32)
             m.mod_b = self._t(m.mod_b, f32)
@@ -245,6 +284,12 @@ class FastGPEN:
     def _as(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return x if x.dtype == dtype else self._layout(x.to(dtype))
 
+    def _weight(self, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """A per-face weight in ``dtype``, channels-last where the activations are (oneDNN
+        would otherwise reorder it on every call)."""
+        fmt = torch.channels_last if self._is_cl(dtype) else torch.contiguous_format
+        return w.to(dtype, memory_format=fmt)
+
     def _empty(self, n: int, c: int, h: int, w: int, dtype: torch.dtype) -> torch.Tensor:
         """An uninitialised N x C x H x W activation in the layout of ``dtype``."""
         dev = self.device
@@ -284,19 +329,27 @@ class FastGPEN:
         n, _, h, w_ = x.shape
         fold = n == 1 and m.weight.numel() < x[0].numel() * 4
         if fold:
+            if m.polyphase:  # 4*Cout x Cin x 2 x 2
+                w = m.weight * s.view(1, -1, 1, 1)
+                if d is not None:
+                    w = w * d.repeat(1, 4).view(-1, 1, 1, 1)
+                return polyphase_upsample(x, self._weight(w, x.dtype))
             if m.upsample:  # weight stored Cin x Cout x k x k for the transposed conv
                 w = m.weight * s.view(-1, 1, 1, 1)
                 if d is not None:
                     w = w * d.view(1, -1, 1, 1)
-                return self._conv_transpose(x, w.to(x.dtype))
+                return self._conv_transpose(x, self._weight(w, x.dtype))
             w = m.weight * s.view(1, -1, 1, 1)
             if d is not None:
                 w = w * d.view(-1, 1, 1, 1)
-            return self._conv(x, w.to(x.dtype), m.padding)
+            return self._conv(x, self._weight(w, x.dtype), m.padding)
         dt = x.dtype
         x = x * s.to(dt)[:, :, None, None]
         w = m.weight if dt == m.weight.dtype else m.weight_lp
-        out = self._conv_transpose(x, w) if m.upsample else self._conv(x, w, m.padding)
+        if m.polyphase:
+            out = polyphase_upsample(x, w)
+        else:
+            out = self._conv_transpose(x, w) if m.upsample else self._conv(x, w, m.padding)
         if d is not None:
             out = out.mul_(d.to(dt)[:, :, None, None])
         return out
@@ -352,6 +405,8 @@ class FastGPEN:
         if sc.mod.upsample:
             blur = self.up_blur[dt].expand(cout, 1, 4, 4)
             out = F.conv2d(out, blur, sc.bias[:cout], padding=1, groups=cout)
+            if sc.mod.polyphase:  # one more (zero) row and column went in: drop their output
+                out = out[:, :, :-1, :-1]
         n, _, h, wd = out.shape
         both = self._empty(n, 2 * cout, h, wd, dt)
         if sc.mod.upsample:
