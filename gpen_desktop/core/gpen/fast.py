@@ -92,8 +92,9 @@ def pick_dtype(device: Any, dtype: str = "auto") -> torch.dtype:
 class _Mod:
     """A modulated conv with everything that does not depend on the face precomputed."""
 
-    weight: torch.Tensor  # Cout x Cin x k x k, scale (and input gain) folded in, float32
-    weight_lp: torch.Tensor | None  # the same in the compute dtype (shared-conv path), or None
+    weight: torch.Tensor  # Cout x Cin x k x k, scale (and input gain) folded in; float32, or
+    # the compute dtype for a reduced-precision layer that never folds a style into it
+    weight_lp: torch.Tensor | None  # float32 ``weight`` in the compute dtype, made on first use
     weight_sq: torch.Tensor | None  # Cout x Cin: sum over k of weight^2 (for demodulation)
     mod_w: torch.Tensor  # Cin x style_dim (scale folded, transposed for w @ mod_w)
     mod_b: torch.Tensor  # Cin
@@ -230,13 +231,16 @@ class FastGPEN:
         def layer_dtype(size: int) -> torch.dtype:
             return self.dtype if size >= LOW_PRECISION_MIN_SIZE else f32
 
-        def prep_mod(conv: Any, in_gain: float, dtype: torch.dtype) -> _Mod:
+        def prep_mod(conv: Any, in_gain: float, dtype: torch.dtype, in_size: int) -> _Mod:
             m = _mod(conv, in_gain)
             if m.upsample and dtype != f32 and self.polyphase:
                 m.weight, m.polyphase = polyphase_weight(m.weight), True
-            m.weight = self._t(m.weight, f32)
-            if dtype != f32:
-                m.weight_lp = self._layout(self._t(m.weight, dtype))
+            # One copy of each weight: float32 where a single face folds its style into it
+            # (rounded once, after folding), the compute dtype where it never does.
+            folds = m.weight.numel() < conv.weight.shape[2] * in_size * in_size * 4
+            m.weight = (
+                self._t(m.weight, f32) if dtype == f32 or folds else self._lp(m.weight, dtype)
+            )
             m.weight_sq = None if m.weight_sq is None else self._t(m.weight_sq, f32)
             m.mod_w = self._t(m.mod_w * self.style_gain, f32)
             m.mod_b = self._t(m.mod_b, f32)
@@ -245,7 +249,7 @@ class FastGPEN:
         def prep_styled(sc: Any, in_gain: float, size: int) -> _Styled:
             dtype = layer_dtype(size)
             return _Styled(
-                mod=prep_mod(sc.conv, in_gain, dtype),
+                mod=prep_mod(sc.conv, in_gain, dtype, size // 2 if sc.conv.upsample else size),
                 noise_weight=float(sc.noise.weight) * SQRT2,  # encoder features carry sqrt(2)
                 bias=self._t(sc.activate.bias, dtype),
                 dtype=dtype,
@@ -254,7 +258,7 @@ class FastGPEN:
         size = 4
         self.conv1 = prep_styled(gen.conv1, 1.0, size)
         self.to_rgb1 = (
-            prep_mod(gen.to_rgb1.conv, SQRT2, layer_dtype(size)),
+            prep_mod(gen.to_rgb1.conv, SQRT2, layer_dtype(size), size),
             self._t(gen.to_rgb1.bias.view(1, 3, 1, 1), f32),
         )
         self.blocks = []
@@ -263,7 +267,7 @@ class FastGPEN:
             up = prep_styled(gen.convs[2 * i], SQRT2, size)
             same = prep_styled(gen.convs[2 * i + 1], SQRT2, size)
             rgb = (
-                prep_mod(to_rgb.conv, SQRT2, layer_dtype(size)),
+                prep_mod(to_rgb.conv, SQRT2, layer_dtype(size), size),
                 self._t(to_rgb.bias.view(1, 3, 1, 1), f32),
             )
             self.blocks.append((up, same, rgb))
@@ -283,6 +287,10 @@ class FastGPEN:
 
     def _as(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return x if x.dtype == dtype else self._layout(x.to(dtype))
+
+    def _lp(self, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """A shared (not per-face) weight in ``dtype`` and the activations' layout."""
+        return self._layout(self._t(w, dtype))
 
     def _weight(self, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """A per-face weight in ``dtype``, channels-last where the activations are (oneDNN
@@ -324,27 +332,17 @@ class FastGPEN:
         folded into the weight. Otherwise the activations are modulated and all faces share the
         plain weight (one conv for the whole batch).
         """
+        if x.shape[0] == 1 and m.weight.numel() < x[0].numel() * 4:
+            w = self._weight(self._folded(m, styles), x.dtype)
+            if m.polyphase:
+                return polyphase_upsample(x, w)
+            return self._conv_transpose(x, w) if m.upsample else self._conv(x, w, m.padding)
         s = styles @ m.mod_w + m.mod_b  # N x Cin, float32
         d = torch.rsqrt(s.pow(2) @ m.weight_sq.t() + 1e-8) * m.gain if m.demodulate else None
-        n, _, h, w_ = x.shape
-        fold = n == 1 and m.weight.numel() < x[0].numel() * 4
-        if fold:
-            if m.polyphase:  # 4*Cout x Cin x 2 x 2
-                w = m.weight * s.view(1, -1, 1, 1)
-                if d is not None:
-                    w = w * d.repeat(1, 4).view(-1, 1, 1, 1)
-                return polyphase_upsample(x, self._weight(w, x.dtype))
-            if m.upsample:  # weight stored Cin x Cout x k x k for the transposed conv
-                w = m.weight * s.view(-1, 1, 1, 1)
-                if d is not None:
-                    w = w * d.view(1, -1, 1, 1)
-                return self._conv_transpose(x, self._weight(w, x.dtype))
-            w = m.weight * s.view(1, -1, 1, 1)
-            if d is not None:
-                w = w * d.view(-1, 1, 1, 1)
-            return self._conv(x, self._weight(w, x.dtype), m.padding)
         dt = x.dtype
         x = x * s.to(dt)[:, :, None, None]
+        if m.weight.dtype != dt and m.weight_lp is None:  # a batch through a folding layer
+            m.weight_lp = self._lp(m.weight, dt)
         w = m.weight if dt == m.weight.dtype else m.weight_lp
         if m.polyphase:
             out = polyphase_upsample(x, w)
@@ -353,6 +351,21 @@ class FastGPEN:
         if d is not None:
             out = out.mul_(d.to(dt)[:, :, None, None])
         return out
+
+    @staticmethod
+    def _folded(m: _Mod, styles: torch.Tensor) -> torch.Tensor:
+        """One face's weight with its style and demodulation folded in (float32, in the layout
+        ``m.weight`` is stored in)."""
+        s = styles @ m.mod_w + m.mod_b  # 1 x Cin
+        d = torch.rsqrt(s.pow(2) @ m.weight_sq.t() + 1e-8) * m.gain if m.demodulate else None
+        if m.polyphase:  # 4*Cout x Cin x 2 x 2, output channels phase-major
+            w = m.weight * s.view(1, -1, 1, 1)
+            return w if d is None else w * d.repeat(1, 4).view(-1, 1, 1, 1)
+        if m.upsample:  # Cin x Cout x k x k for the transposed conv
+            w = m.weight * s.view(-1, 1, 1, 1)
+            return w if d is None else w * d.view(1, -1, 1, 1)
+        w = m.weight * s.view(1, -1, 1, 1)
+        return w if d is None else w * d.view(-1, 1, 1, 1)
 
     def _conv_transpose(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """Stride-2 transposed conv (w: Cin x Cout x k x k). Large CPU maps run channels-last:
@@ -417,6 +430,20 @@ class FastGPEN:
         torch.add(sc.bias[cout:].view(1, -1, 1, 1), feat, alpha=sc.noise_weight, out=both[:, cout:])
         return F.leaky_relu_(both, 0.2)
 
+    @staticmethod
+    def _rows_to_float(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """1x1 conv of a channels-last reduced-precision ``x`` (1 x C x H x W) with a float32
+        ``w`` (Cout x C), in float32, a cache-sized block of pixels at a time (converting the
+        whole map first would cost a float32 copy of it: 0.5 GB at 2048 px)."""
+        _, c, h, wd = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(h * wd, c)
+        out = torch.empty(h * wd, w.shape[0], dtype=torch.float32, device=x.device)
+        wt = w.t()
+        step = max(1024, (1 << 20) // c)  # 4 MB of float32 rows
+        for i in range(0, h * wd, step):
+            torch.mm(rows[i : i + step].float(), wt, out=out[i : i + step])
+        return out.view(1, h, wd, -1).permute(0, 3, 1, 2)
+
     def _to_rgb(
         self,
         rgb: tuple[_Mod, torch.Tensor],
@@ -426,7 +453,10 @@ class FastGPEN:
     ) -> torch.Tensor:
         m, bias = rgb
         # float32 in and out: a bfloat16 result would be rounded by up to a level of the output
-        out = self._mod_conv(m, x.float(), w) + bias
+        if x.dtype != torch.float32 and x.shape[0] == 1 and x.stride(1) == 1:
+            out = self._rows_to_float(x, self._folded(m, w).flatten(1)) + bias
+        else:
+            out = self._mod_conv(m, x.float(), w) + bias
         if skip is not None:
             out = out + F.conv_transpose2d(skip, self.skip_up, stride=2, padding=1, groups=3)
         return out
