@@ -166,3 +166,14 @@ def test_reduced_precision_cpu_path_avoids_transposed_convs(monkeypatch):
     net(torch.rand(1, 3, 64, 64) * 2 - 1)
     # only float32 layers (8 px) and the 3-channel RGB skip upsample remain transposed convs
     assert calls and all(x.dtype == torch.float32 for x in calls)
+
+
+def test_winograd_only_where_it_pays(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert not fast_mod.winograd_available(cpu, torch.float32)  # oneDNN is as fast, less memory
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert fast_mod.winograd_available(cpu, torch.float32) == torch._nnpack_available()
+    assert not fast_mod.winograd_available(cpu, torch.bfloat16)
+    monkeypatch.setenv("GPEN_NO_WINOGRAD", "1")
+    assert not fast_mod.winograd_available(cpu, torch.float32)

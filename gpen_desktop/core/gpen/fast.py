@@ -48,10 +48,15 @@ LOW_PRECISION_MIN_SIZE = 16
 
 
 def winograd_available(device: torch.device, dtype: torch.dtype) -> bool:
-    """NNPACK (Winograd F(6x6, 3x3)) for float32 CPU convs, unless GPEN_NO_WINOGRAD is set."""
+    """NNPACK (Winograd F(6x6, 3x3)) for float32 CPU convs on CPUs without AVX-512, unless
+    GPEN_NO_WINOGRAD is set. NNPACK's kernels stop at AVX2: with AVX2 at most it ran a 512 face
+    in 1.63 s against oneDNN's 1.90 s; with AVX-512 oneDNN ties it (1.36-1.42 s either way)
+    and NNPACK's transform buffers cost 0.4-1.1 GB more at 512-2048 px."""
     import os
 
     if os.environ.get("GPEN_NO_WINOGRAD") or device.type != "cpu" or dtype != torch.float32:
+        return False
+    if torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
         return False
     try:
         # _nnpack_available() also initialises NNPACK; without it every NNPACK conv fails.
