@@ -123,6 +123,12 @@ class Enhancer:
             self._runner = FastRunner(self.loaded.model, self.device, self.dtype, self.engine)
         return self._runner
 
+    def set_precision(self, dtype: str) -> None:
+        """Run in another precision from the next batch on (same weights, no reload)."""
+        if dtype != self.dtype:
+            self.dtype = dtype
+            self._runner = None
+
     @property
     def precision(self) -> str:
         """The dtype the network last ran in ("bfloat16", "float32", ...); "" before a run."""

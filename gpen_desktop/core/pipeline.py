@@ -108,7 +108,7 @@ class Restorer:
         options.check()
         self.options = options
         self._enhancer: Any = None
-        self._loaded_key: tuple[str, str, str, str] | None = None
+        self._loaded_key: tuple[str, str, str] | None = None
 
     # ------------------------------------------------------------------ model
     def set_options(self, options: RestoreOptions) -> None:
@@ -117,6 +117,7 @@ class Restorer:
         self.options = options
         if self._enhancer is not None:
             self._enhancer.batch_size = options.batch_size
+            self._enhancer.set_precision(options.dtype)
 
     @property
     def enhancer(self) -> Any:
@@ -124,7 +125,7 @@ class Restorer:
         from gpen_desktop.core.inference import Enhancer
 
         o = self.options
-        key = (str(o.model_path), o.device, o.engine, o.dtype)
+        key = (str(o.model_path), o.device, o.engine)
         if self._enhancer is None or self._loaded_key != key:
             if not self.options.model_path:
                 raise GpenError("no model chosen: pick a GPEN checkpoint (see `gpen models list`)")
@@ -138,6 +139,7 @@ class Restorer:
                 engine=self.options.engine,
             )
             self._loaded_key = key
+        self._enhancer.set_precision(o.dtype)
         return self._enhancer
 
     @property

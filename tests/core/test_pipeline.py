@@ -202,3 +202,25 @@ def test_reused_crops_skip_the_network_and_paste_the_same(
         Photo(pixels=collage), faces, reuse={i: f.restored for i, f in enumerate(first.faces)}
     )
     assert seen == [1] and np.array_equal(both.image.pixels, first.image.pixels)
+
+
+def test_changing_precision_keeps_the_loaded_model(tiny_checkpoint_128, monkeypatch):
+    import dataclasses
+
+    import gpen_desktop.core.checkpoints as checkpoints
+
+    loads = []
+    real = checkpoints.load_checkpoint
+    monkeypatch.setattr(
+        checkpoints, "load_checkpoint", lambda *a, **k: loads.append(a) or real(*a, **k)
+    )
+    opts = RestoreOptions(model_path=str(tiny_checkpoint_128), device="cpu", dtype="float32")
+    r = Restorer(opts)
+    crop = np.full((128, 128, 3), 120, np.uint8)
+    enh = r.enhancer
+    enh.restore_crops([crop])
+    assert enh.precision == "float32"
+    r.set_options(dataclasses.replace(opts, dtype="bfloat16"))
+    assert r.enhancer is enh and len(loads) == 1  # same weights, no second read
+    enh.restore_crops([crop])
+    assert enh.precision == "bfloat16"

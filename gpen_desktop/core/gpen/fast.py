@@ -147,6 +147,12 @@ def _mod(conv: Any, gain: float) -> _Mod:
     )
 
 
+def _folds(m: _Mod, per_face: int) -> bool:
+    """Whether one face folds its style into ``m``'s weight rather than into its input of
+    ``per_face`` elements: when the weight is the smaller of the two."""
+    return m.weight.numel() < per_face * 4
+
+
 def polyphase_weight(w: torch.Tensor) -> torch.Tensor:
     """A stride-2 3x3 transposed conv's weight (Cin x Cout x 3 x 3) as the weight of an ordinary
     2x2 conv with 4*Cout outputs, one group of Cout per output phase (row parity, column
@@ -242,10 +248,8 @@ class FastGPEN:
                 m.weight, m.polyphase = polyphase_weight(m.weight), True
             # One copy of each weight: float32 where a single face folds its style into it
             # (rounded once, after folding), the compute dtype where it never does.
-            folds = m.weight.numel() < conv.weight.shape[2] * in_size * in_size * 4
-            m.weight = (
-                self._t(m.weight, f32) if dtype == f32 or folds else self._lp(m.weight, dtype)
-            )
+            folds = _folds(m, conv.weight.shape[2] * in_size * in_size)
+            m.weight = self._weight(m.weight, f32 if dtype == f32 or folds else dtype)
             m.weight_sq = None if m.weight_sq is None else self._t(m.weight_sq, f32)
             m.mod_w = self._t(m.mod_w * self.style_gain, f32)
             m.mod_b = self._t(m.mod_b, f32)
@@ -293,15 +297,11 @@ class FastGPEN:
     def _as(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return x if x.dtype == dtype else self._layout(x.to(dtype))
 
-    def _lp(self, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """A shared (not per-face) weight in ``dtype`` and the activations' layout."""
-        return self._layout(self._t(w, dtype))
-
     def _weight(self, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """A per-face weight in ``dtype``, channels-last where the activations are (oneDNN
-        would otherwise reorder it on every call)."""
+        """A weight on this device in ``dtype``, channels-last where the activations are
+        (oneDNN would otherwise reorder it on every call)."""
         fmt = torch.channels_last if self._is_cl(dtype) else torch.contiguous_format
-        return w.to(dtype, memory_format=fmt)
+        return w.detach().to(self.device, dtype, memory_format=fmt)
 
     def _empty(self, n: int, c: int, h: int, w: int, dtype: torch.dtype) -> torch.Tensor:
         """An uninitialised N x C x H x W activation in the layout of ``dtype``."""
@@ -337,7 +337,7 @@ class FastGPEN:
         folded into the weight. Otherwise the activations are modulated and all faces share the
         plain weight (one conv for the whole batch).
         """
-        if x.shape[0] == 1 and m.weight.numel() < x[0].numel() * 4:
+        if x.shape[0] == 1 and _folds(m, x[0].numel()):
             w = self._weight(self._folded(m, styles), x.dtype)
             if m.polyphase:
                 return polyphase_upsample(x, w)
@@ -347,7 +347,7 @@ class FastGPEN:
         dt = x.dtype
         x = x * s.to(dt)[:, :, None, None]
         if m.weight.dtype != dt and m.weight_lp is None:  # a batch through a folding layer
-            m.weight_lp = self._lp(m.weight, dt)
+            m.weight_lp = self._weight(m.weight, dt)
         w = m.weight if dt == m.weight.dtype else m.weight_lp
         if m.polyphase:
             out = polyphase_upsample(x, w)
@@ -386,11 +386,10 @@ class FastGPEN:
             # 1x1 convs (ToRGB: 3 outputs; ecd0: 3 inputs) are one GEMM; oneDNN is slow on them.
             n, cin, h, wd = x.shape
             w2 = w.view(w.shape[0], cin)
-            if cin > 1 and x.stride(1) == 1:  # channels-last: one (NHW x C) @ (C x Cout) GEMM
+            if cin > 1 and x.stride(1) == 1:  # channels-last: (NHW x C) @ (C x Cout) GEMMs
                 rows = x.permute(0, 2, 3, 1).reshape(n * h * wd, cin)
-                out = rows @ w2.t() if bias is None else torch.addmm(bias, rows, w2.t())
-                return out.view(n, h, wd, -1).permute(0, 3, 1, 2)
-            flat = x.reshape(n, cin, h * wd)
+                return self._rows_mm(rows, w2, bias).view(n, h, wd, -1).permute(0, 3, 1, 2)
+            flat = x.reshape(n, cin, h * wd).to(w.dtype)
             out = (
                 torch.matmul(w2, flat)
                 if bias is None
@@ -436,18 +435,21 @@ class FastGPEN:
         return F.leaky_relu_(both, 0.2)
 
     @staticmethod
-    def _rows_to_float(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """1x1 conv of a channels-last reduced-precision ``x`` (1 x C x H x W) with a float32
-        ``w`` (Cout x C), in float32, a cache-sized block of pixels at a time (converting the
-        whole map first would cost a float32 copy of it: 0.5 GB at 2048 px)."""
-        _, c, h, wd = x.shape
-        rows = x.permute(0, 2, 3, 1).reshape(h * wd, c)
-        out = torch.empty(h * wd, w.shape[0], dtype=torch.float32, device=x.device)
-        wt = w.t()
-        step = max(1024, (1 << 20) // c)  # 4 MB of float32 rows
-        for i in range(0, h * wd, step):
-            torch.mm(rows[i : i + step].float(), wt, out=out[i : i + step])
-        return out.view(1, h, wd, -1).permute(0, 3, 1, 2)
+    def _rows_mm(rows: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        """``rows @ w.T (+ bias)`` in ``w``'s dtype. Reduced-precision rows against a float32
+        weight (the RGB path) are converted a cache-sized block at a time: converting the
+        whole map first would cost a float32 copy of it (0.5 GB at 2048 px)."""
+        if rows.dtype == w.dtype:
+            return rows @ w.t() if bias is None else torch.addmm(bias, rows, w.t())
+        out = torch.empty(rows.shape[0], w.shape[0], dtype=w.dtype, device=rows.device)
+        step = max(1024, (1 << 20) // rows.shape[1])  # 4 MB of float32 rows
+        for i in range(0, rows.shape[0], step):
+            block = rows[i : i + step].to(w.dtype)
+            if bias is None:
+                torch.mm(block, w.t(), out=out[i : i + step])
+            else:
+                torch.addmm(bias, block, w.t(), out=out[i : i + step])
+        return out
 
     def _to_rgb(
         self,
@@ -457,9 +459,9 @@ class FastGPEN:
         skip: torch.Tensor | None,
     ) -> torch.Tensor:
         m, bias = rgb
-        # float32 in and out: a bfloat16 result would be rounded by up to a level of the output
-        if x.dtype != torch.float32 and x.shape[0] == 1 and x.stride(1) == 1:
-            out = self._rows_to_float(x, self._folded(m, w).flatten(1)) + bias
+        # float32 out: a bfloat16 result would be rounded by up to a level of the output
+        if x.shape[0] == 1 and self.device.type == "cpu":  # the 1x1 GEMM takes any input dtype
+            out = self._conv(x, self._folded(m, w), 0) + bias
         else:
             out = self._mod_conv(m, x.float(), w) + bias
         if skip is not None:
