@@ -80,7 +80,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_known(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from gpen_desktop.core.models import KNOWN_MODELS
+    from gpen_desktop.core.catalog import KNOWN_MODELS
 
     if args.json:
         print(json.dumps([asdict(m) for m in KNOWN_MODELS], indent=2))

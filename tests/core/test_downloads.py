@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from gpen_desktop.core import downloads
+from gpen_desktop.core.catalog import KnownModel
 from gpen_desktop.core.downloads import DownloadError, download, part_path
 from gpen_desktop.core.errors import Cancelled, CheckpointError
-from gpen_desktop.core.models import KnownModel
 
 
 @pytest.fixture(scope="module")

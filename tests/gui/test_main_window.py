@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from gpen_desktop.core.gpen.fast import cpu_has_native_bfloat16
+from gpen_desktop.core.inference import cpu_has_native_bfloat16
 from gpen_desktop.gui import export
 from gpen_desktop.gui.main_window import GapMonitor, MainWindow
 from gpen_desktop.gui.state import PhotoStatus

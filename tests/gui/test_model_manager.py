@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from gpen_desktop.core.catalog import KNOWN_MODELS, KnownModel  # noqa: E402
 from gpen_desktop.core.downloads import part_path, read_checksums  # noqa: E402
-from gpen_desktop.core.models import KNOWN_MODELS, KnownModel  # noqa: E402
 from gpen_desktop.gui.dialogs import ModelManagerDialog  # noqa: E402
 from gpen_desktop.gui.dialogs import model_manager as mm  # noqa: E402
 
