@@ -174,7 +174,7 @@ def _save_faces(result, out_path: Path, overwrite: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
-    from gpen_desktop.core.imageio import iter_images, load_photo, save_photo
+    from gpen_desktop.core.imageio import iter_images, load_photo, save_restored
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
     sources = list(args.inputs) + list(args.input_flag)
@@ -236,9 +236,10 @@ def run(args: argparse.Namespace) -> int:
             photo = load_photo(src)
             if args.aligned:
                 restored = restorer.enhancer.restore_crops([photo.rgb8()])[0]
-                save_photo(
+                save_restored(
                     restored,
                     out,
+                    photo,
                     quality=args.quality,
                     keep_metadata=False,
                     overwrite=args.overwrite,
@@ -257,11 +258,13 @@ def run(args: argparse.Namespace) -> int:
                     if out.suffix.lower() == src.suffix.lower() and args.upscale == 1:
                         _copy_atomic(src, out, args.overwrite)
                     else:
-                        save_photo(
-                            result.image, out, quality=args.quality, overwrite=args.overwrite
+                        save_restored(
+                            result.image, out, photo, quality=args.quality, overwrite=args.overwrite
                         )
                 else:
-                    save_photo(result.image, out, quality=args.quality, overwrite=args.overwrite)
+                    save_restored(
+                        result.image, out, photo, quality=args.quality, overwrite=args.overwrite
+                    )
                     if args.save_faces:
                         _save_faces(result, out, args.overwrite)
             rep["device"] = str(restorer.enhancer.device)
