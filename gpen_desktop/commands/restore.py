@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from gpen_desktop.commands import restore_session
 from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
 
 log = logging.getLogger("gpen.restore")
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "written atomically; an original is never overwritten, another existing file only "
         "with --overwrite. With no -o, results go next to each input with --suffix.",
     )
+    restore_session.add_arguments(p)  # first: later options record whether they were given
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="photos or folders")
     p.add_argument(
         "--input",
@@ -177,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     from gpen_desktop.core.imageio import iter_images, load_photo, save_restored
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
+    if args.sessions:
+        return restore_session.run_sessions(args)
     sources = list(args.inputs) + list(args.input_flag)
     if not sources:
         raise GpenError("no input: give photos or folders (or --input FILE)")
