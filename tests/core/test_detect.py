@@ -222,3 +222,85 @@ def test_detect_from_several_threads(astronaut, astro_face):
         results = list(pool.map(lambda im: detect_faces(im, "dlib"), images))
     assert [len(r) for r in results] == [1, 1, 1, 1]
     assert results[0][0].box == results[2][0].box == astro_face.box
+
+
+# --------------------------------------------------------------------------- recall
+
+
+@pytest.fixture(scope="module")
+def group():
+    """12 faces from 20 to 60 px (astronaut, Grace Hopper and their mirrors) on gravel."""
+    from synthetic_faces import group_photo
+
+    return group_photo(list(np.linspace(20, 60, 12)), columns=6, gap=0.3)
+
+
+def test_hog_finds_every_face_of_a_group_photo(group):
+    from synthetic_faces import match
+
+    image, truth = group
+    faces = detect_faces(image, "dlib")
+    assert match([f.box for f in faces], truth) == (len(truth), 0)
+    assert all(f.score > 0 for f in faces)
+
+
+def test_hog_finds_no_face_on_the_bare_background():
+    from synthetic_faces import texture
+
+    for kind in ("gravel", "grass", "brick"):
+        assert detect_faces(texture(400, 300, kind), "dlib") == [], kind
+
+
+def test_landmarks_come_from_the_photo_not_the_working_copy(group, monkeypatch):
+    image, _ = group
+    shapes = []
+    real = detect._predict_5
+    monkeypatch.setattr(
+        detect, "_predict_5", lambda rgb, box: shapes.append(rgb.shape) or real(rgb, box)
+    )
+    faces = detect_faces(image, "dlib")
+    assert shapes and set(shapes) == {image.shape} and len(shapes) == len(faces)
+
+
+@pytest.mark.parametrize("fill", [1.0, 1.2])
+def test_a_face_filling_the_frame_is_found(fill):
+    from synthetic_faces import frame_filling, match
+
+    image, box = frame_filling(256, fill)
+    faces = detect_faces(image, "dlib")
+    assert match([f.box for f in faces], [box]) == (1, 0)
+
+
+@pytest.mark.parametrize("angle", [-30, 30])
+def test_a_rotated_face_is_found(angle):
+    from synthetic_faces import rotated
+
+    faces = detect_faces(rotated(angle, face_px=60), "dlib")
+    assert len(faces) == 1
+    (lx, ly), (rx, ry) = faces[0].landmarks[:2]
+    # the eye line follows the roll: positive angles (counter-clockwise) raise the right eye
+    assert np.sign(ly - ry) == np.sign(angle)
+
+
+def test_cnn_finds_what_hog_finds_and_reports_progress():
+    from synthetic_faces import group_photo, match
+
+    image, truth = group_photo([22, 28, 34], columns=3, gap=0.2)
+    events = []
+    faces = detect_faces(image, "dlib-cnn", progress=lambda f, m: events.append((f, m)))
+    assert match([f.box for f in faces], truth) == (3, 0)
+    assert events[0][0] == 0.0 and "faces from 20 px" in events[0][1]
+    assert events[-1][0] == 1.0 and events[-1][1].startswith("dlib-cnn: 3 face(s) in ")
+
+
+def test_smallest_face_follows_the_budget():
+    assert detect.smallest_face((512, 512)) == pytest.approx(20)
+    assert detect.smallest_face((512, 512), min_face=50) == pytest.approx(50)
+    assert detect.smallest_face((3000, 4000)) > 45  # 12 MP: the 32 MP budget wins
+    assert detect.smallest_face((3000, 4000), "dlib-cnn") > detect.smallest_face((3000, 4000))
+
+
+def test_score_kinds(tmp_path):
+    assert detect.score_kind("dlib") == detect.score_kind("dlib-cnn") == "margin"
+    assert detect.score_kind("retinaface") == "confidence"
+    assert detect.resolve_detector("auto", tmp_path) == "dlib"
