@@ -175,8 +175,7 @@ def test_a_file_where_a_folder_should_be_is_named(tmp_path, parents):
     blocker = tmp_path / "photo.jpg"
     blocker.write_bytes(b"jpeg")
     target = blocker / "restored" / "x.png"
-    with pytest.raises(GpenError) as info:
-        with atomic_write(target, parents=parents):
-            pass
+    with pytest.raises(GpenError) as info, atomic_write(target, parents=parents):
+        pass
     assert str(info.value) == f"cannot write {target}: {blocker} is a file, not a folder"
     assert blocker.read_bytes() == b"jpeg"
