@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from gpen_desktop.commands._output import error
     from gpen_desktop.core.errors import GpenError, ImageError
     from gpen_desktop.core.faces.detect import detect_faces, resolve_detector, score_kind
-    from gpen_desktop.core.images import iter_images
+    from gpen_desktop.core.imageio import iter_images
 
     if args.min_face < 0:
         raise GpenError("--min-face must be >= 0")

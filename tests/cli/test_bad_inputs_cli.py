@@ -62,7 +62,7 @@ def test_a_write_failing_inside_the_writer_is_one_line(
     tmp_path, tiny_checkpoint, monkeypatch, capsys
 ):
     """Not only the copy: an OSError from any save in a folder run is reported, not raised."""
-    import gpen_desktop.core.images as images
+    import gpen_desktop.core.imageio as images
 
     src = tmp_path / "in"
     src.mkdir()

@@ -27,14 +27,28 @@ def test_detect_json(astronaut_png, tmp_path, capsys, monkeypatch):
     assert isinstance(face["margin"], float) and face["margin"] > 0
 
 
-def test_detect_human_table_and_options(astronaut_png, capsys):
+def test_detect_human_table(astronaut_png, capsys):
     assert main(["detect", str(astronaut_png), "--detector", "dlib", "--max-faces", "1"]) == 0
     out = capsys.readouterr().out
-    assert "512x512, 1 face(s)" in out and "margin" in out
+    assert "512x512, 1 face(s)" in out and "(dlib)" in out and "margin" in out
     lines = out.strip().splitlines()
     assert len(lines) == 3 and lines[2].split()[0] == "1"
+
+
+def test_detect_min_face_above_every_face(astronaut_png, capsys):
     assert main(["detect", str(astronaut_png), "--min-face", "400", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["faces"] == []
+
+
+def test_detect_a_folder_reports_and_skips_bad_files(astronaut_png, tmp_path, capsys):
+    import shutil
+
+    shutil.copy(astronaut_png, tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    assert main(["detect", str(tmp_path), "--detector", "dlib", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["failed"] == 1 and len(doc["results"]) == 2
+    assert len(doc["results"][0]["faces"]) == 1 and "error" in doc["results"][1]
 
 
 def test_detect_only_center_face(astronaut, tmp_path, capsys):

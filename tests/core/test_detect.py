@@ -93,16 +93,27 @@ def test_landmarks_for_box_without_a_face_still_places_points(astronaut):
         landmarks_for_box(astronaut, (10, 10, 12, 12))
 
 
-def test_options_on_two_faces(two_faces):
+def test_two_faces_largest_first(two_faces):
     faces = detect_faces(two_faces, "dlib")
     assert len(faces) == 2
-    big, small = faces  # largest first
+    big, small = faces
     assert big.size > 1.6 * small.size
     assert big.box[2] < 512 and small.box[0] > 600
+
+
+def test_only_center_face(two_faces):
+    small = detect_faces(two_faces, "dlib")[1]
     center = detect_faces(two_faces, "dlib", only_center_face=True)
     assert len(center) == 1 and center[0].box == small.box
+
+
+def test_max_faces_keeps_the_largest(two_faces):
+    big = detect_faces(two_faces, "dlib")[0]
     assert [f.box for f in detect_faces(two_faces, "dlib", max_faces=1)] == [big.box]
-    # min_face also lets dlib search a smaller working copy: same face, box within a few px
+
+
+def test_min_face_searches_a_smaller_copy_for_the_same_face(two_faces):
+    big = detect_faces(two_faces, "dlib")[0]
     only_big = detect_faces(two_faces, "dlib", min_face=70)
     assert len(only_big) == 1 and np.allclose(only_big[0].box, big.box, atol=8)
 
@@ -123,12 +134,17 @@ def test_select_faces_pure():
     assert select_faces([], (10, 10), only_center_face=True) == []
 
 
-def test_input_forms(astronaut, astro_face):
-    u16 = astronaut.astype(np.uint16) * 257
-    faces = detect_faces(u16, "dlib")
+def test_uint16_input(astronaut, astro_face):
+    faces = detect_faces(astronaut.astype(np.uint16) * 257, "dlib")
     assert len(faces) == 1 and np.allclose(faces[0].box, astro_face.box, atol=2)
+
+
+def test_gray_input(astronaut):
     gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
     assert len(detect_faces(gray, "dlib")) == 1
+
+
+def test_blank_and_malformed_input():
     assert detect_faces(np.zeros((64, 64, 3), np.uint8), "dlib") == []
     with pytest.raises(FaceError):
         detect_faces(np.zeros((4, 4, 5), np.uint8), "dlib")
