@@ -320,3 +320,32 @@ def test_score_kinds(tmp_path):
     assert detect.score_kind("dlib") == detect.score_kind("dlib-cnn") == "margin"
     assert detect.score_kind("retinaface") == "confidence"
     assert detect.resolve_detector("auto", tmp_path) == "dlib"
+
+
+def test_tile_plan_covers_the_copy_with_overlap():
+    levels = detect._plan(1000, 3000, 2.0, 4.0e6, 80.0)
+    scale, rects = levels[0]
+    assert scale == 2.0 and len(levels) >= 2
+    xs = sorted({(r[0], r[2]) for r in rects})
+    assert xs[0][0] == 0 and xs[-1][1] == 6000
+    assert all(a[1] - b[0] >= detect._TILE_OVERLAP for a, b in zip(xs, xs[1:], strict=False))
+    assert all((r[2] - r[0]) * (r[3] - r[1]) <= 4.0e6 for r in rects)
+    # the next level sees the faces too big for the overlap at 80 px
+    assert levels[1][0] == pytest.approx(2.0 * 80 / (detect._TILE_OVERLAP - 2 * detect._TILE_EDGE))
+    last_scale, last = levels[-1]
+    assert len(last) == 1 and last[0][2] * last[0][3] <= 4.0e6
+
+
+def test_tiled_scan_finds_the_same_faces(group, monkeypatch):
+    """The tiling the CNN uses, tried on HOG (fast): tiny tiles, the same faces, once each."""
+    from synthetic_faces import match
+
+    image, truth = group
+    events = []
+    monkeypatch.setattr(detect, "_HOG_TILE_PIXELS", 0.6e6)
+    faces = detect_faces(image, "dlib", progress=lambda f, m: events.append((f, m)))
+    assert match([f.box for f in faces], truth) == (len(truth), 0)
+    parts = [m for _, m in events if ": part " in m]
+    assert len(parts) > 4 and parts[-1].endswith(f"{len(parts)}/{len(parts)}")
+    fractions = [f for f, _ in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0

@@ -59,9 +59,17 @@ _HOG_PIXEL_BUDGET = 32.0e6
 # true faces scored 0.13 ... 2.0, false ones at most 0.04 (a patch of the astronaut's suit at
 # half size), most below -0.1. dlib's own threshold 0 keeps that 0.04 one.
 _HOG_MIN_MARGIN = 0.1
-# MMOD CNN: ~5 s per working megapixel on 2 shared CPU cores; 16 MP (~80 s, a few GB) is the cap.
+# MMOD CNN: ~5-7 s per working megapixel on 2 shared CPU cores; 16 MP (~2 min) is the cap.
 _CNN_WINDOW = 80.0
 _CNN_PIXEL_BUDGET = 16.0e6
+# One CNN call needs ~0.4 GB per megapixel (6.7 GB RSS measured for 16 MP): bigger copies are
+# scanned in tiles of at most this many pixels. HOG needs far less and runs whole.
+_CNN_TILE_PIXELS = 4.0e6
+_HOG_TILE_PIXELS = 1.0e9
+# Neighbouring tiles share this many working pixels; detections within _TILE_EDGE of an inner
+# tile edge are dropped (the face is whole in the neighbour, or on the next, coarser level).
+_TILE_OVERLAP = 400
+_TILE_EDGE = 8
 _CNN_MIN_MARGIN = 0.0
 # Smallest face (longer box side, photo pixels) the dlib detectors look for when the budget allows.
 _SMALLEST_FACE = 20.0
@@ -352,6 +360,51 @@ def _merge(found: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
     return kept
 
 
+def _starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Offsets of tiles of ``tile`` px covering ``length`` px, neighbours sharing ``overlap``."""
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    return [*range(0, length - tile, step), length - tile]
+
+
+def _plan(h: int, w: int, scale: float, tile_px: float, window: float) -> list[tuple]:
+    """The scans of the main pass: ``[(scale, [(x0, y0, x1, y1) tiles of the copy]), ...]``.
+
+    A working copy of at most ``tile_px`` pixels is scanned whole. A larger one is cut into
+    square tiles of ``sqrt(tile_px)`` px that overlap by _TILE_OVERLAP, so every face up to
+    _TILE_OVERLAP - 2 * _TILE_EDGE px lies wholly inside one tile; larger faces are searched
+    again on a copy scaled so they become ``window`` px there (and so on, until a copy fits).
+    """
+    levels = []
+    side = int(math.sqrt(tile_px))
+    while True:
+        wh, ww = max(1, round(h * scale)), max(1, round(w * scale))
+        if wh * ww <= tile_px:
+            levels.append((scale, [(0, 0, ww, wh)]))
+            return levels
+        rects = [
+            (x, y, min(ww, x + side), min(wh, y + side))
+            for y in _starts(wh, side, _TILE_OVERLAP)
+            for x in _starts(ww, side, _TILE_OVERLAP)
+        ]
+        levels.append((scale, rects))
+        scale *= window / (_TILE_OVERLAP - 2 * _TILE_EDGE)
+
+
+def _inside_tile(box: Box, rect: tuple[int, int, int, int], ww: int, wh: int) -> bool:
+    """True unless ``box`` (tile pixels) comes within _TILE_EDGE of an edge of the tile that is
+    not an edge of the copy (such a face is whole in a neighbour or on the next level)."""
+    x0, y0, x1, y1 = rect
+    e = _TILE_EDGE
+    return (
+        (x0 == 0 or box[0] >= e)
+        and (y0 == 0 or box[1] >= e)
+        and (x1 == ww or box[2] <= x1 - x0 - 1 - e)
+        and (y1 == wh or box[3] <= y1 - y0 - 1 - e)
+    )
+
+
 def _dlib_boxes(
     rgb: np.ndarray, cnn: bool, min_face: float, progress: Progress | None = None
 ) -> list[tuple[Box, float]]:
@@ -360,30 +413,49 @@ def _dlib_boxes(
     1. the main pass: a working copy scaled so the smallest face wanted (``max(min_face, 20)``
        px, within the pixel budget) becomes dlib's 80 px window; dlib's own image pyramid
        (steps of 5/6) then covers every larger face that fits in the frame with the detector's
-       padding around it;
+       padding around it. The CNN scans big copies in overlapping tiles (bounded memory, and
+       progress per tile; see :func:`_plan`);
     2. the full-frame pass: the photo shrunk to _FULL_FRAME_SIDE px and padded by
        _FULL_FRAME_PAD of its size on every side (mirrored), so a face that fills the frame
        (even cut off by it) has room for the detector's window.
-    Detections of both passes are merged (IoU > _MERGE_IOU: the higher margin stays).
+    Detections are merged (IoU > _MERGE_IOU: the higher margin stays).
     """
     h, w = rgb.shape[:2]
     name = "dlib-cnn" if cnn else "dlib"
     window = _CNN_WINDOW if cnn else _HOG_WINDOW
     budget = _CNN_PIXEL_BUDGET if cnn else _HOG_PIXEL_BUDGET
     scale = _work_scale(h, w, window, budget, min_face)
-    work = _resized(rgb, scale)
-    sx, sy = work.shape[1] / w, work.shape[0] / h
+    levels = _plan(h, w, scale, _CNN_TILE_PIXELS if cnn else _HOG_TILE_PIXELS, window)
+    parts = sum(len(rects) for _, rects in levels)
+    total = sum((r[2] - r[0]) * (r[3] - r[1]) for _, rects in levels for r in rects)
     t0 = time.perf_counter()
     if progress is not None:
+        ww, wh = levels[0][1][-1][2], levels[0][1][-1][3]
         progress(
             0.0,
-            f"{name}: searching a {work.shape[1]}x{work.shape[0]} copy for faces from "
-            f"{window / scale:.0f} px",
+            f"{name}: searching a {ww}x{wh} copy"
+            + (f" in {parts} parts" if parts > 1 else "")
+            + f" for faces from {window / scale:.0f} px",
         )
-    found = [
-        (_box_tuple(_unscale(x0, sx), _unscale(y0, sy), _unscale(x1, sx), _unscale(y1, sy)), m)
-        for (x0, y0, x1, y1), m in _run_dlib(name, work, cnn)
-    ]
+    found: list[tuple[Box, float]] = []
+    done = part = 0
+    for level_scale, rects in levels:
+        work = _resized(rgb, level_scale)
+        wh, ww = work.shape[:2]
+        sx, sy = ww / w, wh / h
+        for rect in rects:
+            tx0, ty0, tx1, ty1 = rect
+            tile = work if len(rects) == 1 else np.ascontiguousarray(work[ty0:ty1, tx0:tx1])
+            for box, m in _run_dlib(name, tile, cnn):
+                if len(rects) > 1 and not _inside_tile(box, rect, ww, wh):
+                    continue
+                x0, y0, x1, y1 = box[0] + tx0, box[1] + ty0, box[2] + tx0, box[3] + ty0
+                photo_box = (_unscale(x0, sx), _unscale(y0, sy), _unscale(x1, sx), _unscale(y1, sy))
+                found.append((_box_tuple(*photo_box), m))
+            part += 1
+            done += (tx1 - tx0) * (ty1 - ty0)
+            if progress is not None and parts > 1:
+                progress(0.95 * done / total, f"{name}: part {part}/{parts}")
     fs = min(1.0, _FULL_FRAME_SIDE / max(h, w))
     small = _resized(rgb, 1.0 if fs > 0.97 else fs)
     fsx, fsy = small.shape[1] / w, small.shape[0] / h
@@ -404,11 +476,10 @@ def _dlib_boxes(
     if progress is not None:
         progress(1.0, f"{name}: {len(faces)} face(s) in {seconds:.1f} s")
     log.debug(
-        "%s on %dx%d (scale %.3f) + full-frame %dx%d: %d face(s) in %.2f s",
+        "%s at scale %.3f in %d part(s) + full-frame %dx%d: %d face(s) in %.2f s",
         name,
-        work.shape[1],
-        work.shape[0],
         scale,
+        parts,
         small.shape[1],
         small.shape[0],
         len(faces),
