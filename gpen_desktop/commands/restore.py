@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 import time
 from pathlib import Path
 
 from gpen_desktop.commands import restore_session
+from gpen_desktop.commands._output import say
 from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
 
 log = logging.getLogger("gpen.restore")
@@ -146,14 +146,14 @@ class _Bar:
             f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {elapsed:5.0f}s {name[:40]}"
         )
         if self.tty:
-            print(
+            say(
                 "\r" + line.ljust(80),
                 end="" if done < self.total else "\n",
                 file=sys.stderr,
                 flush=True,
             )
         else:
-            print(line, file=sys.stderr, flush=True)
+            say(line, file=sys.stderr, flush=True)
 
 
 def _save_faces(result, out_path: Path, overwrite: bool) -> None:
@@ -274,16 +274,19 @@ def run(args: argparse.Namespace) -> int:
             rep["device"] = str(restorer.enhancer.device)
         except Cancelled:
             raise
-        except GpenError as exc:
+        except (GpenError, OSError) as exc:
+            from gpen_desktop.core.fileio import os_error_message
+
+            message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
             failed += 1
-            rep.update(status="error", error=str(exc), output=None)
-            print(f"error: {src}: {exc}", file=sys.stderr)
+            rep.update(status="error", error=message, output=None)
+            say(f"error: {src}: {message}", file=sys.stderr)
         rep["seconds"] = round(time.perf_counter() - t0, 3)
         reports.append(rep)
         bar.update(n, src.name)
         if not args.json and (rep["status"] != "error"):
             extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
-            print(
+            say(
                 f"{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
             )
 
@@ -296,9 +299,9 @@ def run(args: argparse.Namespace) -> int:
         "model_size": size,
     }
     if args.json:
-        print(json.dumps({"results": reports, "summary": summary}, indent=2))
+        say(json.dumps({"results": reports, "summary": summary}, indent=2))
     elif len(files) > 1 or failed:
-        print(
+        say(
             f"done: {summary['ok']} of {len(files)} photos, {summary['faces_restored']} faces restored"
             + (f", {failed} failed" if failed else "")
         )
@@ -307,7 +310,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _copy_atomic(src: Path, out: Path, overwrite: bool) -> None:
     from gpen_desktop.core.errors import ImageError
-    from gpen_desktop.core.fileio import atomic_write
+    from gpen_desktop.core.fileio import atomic_copy
 
-    with atomic_write(out, overwrite=overwrite, parents=True, error=ImageError) as tmp:
-        shutil.copyfile(src, tmp)
+    atomic_copy(src, out, overwrite=overwrite, parents=True, error=ImageError)

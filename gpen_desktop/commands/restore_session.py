@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gpen_desktop.commands._output import say
+
 #: Attribute of the parsed namespace listing the ``dest`` of every option actually given.
 GIVEN_ATTR = "_given_options"
 
@@ -145,7 +147,7 @@ def run_sessions(args: argparse.Namespace) -> int:
     ignored = [d for d in _DETECTION_ONLY if d in given]
     if ignored:
         names = ", ".join("--" + d.replace("_", "-") for d in ignored)
-        print(f"note: {names} ignored: sessions bring their own faces", file=sys.stderr)
+        say(f"note: {names} ignored: sessions bring their own faces", file=sys.stderr)
 
     sessions = list(args.sessions)
     single = len(sessions) == 1
@@ -169,7 +171,7 @@ def run_sessions(args: argparse.Namespace) -> int:
         def warn(msg: str, rep: dict = rep, spec: str = spec) -> None:
             rep["warnings"].append(msg)
             if not args.json:
-                print(f"warning: {spec}: {msg}", file=sys.stderr)
+                say(f"warning: {spec}: {msg}", file=sys.stderr)
 
         try:
             session = load_session(spec)
@@ -180,7 +182,7 @@ def run_sessions(args: argparse.Namespace) -> int:
             options, overrides = _session_options(session, args, given)
             rep["overrides"] = overrides
             if overrides and not args.json:
-                print(
+                say(
                     f"note: {spec}: the command line overrides the session's "
                     + ", ".join(overrides),
                     file=sys.stderr,
@@ -231,13 +233,13 @@ def run_sessions(args: argparse.Namespace) -> int:
         except GpenError as exc:
             failed += 1
             rep.update(status="error", error=str(exc), output=None)
-            print(f"error: {spec}: {exc}", file=sys.stderr)
+            say(f"error: {spec}: {exc}", file=sys.stderr)
         rep["seconds"] = round(time.perf_counter() - t0, 3)
         reports.append(rep)
         bar.update(n, Path(spec).name)
         if not args.json and rep["status"] != "error":
             extra = " (no included face: copied unchanged)" if rep["status"] == "no_face" else ""
-            print(
+            say(
                 f"{rep['input']} -> {rep['output']}: {rep['faces_restored']}/"
                 f"{rep['faces_found']} faces (session), {rep['seconds']:.1f}s{extra}"
             )
@@ -249,9 +251,9 @@ def run_sessions(args: argparse.Namespace) -> int:
         "faces_restored": sum(r["faces_restored"] for r in reports),
     }
     if args.json:
-        print(json.dumps({"results": reports, "summary": summary}, indent=2))
+        say(json.dumps({"results": reports, "summary": summary}, indent=2))
     elif len(sessions) > 1 or failed:
-        print(
+        say(
             f"done: {summary['ok']} of {len(sessions)} sessions, "
             f"{summary['faces_restored']} faces restored" + (f", {failed} failed" if failed else "")
         )
