@@ -72,6 +72,7 @@ def test_a_write_failing_inside_the_writer_is_one_line(
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(images, "save_photo", broken)
+    monkeypatch.setattr(images, "save_restored", broken)
     assert _restore([src, "-o", tmp_path / "out", "--ext", "jpg"], tiny_checkpoint) == 1
     err = capsys.readouterr().err
     assert "Input/output error" in err and "Traceback" not in err
