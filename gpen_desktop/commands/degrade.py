@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     from gpen_desktop.core.degrade import DegradeConfig, degrade, describe_steps
     from gpen_desktop.core.errors import GpenError, ImageError
-    from gpen_desktop.core.images import (
+    from gpen_desktop.core.imageio import (
         SUPPORTED_EXTENSIONS,
         iter_images,
         load_photo,

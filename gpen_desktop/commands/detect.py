@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _load_rgb(path: str):
     """(pixels HxWx3 RGB, width, height) of the photo, EXIF orientation applied."""
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
 
     photo = load_photo(path)
     return photo.pixels, photo.width, photo.height

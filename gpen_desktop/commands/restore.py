@@ -157,7 +157,7 @@ class _Bar:
 def _save_faces(result, out_path: Path, overwrite: bool) -> None:
     import numpy as np
 
-    from gpen_desktop.core.images import save_photo
+    from gpen_desktop.core.imageio import save_photo
 
     folder = out_path.parent / "faces"
     for fr in result.faces:
@@ -174,7 +174,7 @@ def _save_faces(result, out_path: Path, overwrite: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
-    from gpen_desktop.core.images import iter_images, load_photo, save_photo
+    from gpen_desktop.core.imageio import iter_images, load_photo, save_photo
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
     sources = list(args.inputs) + list(args.input_flag)

@@ -221,7 +221,7 @@ def bench_photo(
 ) -> PhotoBench:
     """Whole-photo pipeline time split into detection / alignment / network / paste."""
     from gpen_desktop.core.gpen import random_checkpoint
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
     cm, nw = OFFICIAL.get(size, TINY)

@@ -95,7 +95,7 @@ class Evaluation:
 
 def list_images(folder: str | Path, limit: int | None = None) -> list[Path]:
     """Image files directly in ``folder`` (natural name order), at most ``limit`` of them."""
-    from gpen_desktop.core.images import iter_images
+    from gpen_desktop.core.imageio import iter_images
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -111,7 +111,7 @@ def list_images(folder: str | Path, limit: int | None = None) -> list[Path]:
 def read_rgb(path: str | Path) -> np.ndarray:
     """Decode an image file to HxWx3 uint8 RGB (EXIF orientation applied, alpha dropped,
     grey expanded, 16-bit rounded to 8)."""
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
 
     return np.ascontiguousarray(load_photo(path).rgb8())
 
@@ -343,7 +343,7 @@ def evaluate_no_reference(
         from gpen_desktop.core.pipeline import RestoreOptions, Restorer
     except ImportError as exc:
         raise GpenError("no-reference evaluation needs the restoration pipeline") from exc
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
     from gpen_desktop.core.metrics import identity_distance
 
     t_start = time.perf_counter()

@@ -6,7 +6,7 @@ writer never leaves a half-written file under the final name: the bytes go to a 
 file in the same folder, are flushed to disk (``fsync``) and only then renamed into place.
 
 Temp files are named ``.<name>.<random>.tmp<suffix>``: hidden (listings such as
-:func:`gpen_desktop.core.images.iter_images` skip them) and ending with the real suffix, so a
+:func:`gpen_desktop.core.imageio.iter_images` skip them) and ending with the real suffix, so a
 writer that picks the format from the file name (OpenCV, Pillow) sees the right one.
 """
 

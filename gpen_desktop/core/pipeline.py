@@ -514,7 +514,7 @@ class Restorer:
 
 def restore_photo_file(path: str | Path, options: RestoreOptions) -> RestoreResult:
     """Convenience for scripts: load, detect, restore."""
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
 
     return Restorer(options).restore(load_photo(path))
 

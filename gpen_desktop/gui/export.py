@@ -1,7 +1,7 @@
 """Export helpers for the window: formats, target names, overwrite questions and the writers.
 
 The writers (``write_*``) are plain blocking functions meant for the I/O pool
-(:meth:`InferenceWorker.run_io`); they go through :func:`gpen_desktop.core.images.save_photo`,
+(:meth:`InferenceWorker.run_io`); they go through :func:`gpen_desktop.core.imageio.save_photo`,
 which writes atomically. The questions (:func:`confirm_overwrite`, :func:`confirm_many`) are
 module-level hooks so tests can replace them.
 """
@@ -129,7 +129,7 @@ def check_target(parent: QWidget | None, path: Path, original: Path | None) -> b
 
 def write_photo(photo: Photo, path: Path, settings: ExportSettings) -> Path:
     """Write a restored photo (EXIF/ICC kept when ``settings.keep_metadata``); atomic."""
-    from gpen_desktop.core.images import save_photo
+    from gpen_desktop.core.imageio import save_photo
 
     return save_photo(
         photo,
@@ -185,7 +185,7 @@ def write_faces(
     stem: str, face_results: list[tuple[int, Any]], folder: Path, skip_existing: bool = False
 ) -> list[Path]:
     """Write every restored face crop and the before|after strip; returns what was written."""
-    from gpen_desktop.core.images import save_photo
+    from gpen_desktop.core.imageio import save_photo
 
     folder = Path(folder)
     targets = face_targets(stem, face_results, folder)
@@ -214,7 +214,7 @@ def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndar
 
 
 def write_side_by_side(before: Photo, after: Photo, path: Path, settings: ExportSettings) -> Path:
-    from gpen_desktop.core.images import save_photo
+    from gpen_desktop.core.imageio import save_photo
 
     pixels = side_by_side(before.rgb8(), after.rgb8())
     save_photo(_as_photo(pixels), Path(path), quality=settings.quality, overwrite=True)

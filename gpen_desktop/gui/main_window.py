@@ -92,7 +92,7 @@ def app_settings() -> QSettings:
 def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Files to open (folders expand to the photos directly inside them, explicitly named
     files are kept whatever their type) and (path, reason) for what cannot be opened at all."""
-    from gpen_desktop.core.images import iter_images
+    from gpen_desktop.core.imageio import iter_images
 
     files: list[Path] = []
     problems: list[tuple[Path, str]] = []
@@ -111,7 +111,7 @@ def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Pa
 
 def load_for_display(path: Path) -> tuple[Photo, QImage, QImage]:
     """Decode a photo (EXIF orientation applied) plus display and thumbnail images."""
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
 
     photo = load_photo(path)
     return (photo, *display_images(photo))

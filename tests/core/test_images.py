@@ -1,4 +1,4 @@
-"""Photo decoding/encoding (gpen_desktop.core.images): formats, orientation, grey, alpha,
+"""Photo decoding/encoding (gpen_desktop.core.imageio): formats, orientation, grey, alpha,
 16-bit, metadata, bad inputs, the pixel guard, atomic and non-overwriting saves."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from gpen_desktop.core import images
+from gpen_desktop.core import imageio
 from gpen_desktop.core.errors import ImageError
-from gpen_desktop.core.images import (
+from gpen_desktop.core.imageio import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_EXTENSIONS,
     iter_images,
@@ -23,6 +23,8 @@ from gpen_desktop.core.images import (
     probe_image,
     save_photo,
 )
+from gpen_desktop.core.imageio import read as imageio_read
+from gpen_desktop.core.imageio import write as imageio_write
 from gpen_desktop.core.types import Photo
 
 LOSSLESS = ["png", "tif", "bmp", "webp"]  # WebP at quality 100 is lossless
@@ -76,7 +78,7 @@ def test_round_trip_each_format(tmp_path, astronaut, ext):
     photo = load_photo(path)
     assert photo.pixels.shape == (512, 512, 3) and photo.pixels.dtype == np.uint8
     assert photo.alpha is None and not photo.is_gray
-    assert photo.format == images.EXTENSION_FORMATS[f".{ext}"]
+    assert photo.format == imageio.EXTENSION_FORMATS[f".{ext}"]
     assert photo.path == path and photo.info["bits"] == 8
     if ext in ("jpg", "jpeg"):
         diff = np.abs(photo.pixels.astype(int) - astronaut)
@@ -170,7 +172,7 @@ def test_exif_orientation_applied_16bit(tmp_path, portrait, ext, orientation):
     alpha = np.arange(64 * 48, dtype=np.uint16).reshape(64, 48) * 20
     stored = np.dstack([pixels, alpha])
     path = tmp_path / f"o{orientation}.{ext}"
-    encoder = images._encode_tiff if ext == "tif" else images._encode_png16
+    encoder = imageio_write._encode_tiff if ext == "tif" else imageio_write._encode_png16
     with open(path, "wb") as fp:
         encoder(stored, fp, icc=None, exif=_exif(orientation), dpi=None)
     photo = load_photo(path)
@@ -572,7 +574,7 @@ def test_unexpected_errors_become_image_errors(tmp_path, astronaut, monkeypatch)
     def broken(*args, **kwargs):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(images, "_split", broken)
+    monkeypatch.setattr(imageio_read, "_split", broken)
     assert _err(path).startswith(f"cannot read {path}:")
 
 
@@ -595,7 +597,7 @@ def test_failed_encode_leaves_no_file(tmp_path, astronaut, monkeypatch):
         fp.write(b"\x89PNG\r\n\x1a\n half of a photo")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(images, "_encode", half_then_crash)
+    monkeypatch.setattr(imageio_write, "_encode", half_then_crash)
     with pytest.raises(ImageError, match="disk full"):
         save_photo(astronaut, tmp_path / "out.png")
     assert list(tmp_path.iterdir()) == []
@@ -608,7 +610,7 @@ def test_failed_encode_keeps_previous_file(tmp_path, astronaut, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("encoder bug")
 
-    monkeypatch.setattr(images, "_encode", crash)
+    monkeypatch.setattr(imageio_write, "_encode", crash)
     with pytest.raises(ImageError, match="cannot encode"):
         save_photo(astronaut, path, overwrite=True)
     assert path.read_bytes() == before

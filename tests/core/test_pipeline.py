@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from gpen_desktop.core.errors import Cancelled, GpenError
-from gpen_desktop.core.images import load_photo, save_photo
+from gpen_desktop.core.imageio import load_photo, save_photo
 from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 from gpen_desktop.core.types import Face, Photo
 

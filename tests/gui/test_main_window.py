@@ -295,7 +295,7 @@ def test_cancel_stops_a_running_restore(window, aloop, until, photo):
 def test_restore_all_and_no_faces_message(window, aloop, until, photo, tmp_path):
     blank = tmp_path / "blank.png"
     shutil.copy(photo, tmp_path / "copy.png")
-    from gpen_desktop.core.images import save_photo
+    from gpen_desktop.core.imageio import save_photo
     from gpen_desktop.core.types import Photo
 
     save_photo(Photo(pixels=np.full((96, 128, 3), 200, np.uint8)), blank)
@@ -313,7 +313,7 @@ def test_restore_all_and_no_faces_message(window, aloop, until, photo, tmp_path)
 def test_export_writes_and_never_overwrites_silently(
     window, aloop, until, photo, tmp_path, monkeypatch
 ):
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
 
     doc = open_photo(window, aloop, until, photo)
     run(aloop, window.restore_current(), 120)

@@ -1,0 +1,328 @@
+"""Encoding a :class:`~gpen_desktop.core.types.Photo` to a file (see the package doc)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from PIL import Image
+
+from gpen_desktop.core.errors import ImageError
+from gpen_desktop.core.fileio import atomic_write, os_error_message
+from gpen_desktop.core.imageio.exif import (
+    _EXIF_HEADER,
+    _tiff_tags_from_exif,
+    _with_exif_header,
+    patch_exif,
+)
+from gpen_desktop.core.imageio.read import _channels_equal, _split
+from gpen_desktop.core.imageio.sniff import _NICE_FORMAT, EXTENSION_FORMATS, _reason
+from gpen_desktop.core.types import Photo, luma, to_uint8
+
+log = logging.getLogger(__name__)
+
+_ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
+_SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
+
+# --------------------------------------------------------------------------- encoders
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _encode_png16(
+    arr: np.ndarray,
+    fp: IO[bytes],
+    *,
+    icc: bytes | None,
+    exif: bytes | None,
+    dpi: tuple[float, float] | None,
+) -> None:
+    """Write a 16-bit PNG: ``arr`` HxW (grey), HxWx2 (grey+alpha), x3 (RGB) or x4 (RGBA)."""
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    h, w, c = arr.shape
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
+    fp.write(b"\x89PNG\r\n\x1a\n")
+    fp.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)))
+    if icc:
+        fp.write(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
+    if dpi:
+        ppm = [max(1, round(d / 0.0254)) for d in dpi]
+        fp.write(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+    if exif:
+        fp.write(_png_chunk(b"eXIf", exif[len(_EXIF_HEADER) :]))
+    bpp = 2 * c
+    compressor = zlib.compressobj(6)
+    pending = bytearray()
+    rows_per_block = max(1, (1 << 20) // (w * bpp + 1))
+    for y0 in range(0, h, rows_per_block):
+        block = arr[y0 : y0 + rows_per_block].astype(">u2").view(np.uint8).reshape(-1, w * bpp)
+        filtered = np.empty((block.shape[0], w * bpp + 1), np.uint8)
+        filtered[:, 0] = 1  # "Sub" filter: each byte minus the byte one pixel to the left
+        filtered[:, 1 : bpp + 1] = block[:, :bpp]
+        np.subtract(block[:, bpp:], block[:, :-bpp], out=filtered[:, bpp + 1 :])
+        pending += compressor.compress(filtered.tobytes())
+        while len(pending) >= 1 << 20:
+            fp.write(_png_chunk(b"IDAT", bytes(pending[: 1 << 20])))
+            del pending[: 1 << 20]
+    pending += compressor.flush()
+    fp.write(_png_chunk(b"IDAT", bytes(pending)))
+    fp.write(_png_chunk(b"IEND", b""))
+
+
+def _encode_tiff(
+    arr: np.ndarray,
+    fp: IO[bytes],
+    *,
+    icc: bytes | None,
+    exif: bytes | None,
+    dpi: tuple[float, float] | None,
+) -> None:
+    """Write a TIFF (Adobe Deflate + horizontal predictor, unassociated alpha).
+
+    ``arr`` is uint8 or uint16, HxW (grey), HxWx2 (grey+alpha), x3 (RGB) or x4 (RGBA).
+    """
+    from PIL import TiffImagePlugin
+
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype == np.uint16 and arr.shape[2] == 2:
+        # 16-bit grey+alpha TIFF is unreadable for many readers (Pillow included): use RGBA.
+        arr = arr[:, :, [0, 0, 0, 1]]
+    h, w, c = arr.shape
+    bits = 16 if arr.dtype == np.uint16 else 8
+    data = np.ascontiguousarray(arr, dtype="<u2" if bits == 16 else np.uint8)
+    diff = data.copy()
+    np.subtract(data[:, 1:], data[:, :-1], out=diff[:, 1:])  # predictor 2, modulo 2**bits
+    row_bytes = w * c * bits // 8
+    rows_per_strip = max(1, min(h, (1 << 18) // max(1, row_bytes)))
+    strips = [
+        zlib.compress(diff[y : y + rows_per_strip].tobytes(), 6)
+        for y in range(0, h, rows_per_strip)
+    ]
+    offsets, pos = [], 0
+    for s in strips:
+        offsets.append(pos)
+        pos += len(s)
+
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
+    if exif:
+        for tag, value in _tiff_tags_from_exif(exif).items():
+            ifd[tag] = value
+    ifd[256] = w
+    ifd[257] = h
+    ifd[258] = (bits,) * c
+    ifd[259] = 8  # Adobe Deflate
+    ifd[262] = 1 if c <= 2 else 2  # BlackIsZero / RGB
+    ifd[273] = tuple(offsets)
+    ifd.tagtype[273] = 4
+    ifd[277] = c
+    ifd[278] = rows_per_strip
+    ifd[279] = tuple(len(s) for s in strips)
+    ifd.tagtype[279] = 4
+    ifd[284] = 1
+    ifd[317] = 2
+    if c in (2, 4):
+        ifd[338] = (2,)  # unassociated alpha
+    ifd[339] = (1,) * c
+    if dpi:
+        ifd[282] = float(dpi[0])
+        ifd[283] = float(dpi[1])
+        ifd[296] = 2
+    if icc:
+        ifd[34675] = icc
+        ifd.tagtype[34675] = 7
+    fp.write(b"II*\x00" + struct.pack("<I", 8))
+    fp.write(ifd.tobytes(8))
+    for s in strips:
+        fp.write(s)
+
+
+# --------------------------------------------------------------------------- public: writing
+
+
+def _to_gray(rgb: np.ndarray) -> np.ndarray:
+    """HxW grey of an HxWx3 image: the channel itself when R == G == B, else BT.601 luma."""
+    if _channels_equal(rgb):
+        return np.ascontiguousarray(rgb[:, :, 0])
+    return luma(rgb)
+
+
+def _as_photo(photo_or_rgb: Photo | np.ndarray) -> Photo:
+    if isinstance(photo_or_rgb, Photo):
+        return photo_or_rgb
+    arr = np.asarray(photo_or_rgb)
+    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 2, 3, 4)):
+        rgb, alpha, _ = _split(arr)
+        return Photo(pixels=rgb, alpha=alpha, is_gray=arr.ndim == 2 or arr.shape[2] <= 2)
+    raise ValueError(f"expected an HxWx3 RGB (or HxW, HxWx4) array, got shape {arr.shape}")
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    """The format :func:`save_photo` writes for ``path`` ("JPEG", "PNG", …), by extension."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return EXTENSION_FORMATS[suffix]
+    except KeyError:
+        shown = suffix or "(no extension)"
+        raise ImageError(
+            f"unsupported output format {shown}: {path} (use .png, .jpg, .webp, .tif or .bmp)"
+        ) from None
+
+
+def save_photo(
+    photo_or_rgb: Photo | np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    quality: int = 95,
+    keep_metadata: bool = True,
+    overwrite: bool = False,
+    gray: bool | None = None,
+) -> Path:
+    """Write a photo (or an HxWx3 RGB uint8/uint16 array) to ``path``; returns ``path``.
+
+    The format comes from the extension (:data:`SUPPORTED_EXTENSIONS`). uint16 pixels are
+    written 16-bit to PNG and TIFF and rounded to 8 bits elsewhere. ``photo.alpha`` is written
+    to PNG, WebP and TIFF (dropped, with a log line, for JPEG and BMP; resized if its size
+    differs from the pixels'). ``gray`` None follows ``photo.is_gray``; grey is written as one
+    channel (WebP has none: RGB), the luma when the channels differ. ``quality`` (1..100)
+    is JPEG/WebP quality; WebP at 100 is lossless; JPEG from 90 up keeps full-resolution
+    colour (4:4:4). ``keep_metadata`` copies EXIF (thumbnail dropped, pixel size updated),
+    the ICC profile and dpi where the format holds them. The file appears atomically; an
+    existing one is replaced only with ``overwrite``. Missing folders are created.
+    """
+    path = Path(path)
+    fmt = output_format(path)
+    if not 1 <= int(quality) <= 100:
+        raise ImageError(f"quality must be between 1 and 100, not {quality}")
+    photo = _as_photo(photo_or_rgb)
+    rgb = np.asarray(photo.pixels)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"Photo.pixels must be HxWx3, got shape {rgb.shape}")
+    if rgb.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"Photo.pixels must be uint8 or uint16, got {rgb.dtype}")
+    h, w = rgb.shape[:2]
+
+    alpha = photo.alpha
+    if alpha is not None and fmt not in _ALPHA_FORMATS:
+        log.info("%s has no alpha channel: transparency dropped for %s", fmt, path.name)
+        alpha = None
+    if alpha is not None:
+        alpha = _fit_alpha(np.asarray(alpha), rgb.dtype, (h, w))
+
+    if rgb.dtype == np.uint16 and fmt not in _SIXTEEN_BIT_FORMATS:
+        rgb = to_uint8(rgb)
+        alpha = None if alpha is None else to_uint8(alpha)
+
+    is_gray = photo.is_gray if gray is None else bool(gray)
+    if is_gray and fmt == "WEBP":
+        is_gray = False
+    if is_gray:
+        g = _to_gray(rgb)
+        arr = g if alpha is None else np.dstack([g, alpha])
+    else:
+        arr = rgb if alpha is None else np.dstack([rgb, alpha])
+
+    exif = icc = dpi = None
+    if keep_metadata:
+        exif = _with_exif_header(photo.exif)
+        if exif:
+            exif = patch_exif(exif, orientation=1, size=(w, h), drop_thumbnail=True)
+        icc = photo.icc or None
+        dpi = photo.info.get("dpi") if isinstance(photo.info, dict) else None
+    if icc and not _icc_fits(icc, gray=is_gray):
+        log.info("ICC profile's colour space does not fit the output: not copied to %s", path.name)
+        icc = None
+    if fmt == "BMP" and (exif or icc):
+        log.info("BMP holds no EXIF/ICC: metadata not written to %s", path.name)
+    if fmt == "JPEG" and exif and len(exif) > 65533:
+        log.warning("EXIF block too large for JPEG (%d bytes): not copied", len(exif))
+        exif = None
+
+    try:
+        with (
+            atomic_write(path, overwrite, parents=True, error=ImageError) as tmp,
+            open(tmp, "wb") as fp,
+        ):
+            _encode(arr, fp, fmt, quality=int(quality), exif=exif, icc=icc, dpi=dpi)
+    except ImageError:
+        raise
+    except OSError as exc:
+        raise ImageError(f"cannot write {path}: {os_error_message(exc)}") from exc
+    except MemoryError:
+        raise ImageError(f"not enough memory to encode {path}") from None
+    except Exception as exc:
+        raise ImageError(f"cannot encode {path} as {_NICE_FORMAT[fmt]}: {_reason(exc)}") from exc
+    return path
+
+
+def _icc_fits(icc: bytes, *, gray: bool) -> bool:
+    """Whether an ICC profile's data colour space (header bytes 16..20) suits the output."""
+    space = icc[16:20]
+    if space == b"GRAY":
+        return gray
+    if space == b"RGB ":
+        return not gray
+    return False  # CMYK, Lab… profiles would misdescribe RGB/grey pixels
+
+
+def _fit_alpha(alpha: np.ndarray, dtype: np.dtype, size: tuple[int, int]) -> np.ndarray:
+    if alpha.ndim == 3:
+        alpha = alpha[:, :, 0]
+    if alpha.dtype != dtype:
+        if alpha.dtype == np.uint16 and dtype == np.uint8:
+            alpha = to_uint8(alpha)
+        elif alpha.dtype == np.uint8 and dtype == np.uint16:
+            alpha = alpha.astype(np.uint16) * 257
+        else:
+            raise ValueError(f"alpha must be uint8 or uint16, got {alpha.dtype}")
+    if alpha.shape != size:
+        import cv2
+
+        log.warning("Alpha %s resized to the pixels' %s", alpha.shape, size)
+        alpha = cv2.resize(alpha, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(alpha)
+
+
+def _encode(
+    arr: np.ndarray,
+    fp: IO[bytes],
+    fmt: str,
+    *,
+    quality: int,
+    exif: bytes | None,
+    icc: bytes | None,
+    dpi: tuple[float, float] | None,
+) -> None:
+    """Encode HxW / HxWx2 / x3 / x4 uint8 (uint16 for PNG/TIFF) ``arr`` as ``fmt`` into ``fp``."""
+    if fmt == "TIFF":
+        _encode_tiff(arr, fp, icc=icc, exif=exif, dpi=dpi)
+        return
+    if arr.dtype == np.uint16:
+        _encode_png16(arr, fp, icc=icc, exif=exif, dpi=dpi)
+        return
+    img = Image.fromarray(arr)
+    params: dict[str, Any] = {}
+    if exif and fmt != "BMP":
+        params["exif"] = exif
+    if icc and fmt != "BMP":
+        params["icc_profile"] = icc
+    if dpi and fmt in ("JPEG", "PNG", "BMP"):
+        params["dpi"] = tuple(float(d) for d in dpi)
+    if fmt == "JPEG":
+        params.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=False)
+    elif fmt == "WEBP":
+        if quality >= 100:
+            params.update(lossless=True, exact=True, quality=100, method=4)
+        else:
+            params.update(quality=quality, method=4)
+    elif fmt == "PNG":
+        params.update(compress_level=6)
+    img.save(fp, format=fmt, **params)
