@@ -88,7 +88,7 @@ def load_damage_mask(path: str | Path, width: int, height: int) -> np.ndarray:
     """Read a mask image (white = damaged; transparent = undamaged) for a width x height photo,
     with the photo loader's EXIF orientation. ImageError for a missing, unreadable or
     mis-sized file."""
-    from gpen_desktop.core.images import load_photo
+    from gpen_desktop.core.imageio import load_photo
 
     try:
         mask = load_photo(path)
