@@ -21,12 +21,13 @@ _MODELSCOPE = (
 )
 MODELSCOPE_PAGE = "https://modelscope.cn/models/damo/cv_gpen_image-portrait-enhancement-hires"
 
-CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".ckpt", ".bin", ".tar")
+CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".ckpt", ".bin", ".tar", ".safetensors")
 
 
 @dataclass(frozen=True)
 class KnownModel:
-    """An official checkpoint. ``task``: bfr, colorization, inpainting, seg2face, detector, parsing."""
+    """An official checkpoint. ``task``: bfr, colorization, inpainting, seg2face, detector,
+    parsing or superres (background super-resolution; ``scale`` is its output scale)."""
 
     name: str
     filename: str
@@ -37,6 +38,7 @@ class KnownModel:
     url: str
     approx_bytes: int
     note: str
+    scale: int = 0
 
     @property
     def is_restorer(self) -> bool:
@@ -143,6 +145,21 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         85_000_000,
         "Face parsing for a tighter paste-back mask (facexlib ParseNet)",
     ),
+    *(
+        KnownModel(
+            f"realesrnet_x{s}",
+            f"realesrnet_x{s}.pth",
+            0,
+            0,
+            0.0,
+            "superres",
+            _OSS.format(f"realesrnet_x{s}"),
+            67_000_000,
+            f"Background super-resolution x{s} (Real-ESRGAN RRDBNet; optional)",
+            s,
+        )
+        for s in (4, 2, 1)
+    ),
 )
 
 #: Tensor counts of the auxiliary models' state dicts (DESIGN §4).
@@ -172,7 +189,7 @@ class FoundModel:
     info: object | None  # CheckpointInfo for GPEN files
     error: str | None
     known: KnownModel | None
-    kind: str  # "restorer", "discriminator", "detector", "parsing", "invalid"
+    kind: str  # "restorer", "discriminator", "detector", "parsing", "superres", "invalid"
 
     def to_json(self) -> dict:
         return {
@@ -201,6 +218,29 @@ def _aux_kind(path: Path) -> str | None:
     return None
 
 
+def _superres(path: Path) -> FoundModel | None:
+    """A super-resolution model spandrel recognises (info: SRInfo, with its scale), or None.
+    A file that looks like an upscaler while spandrel is missing is reported as invalid with
+    the install hint."""
+    from gpen_desktop.core.checkpoints import guess_architecture, read_state_dict
+    from gpen_desktop.core.superres import INSTALL_HINT, inspect_sr_model, spandrel_available
+
+    if not spandrel_available():
+        try:
+            sd, _, _ = read_state_dict(path)
+        except CheckpointError:
+            return None
+        if "upscaler" in (guess_architecture(list(sd)) or ""):
+            return FoundModel(path, None, INSTALL_HINT, None, "invalid")
+        return None
+    try:
+        info = inspect_sr_model(path)
+    except CheckpointError:
+        return None
+    known = next((m for m in KNOWN_MODELS if m.name == info.name), None)
+    return FoundModel(path, info, None, known, "superres")
+
+
 def identify(path: str | Path) -> FoundModel:
     """What a single file is, by content (never by name)."""
     from gpen_desktop.core.checkpoints import inspect_checkpoint
@@ -213,6 +253,9 @@ def identify(path: str | Path) -> FoundModel:
         if kind:
             known = next(m for m in KNOWN_MODELS if m.task == kind)
             return FoundModel(path, None, None, known, kind)
+        sr = _superres(path)
+        if sr is not None:
+            return sr
         return FoundModel(path, None, str(exc), None, "invalid")
     if info.arch != "GPEN":
         return FoundModel(path, info, None, None, "discriminator")
@@ -256,4 +299,8 @@ def verify_download(path: str | Path, expected: KnownModel) -> FoundModel:
             )
     elif found.kind != expected.task:
         raise CheckpointError(f"downloaded file is not a {expected.task} model ({found.kind})")
+    elif expected.scale and getattr(found.info, "scale", expected.scale) != expected.scale:
+        raise CheckpointError(
+            f"downloaded file is a x{found.info.scale} upscaler, not {expected.name}"
+        )
     return found

@@ -41,11 +41,11 @@ MIN_TILE = 64
 MAX_AUTO_TILE = {"cpu": 512, "cuda": 2048, "mps": 1024}
 #: Share of the free memory an automatic tile may plan to use.
 MEMORY_SHARE = {"cpu": 0.4, "cuda": 0.6, "mps": 0.4}
-#: Activation bytes per *output* pixel and per feature channel (float32) — measured on
-#: RRDBNet (peak RSS of a 256 px tile, num_feat 64) and padded 1.5x for other architectures.
+#: Activation bytes per *output* pixel and per feature channel (float32): RRDBNet measured
+#: ~11 (peak RSS of 128-256 px tiles at x2 and x4, num_feat 64), padded for other architectures.
 _BYTES_PER_OUT_PX_PER_FEAT = 18.0
 #: The same at the input resolution (the residual trunk).
-_BYTES_PER_IN_PX_PER_FEAT = 60.0
+_BYTES_PER_IN_PX_PER_FEAT = 20.0
 
 
 class SuperResolutionError(CheckpointError):
@@ -69,6 +69,11 @@ class SRInfo:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def in_size(self) -> int:
+        """0: an upscaler takes any size (for code that lists restorers and upscalers alike)."""
+        return 0
 
     def summary(self) -> str:
         tags = f" ({', '.join(self.tags)})" if self.tags else ""
