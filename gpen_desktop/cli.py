@@ -9,6 +9,7 @@ import sys
 
 from gpen_desktop import __version__
 from gpen_desktop.commands import COMMAND_MODULES
+from gpen_desktop.commands._output import say
 from gpen_desktop.core.errors import GpenError
 from gpen_desktop.core.runtime import prepare_runtime
 
@@ -52,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GpenError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        say("interrupted", file=sys.stderr)
         return 130
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from gpen_desktop.commands._output import say
 from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
 
 
@@ -75,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
             )
             if args.compare_eager:
                 head += f" {'eager s':>8} {'ratio':>7} {'Δu8':>4}"
-            print(head)
-        print(_fmt_row(row), flush=True)
+            say(head)
+        say(_fmt_row(row), flush=True)
     photos = []
     if args.photo:
         engines = ("fast", "eager") if args.compare_eager else ("fast",)
@@ -94,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 continue
             if len(photos) == 1:
-                print(
+                say(
                     f"\nphoto {photo.photo} ({photo.width}x{photo.height}), {photo.faces} faces, "
                     f"{photo.model_size} model on {photo.device}:"
                 )
-            print(f"  {engine:>5}: " + "  ".join(f"{k} {v:.2f}s" for k, v in photo.seconds.items()))
+            say(f"  {engine:>5}: " + "  ".join(f"{k} {v:.2f}s" for k, v in photo.seconds.items()))
     if args.json:
         out = {"results": [r.to_json() for r in rows]}
         if photos:
@@ -106,5 +107,5 @@ def run(args: argparse.Namespace) -> int:
             out["photo_runs"] = [p.to_json() for p in photos]
         if len(rows) == 1:
             out.update(rows[0].to_json())
-        print(json.dumps(out, indent=2))
+        say(json.dumps(out, indent=2))
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from gpen_desktop.commands._output import say
+
 _CONFIG_HELP = """\
 config file (.toml or .json): optional keys, flat or grouped by step, e.g.
   order = ["gaussian_blur", "downsample", "noise", "jpeg"]
@@ -88,18 +90,30 @@ def run(args: argparse.Namespace) -> int:
             if t.exists():
                 raise ImageError(f"{t} exists (use --overwrite to replace it)")
 
-    report = []
+    from gpen_desktop.commands._output import error
+    from gpen_desktop.core.fileio import os_error_message
+
+    report, failed = [], 0
     for index, (src, dst) in enumerate(zip(paths, targets, strict=True)):
-        photo = load_photo(src)
-        result = degrade(np.ascontiguousarray(photo.rgb8()), seed=seed + index, config=config)
-        # Keep the source's colour profile and EXIF; the pixels are always written as RGB.
-        out_photo = Photo(pixels=result.image, exif=photo.exif, icc=photo.icc, info=photo.info)
-        save_photo(out_photo, dst, overwrite=args.overwrite, gray=False)
+        try:
+            photo = load_photo(src)
+            result = degrade(np.ascontiguousarray(photo.rgb8()), seed=seed + index, config=config)
+            # Keep the source's colour profile and EXIF; the pixels are always written as RGB.
+            out_photo = Photo(pixels=result.image, exif=photo.exif, icc=photo.icc, info=photo.info)
+            save_photo(out_photo, dst, overwrite=args.overwrite, gray=False)
+        except (GpenError, OSError) as exc:
+            failed += 1
+            message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+            report.append({"input": str(src), "output": None, "error": message})
+            error(src, message)
+            continue
         report.append(
             {"input": str(src), "output": str(dst), "seed": result.seed, "steps": result.steps}
         )
         if not args.json:
-            print(f"{dst}  (seed {result.seed}: {describe_steps(result.steps)})")
+            say(f"{dst}  (seed {result.seed}: {describe_steps(result.steps)})")
     if args.json:
-        print(json.dumps(report, indent=2))
-    return 0
+        say(json.dumps(report, indent=2))
+    elif failed:
+        say(f"done: {len(paths) - failed} of {len(paths)} images degraded, {failed} failed")
+    return 1 if failed else 0

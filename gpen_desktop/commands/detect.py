@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+
+from gpen_desktop.commands._output import say
 
 DETECTOR_CHOICES = ("auto", "dlib", "dlib-cnn", "retinaface")
 
@@ -12,12 +15,14 @@ DETECTOR_CHOICES = ("auto", "dlib", "dlib-cnn", "retinaface")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "detect",
-        help="find faces in a photo",
+        help="find faces in photos",
         description="Find the faces in a photo and print their boxes, 5 landmarks (left eye, "
         "right eye, nose tip, left and right mouth corner) and scores, in photo pixels after "
-        "EXIF orientation.",
+        "EXIF orientation. dlib scores are SVM margins (> 0 is a face, higher is surer), "
+        "RetinaFace scores are 0-1 confidences. A photo that cannot be read is reported and "
+        "skipped (exit 1).",
     )
-    p.add_argument("input", metavar="INPUT", help="photo file")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files and/or folders")
     p.add_argument(
         "--detector",
         choices=DETECTOR_CHOICES,
@@ -47,41 +52,96 @@ def _load_rgb(path: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from gpen_desktop.core.errors import GpenError
-    from gpen_desktop.core.faces.detect import detect_faces
+    from pathlib import Path
+
+    from gpen_desktop.commands._output import error
+    from gpen_desktop.core.errors import GpenError, ImageError
+    from gpen_desktop.core.faces.detect import detect_faces, resolve_detector, score_kind
+    from gpen_desktop.core.imageio import iter_images
 
     if args.min_face < 0:
         raise GpenError("--min-face must be >= 0")
     if args.max_faces is not None and args.max_faces < 1:
         raise GpenError("--max-faces must be >= 1")
-    pixels, width, height = _load_rgb(args.input)
-    start = time.perf_counter()
-    faces = detect_faces(
-        pixels,
-        args.detector,
-        min_face=args.min_face,
-        max_faces=args.max_faces,
-        only_center_face=args.only_center_face,
-        weights_dir=args.weights_dir,
-    )
-    seconds = time.perf_counter() - start
-    if args.json:
+    detector = resolve_detector(args.detector, args.weights_dir)
+    kind = score_kind(detector)
+    paths: list[Path] = []
+    for s in args.inputs:
+        paths += iter_images([s]) if Path(s).is_dir() else [Path(s)]
+    if not paths:
+        raise ImageError(f"no supported images in {', '.join(args.inputs)}")
+    single = len(paths) == 1 and not Path(args.inputs[0]).is_dir()
+    progress = _progress if sys.stderr.isatty() and not args.json else None
+    results, failed = [], 0
+    for path in paths:
+        try:
+            pixels, width, height = _load_rgb(str(path))
+            start = time.perf_counter()
+            faces = detect_faces(
+                pixels,
+                detector,
+                min_face=args.min_face,
+                max_faces=args.max_faces,
+                only_center_face=args.only_center_face,
+                weights_dir=args.weights_dir,
+                progress=progress,
+            )
+            seconds = time.perf_counter() - start
+        except (GpenError, OSError) as exc:
+            if single:
+                raise
+            failed += 1
+            results.append({"input": str(path), "error": str(exc)})
+            error(path, exc)
+            continue
         doc = {
+            "input": str(path),
             "image": {"width": width, "height": height},
-            "faces": [f.to_json() for f in faces],
+            "detector": detector,
+            "score": kind,
+            "seconds": round(seconds, 3),
+            "faces": [_face_json(f, kind) for f in faces],
         }
-        print(json.dumps(doc, indent=2))
-        return 0
-    print(f"{args.input}: {width}x{height}, {len(faces)} face(s) in {seconds:.2f} s")
-    if faces:
-        print(
-            f"{'#':>2}  {'box (x0, y0, x1, y1)':<28} {'size':>5} {'score':>6}  eyes (left, right)"
-        )
-        for i, f in enumerate(faces, 1):
-            box = ", ".join(f"{v:.0f}" for v in f.box)
-            eyes = ""
-            if f.landmarks is not None:
-                (lx, ly), (rx, ry) = f.landmarks[0], f.landmarks[1]
-                eyes = f"({lx:.0f}, {ly:.0f}) ({rx:.0f}, {ry:.0f})"
-            print(f"{i:>2}  {box:<28} {f.size:>5.0f} {f.score:>6.2f}  {eyes}")
-    return 0
+        results.append(doc)
+        if not args.json:
+            _print_table(path, doc, faces, kind)
+    if args.json:
+        out = results[0] if single else {"results": results, "failed": failed}
+        say(json.dumps(out, indent=2))
+    elif failed:
+        say(f"done: {len(paths) - failed} of {len(paths)} photos, {failed} failed")
+    return 1 if failed else 0
+
+
+def _face_json(face, kind: str) -> dict:
+    doc = face.to_json()
+    doc[kind] = doc.pop("score")
+    return doc
+
+
+def _print_table(path, doc: dict, faces, kind: str) -> None:
+    img = doc["image"]
+    say(
+        f"{path}: {img['width']}x{img['height']}, {len(faces)} face(s) in {doc['seconds']:.2f} s"
+        f" ({doc['detector']})"
+    )
+    if not faces:
+        return
+    label = "margin" if kind == "margin" else "conf"
+    say(f"{'#':>2}  {'box (x0, y0, x1, y1)':<28} {'size':>5} {label:>6}  eyes (left, right)")
+    for i, f in enumerate(faces, 1):
+        box = ", ".join(f"{v:.0f}" for v in f.box)
+        eyes = ""
+        if f.landmarks is not None:
+            (lx, ly), (rx, ry) = f.landmarks[0], f.landmarks[1]
+            eyes = f"({lx:.0f}, {ly:.0f}) ({rx:.0f}, {ry:.0f})"
+        say(f"{i:>2}  {box:<28} {f.size:>5.0f} {f.score:>6.2f}  {eyes}")
+
+
+def _progress(fraction: float, message: str) -> None:
+    say(
+        f"\r[{fraction:4.0%}] {message:<70}",
+        end="\n" if fraction >= 1 else "",
+        file=sys.stderr,
+        flush=True,
+    )

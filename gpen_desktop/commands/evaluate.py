@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gpen_desktop.commands._output import error, say
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -76,14 +78,20 @@ def run(args: argparse.Namespace) -> int:
     progress = _progress if sys.stderr.isatty() and not args.json else None
     ev = evaluate(options, progress=progress)
     json_path, png_path = write_outputs(ev, args.out)
+    failed = ev.meta.get("failed", [])
+    for item in failed:
+        error(item["file"], f"{item['error']} (skipped)")
     if args.json:
-        print(json.dumps(ev.to_json(), indent=2, allow_nan=False))
+        say(json.dumps(ev.to_json(), indent=2, allow_nan=False))
     else:
-        print(format_table(ev))
-        print(f"wrote {json_path} and {png_path}")
-    return 0
+        say(format_table(ev))
+        say(f"wrote {json_path} and {png_path}")
+        if failed:
+            total = ev.meta["count"] + len(failed)
+            say(f"done: {ev.meta['count']} of {total} images evaluated, {len(failed)} failed")
+    return 1 if failed else 0
 
 
 def _progress(done: int, total: int, message: str) -> None:
     end = "\n" if done >= total else ""
-    print(f"\r[{done}/{total}] {message:<60}", end=end, file=sys.stderr, flush=True)
+    say(f"\r[{done}/{total}] {message:<60}", end=end, file=sys.stderr, flush=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from gpen_desktop.commands._output import say
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="inspect checkpoints and the weights folder")
@@ -28,7 +30,7 @@ def run_info(args: argparse.Namespace) -> int:
 
     info = inspect_checkpoint(args.path)
     if args.json:
-        print(json.dumps(info.to_json(), indent=2))
+        say(json.dumps(info.to_json(), indent=2))
         return 0
     rows = [
         ("file", info.path),
@@ -46,7 +48,7 @@ def run_info(args: argparse.Namespace) -> int:
     ]
     width = max(len(r[0]) for r in rows)
     for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+        say(f"{key:<{width}}  {value}")
     return 0
 
 
@@ -56,7 +58,7 @@ def run_list(args: argparse.Namespace) -> int:
     folders = args.dir or [default_weights_dir()]
     found = scan_weights(folders)
     if args.json:
-        print(
+        say(
             json.dumps(
                 {"folders": [str(f) for f in folders], "models": [f.to_json() for f in found]},
                 indent=2,
@@ -64,27 +66,27 @@ def run_list(args: argparse.Namespace) -> int:
         )
         return 0
     if not found:
-        print(f"no checkpoints in {', '.join(map(str, folders))}")
-        print("put official GPEN .pth files there (see `gpen models known`)")
+        say(f"no checkpoints in {', '.join(map(str, folders))}")
+        say("put official GPEN .pth files there (see `gpen models known`)")
         return 0
     for f in found:
         if f.kind == "invalid":
-            print(f"  ✗ {f.path.name}: {f.error}")
+            say(f"  ✗ {f.path.name}: {f.error}")
         elif f.info is not None:
-            print(f"  ✓ {f.path.name}: {f.info.summary()}")
+            say(f"  ✓ {f.path.name}: {f.info.summary()}")
         else:
-            print(f"  ✓ {f.path.name}: {f.known.name if f.known else f.kind} ({f.kind})")
+            say(f"  ✓ {f.path.name}: {f.known.name if f.known else f.kind} ({f.kind})")
     return 0
 
 
 def run_known(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from gpen_desktop.core.models import KNOWN_MODELS
+    from gpen_desktop.core.catalog import KNOWN_MODELS
 
     if args.json:
-        print(json.dumps([asdict(m) for m in KNOWN_MODELS], indent=2))
+        say(json.dumps([asdict(m) for m in KNOWN_MODELS], indent=2))
         return 0
     for m in KNOWN_MODELS:
-        print(f"{m.name:<24} {m.approx_bytes / 1e6:>5.0f} MB  {m.note}\n{'':<24} {m.url}")
+        say(f"{m.name:<24} {m.approx_bytes / 1e6:>5.0f} MB  {m.note}\n{'':<24} {m.url}")
     return 0

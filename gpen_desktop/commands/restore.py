@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 import time
 from pathlib import Path
 
+from gpen_desktop.commands import restore_session
+from gpen_desktop.commands._output import say
 from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
 
 log = logging.getLogger("gpen.restore")
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "written atomically; an original is never overwritten, another existing file only "
         "with --overwrite. With no -o, results go next to each input with --suffix.",
     )
+    restore_session.add_arguments(p)  # first: later options record whether they were given
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="photos or folders")
     p.add_argument(
         "--input",
@@ -183,7 +185,7 @@ def _tile_progress(enabled: bool):
 
     def report(done: int, total: int, message: str) -> None:
         if message.startswith("enhancing background"):
-            print(f"\r{message}".ljust(60), end="\n" if done == total else "", file=sys.stderr)
+            say(f"\r{message}".ljust(60), end="\n" if done == total else "", file=sys.stderr)
 
     return report
 
@@ -236,14 +238,14 @@ class _Bar:
             f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {elapsed:5.0f}s {name[:40]}"
         )
         if self.tty:
-            print(
+            say(
                 "\r" + line.ljust(80),
                 end="" if done < self.total else "\n",
                 file=sys.stderr,
                 flush=True,
             )
         else:
-            print(line, file=sys.stderr, flush=True)
+            say(line, file=sys.stderr, flush=True)
 
 
 def _save_faces(result, out_path: Path, overwrite: bool) -> None:
@@ -266,9 +268,11 @@ def _save_faces(result, out_path: Path, overwrite: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
-    from gpen_desktop.core.imageio import iter_images, load_photo, save_photo
+    from gpen_desktop.core.imageio import iter_images, load_photo, save_restored
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
+    if args.sessions:
+        return restore_session.run_sessions(args)
     sources = list(args.inputs) + list(args.input_flag)
     if not sources:
         raise GpenError("no input: give photos or folders (or --input FILE)")
@@ -341,9 +345,10 @@ def run(args: argparse.Namespace) -> int:
             photo = load_photo(src)
             if args.aligned:
                 restored = restorer.enhancer.restore_crops([photo.rgb8()])[0]
-                save_photo(
+                save_restored(
                     restored,
                     out,
+                    photo,
                     quality=args.quality,
                     keep_metadata=False,
                     overwrite=args.overwrite,
@@ -372,20 +377,25 @@ def run(args: argparse.Namespace) -> int:
                     if out.suffix.lower() == src.suffix.lower() and not changed:
                         _copy_atomic(src, out, args.overwrite)
                     else:
-                        save_photo(
-                            result.image, out, quality=args.quality, overwrite=args.overwrite
+                        save_restored(
+                            result.image, out, photo, quality=args.quality, overwrite=args.overwrite
                         )
                 else:
-                    save_photo(result.image, out, quality=args.quality, overwrite=args.overwrite)
+                    save_restored(
+                        result.image, out, photo, quality=args.quality, overwrite=args.overwrite
+                    )
                     if args.save_faces:
                         _save_faces(result, out, args.overwrite)
             rep["device"] = str(restorer.enhancer.device)
         except Cancelled:
             raise
-        except GpenError as exc:
+        except (GpenError, OSError) as exc:
+            from gpen_desktop.core.fileio import os_error_message
+
+            message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
             failed += 1
-            rep.update(status="error", error=str(exc), output=None)
-            print(f"error: {src}: {exc}", file=sys.stderr)
+            rep.update(status="error", error=message, output=None)
+            say(f"error: {src}: {message}", file=sys.stderr)
         rep["seconds"] = round(time.perf_counter() - t0, 3)
         reports.append(rep)
         bar.update(n, src.name)
@@ -393,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
             extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
             if rep.get("superres") or rep.get("inpainting"):
                 extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
-            print(
+            say(
                 f"{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
             )
 
@@ -406,9 +416,9 @@ def run(args: argparse.Namespace) -> int:
         "model_size": size,
     }
     if args.json:
-        print(json.dumps({"results": reports, "summary": summary}, indent=2))
+        say(json.dumps({"results": reports, "summary": summary}, indent=2))
     elif len(files) > 1 or failed:
-        print(
+        say(
             f"done: {summary['ok']} of {len(files)} photos, {summary['faces_restored']} faces restored"
             + (f", {failed} failed" if failed else "")
         )
@@ -417,7 +427,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _copy_atomic(src: Path, out: Path, overwrite: bool) -> None:
     from gpen_desktop.core.errors import ImageError
-    from gpen_desktop.core.fileio import atomic_write
+    from gpen_desktop.core.fileio import atomic_copy
 
-    with atomic_write(out, overwrite=overwrite, parents=True, error=ImageError) as tmp:
-        shutil.copyfile(src, tmp)
+    atomic_copy(src, out, overwrite=overwrite, parents=True, error=ImageError)

@@ -134,7 +134,7 @@ def bench_size(
     from gpen_desktop.core.checkpoints import load_checkpoint
     from gpen_desktop.core.devices import resolve_device
     from gpen_desktop.core.gpen import random_checkpoint
-    from gpen_desktop.core.gpen.fast import FastRunner
+    from gpen_desktop.core.inference import FastRunner
     from gpen_desktop.core.runtime import release_memory
 
     dev = resolve_device(device) if isinstance(device, str) else torch.device(device)

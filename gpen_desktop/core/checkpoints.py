@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gpen_desktop.core.catalog import KNOWN_MODELS
 from gpen_desktop.core.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -285,8 +286,6 @@ def _check_hints(hints: Mapping[str, Any], size: int) -> None:
 
 
 def _known_names(info_size: int, cm: int, narrow: float) -> list[str]:
-    from gpen_desktop.core.models import KNOWN_MODELS
-
     return [
         m.name
         for m in KNOWN_MODELS

@@ -29,8 +29,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from gpen_desktop import __version__
+from gpen_desktop.core.catalog import KnownModel, known_model
 from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError
-from gpen_desktop.core.models import KnownModel, identify, known_model, verify_download
+from gpen_desktop.core.models import identify, verify_download
 
 log = logging.getLogger(__name__)
 

@@ -25,3 +25,7 @@ class FaceError(GpenError):
 
 class Cancelled(GpenError):  # noqa: N818 - reads well at call sites: ``except Cancelled``
     """The user cancelled a run; nothing partial was produced."""
+
+
+class SessionError(GpenError):
+    """A session sidecar (``photo.jpg.gpen.json``) cannot be read, or was made by a newer app."""

@@ -116,6 +116,15 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(load_photo(path).rgb8())
 
 
+def _failure(path: Path, exc: BaseException) -> dict[str, str]:
+    """The report entry of an input that could not be read (it is skipped)."""
+    from gpen_desktop.core.fileio import os_error_message
+
+    message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+    log.warning("%s: %s (skipped)", path.name, message)
+    return {"file": path.name, "error": message}
+
+
 def _square(image: np.ndarray) -> tuple[np.ndarray, bool]:
     h, w = image.shape[:2]
     if h == w:
@@ -233,6 +242,7 @@ def evaluate(
     use_identity, use_lpips, notes = _metric_notes(options.identity, options.lpips)
 
     records: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
     rows: list[list[tuple[np.ndarray, list[str]]]] = []
     totals = {"degrade": 0.0, "restore": 0.0, "metrics": 0.0}
     for index, path in enumerate(paths):
@@ -240,7 +250,11 @@ def evaluate(
             raise Cancelled("cancelled")
         if progress is not None:
             progress(index, len(paths), f"evaluating {path.name}")
-        original, cropped = _square(read_rgb(path))
+        try:
+            original, cropped = _square(read_rgb(path))
+        except (GpenError, OSError) as exc:
+            failed.append(_failure(path, exc))
+            continue
         hq_in = resize_crop(original, in_size)
         hq = resize_crop(original, out_size)
 
@@ -295,10 +309,11 @@ def evaluate(
         }
         for key, _label, _better in METRICS
     }
-    n = len(records)
+    n = max(1, len(records))
     meta = {
         "folder": str(Path(options.folder).resolve()),
-        "count": n,
+        "count": len(records),
+        "failed": failed,
         "seed": options.seed,
         "degrade_config": config.to_dict(),
         "model": loaded.info.to_json(),
@@ -352,6 +367,7 @@ def evaluate_no_reference(
     restorer = Restorer(RestoreOptions(model_path=str(options.model_path), device=options.device))
 
     records: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
     rows: list[list[tuple[np.ndarray, list[str]]]] = []
     distances: list[float | None] = []
     per_face_s: list[float] = []
@@ -362,7 +378,11 @@ def evaluate_no_reference(
             raise Cancelled("cancelled")
         if progress is not None:
             progress(index, len(paths), f"restoring {path.name}")
-        photo = load_photo(path)
+        try:
+            photo = load_photo(path)
+        except (GpenError, OSError) as exc:
+            failed.append(_failure(path, exc))
+            continue
         t0 = time.perf_counter()
         result = restorer.restore(photo, None)
         wall = time.perf_counter() - t0
@@ -414,6 +434,7 @@ def evaluate_no_reference(
     meta = {
         "folder": str(Path(options.folder).resolve()),
         "count": len(records),
+        "failed": failed,
         "faces": n_faces,
         "model_path": str(options.model_path),
         "model": _model_info(restorer),

@@ -96,6 +96,26 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first folder of ``path``'s parents that exists as a file (not a folder), or None."""
+    for parent in reversed(path.parents):
+        if os.path.lexists(parent) and not parent.is_dir():
+            return parent
+    return None
+
+
+def write_error(path: Path, exc: OSError, error: type[GpenError] = GpenError) -> GpenError:
+    """A one-line ``error`` for an OS error while writing ``path`` (cause set), naming the real
+    problem: "disk full", or "X is a file, not a folder" when a parent is a file."""
+    blocker = _file_in_the_way(path)
+    if blocker is not None and exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.ENOENT):
+        out = error(f"cannot write {path}: {blocker} is a file, not a folder")
+    else:
+        out = error(f"cannot write {path}: {os_error_message(exc)}")
+    out.__cause__ = exc
+    return out
+
+
 def _exists_error(path: Path, error: type[GpenError]) -> GpenError:
     exc = error(f"output file already exists: {path} (choose another name or allow overwriting)")
     exc.__cause__ = FileExistsError(errno.EEXIST, "file exists", str(path))
@@ -145,6 +165,9 @@ def atomic_write(
     ``FileExistsError``.
     """
     path = Path(path)
+    blocker = _file_in_the_way(path)
+    if blocker is not None:
+        raise error(f"cannot write {path}: {blocker} is a file, not a folder")
     if not overwrite and os.path.lexists(path):
         raise _exists_error(path, error)
     if path.is_dir():
@@ -154,7 +177,7 @@ def atomic_write(
             path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _create_temp(path)
     except OSError as exc:
-        raise error(f"cannot write {path}: {os_error_message(exc)}") from exc
+        raise write_error(path, exc, error) from exc
 
     try:
         yield tmp
@@ -162,7 +185,7 @@ def atomic_write(
             _fsync_file(tmp)
             _commit(tmp, path, overwrite, error)
         except OSError as exc:
-            raise error(f"cannot write {path}: {os_error_message(exc)}") from exc
+            raise write_error(path, exc, error) from exc
     finally:
         if tmp.exists():
             try:
@@ -196,6 +219,27 @@ def atomic_open(
         open(tmp, mode, encoding=encoding) as f,
     ):
         yield f
+
+
+def atomic_copy(
+    src: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    overwrite: bool = False,
+    *,
+    parents: bool = False,
+    error: type[GpenError] = GpenError,
+) -> None:
+    """Copy the bytes of ``src`` to ``path`` through :func:`atomic_write`. Every ``OSError``
+    (disk full while copying, ``src`` unreadable) becomes ``error`` with a one-line message;
+    ``path`` is then untouched and no temp file is left."""
+    import shutil
+
+    path = Path(path)
+    with atomic_write(path, overwrite, parents=parents, error=error) as tmp:
+        try:
+            shutil.copyfile(src, tmp)
+        except OSError as exc:
+            raise write_error(path, exc, error) from exc
 
 
 def unique_path(path: str | os.PathLike[str]) -> Path:

@@ -7,6 +7,7 @@ out; tensors NCHW RGB.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gpen_desktop.core.errors import Cancelled
+from gpen_desktop.core.precision import PRECISIONS
 from gpen_desktop.core.runtime import release_memory
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,80 @@ def resize_crop(crop: np.ndarray, size: int) -> np.ndarray:
         return crop
     interp = cv2.INTER_AREA if max(h, w) > size else cv2.INTER_CUBIC
     return cv2.resize(crop, (size, size), interpolation=interp)
+
+
+def cpu_has_native_bfloat16() -> bool:
+    """True when this CPU multiplies bfloat16 in hardware (AMX tiles or AVX512-BF16) and
+    PyTorch's oneDNN can use it; ``GPEN_CPU_FLOAT32=1`` answers False (exact float32 always)."""
+    import torch
+
+    if os.environ.get("GPEN_CPU_FLOAT32"):
+        return False
+    try:
+        hw = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+        return bool(hw and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # pragma: no cover - other architectures, builds without oneDNN
+        return False
+
+
+def pick_dtype(device: Any, dtype: str = "auto") -> Any:
+    """The torch dtype for a precision name (:data:`~gpen_desktop.core.precision.PRECISIONS`).
+
+    ``auto``: float16 on CUDA, bfloat16 on a CPU with native bfloat16, float32 otherwise.
+    ValueError for a name not in PRECISIONS.
+    """
+    import torch
+
+    if dtype == "auto":
+        kind = torch.device(device).type
+        if kind == "cuda":
+            return torch.float16
+        if kind == "cpu" and cpu_has_native_bfloat16():
+            return torch.bfloat16
+        return torch.float32
+    if dtype not in PRECISIONS:
+        raise ValueError(f"unknown precision {dtype!r} ({', '.join(PRECISIONS)})")
+    return getattr(torch, dtype)
+
+
+class FastRunner:
+    """The runner choice: a FullGenerator on uint8 batches on ``device``.
+
+    ``engine="fast"`` runs :class:`~gpen_desktop.core.gpen.fast.FastGPEN` in the precision
+    :func:`pick_dtype` picks; ``engine="eager"`` runs the plain reference forward (float32),
+    the baseline that ``gpen bench --compare-eager`` measures against.
+    """
+
+    def __init__(self, model: Any, device: Any, dtype: str = "auto", engine: str = "fast") -> None:
+        import torch
+
+        self.device = torch.device(device)
+        self.engine = engine
+        if engine == "eager":
+            self.dtype = torch.float32
+            self.model = model.to(self.device)
+            self.net = None
+        elif engine == "fast":
+            from gpen_desktop.core.gpen.fast import FastGPEN
+
+            self.dtype = pick_dtype(self.device, dtype)
+            self.net = FastGPEN(model, self.device, self.dtype)
+        else:
+            raise ValueError(f"unknown engine {engine!r} (fast or eager)")
+        self.dtype_name = str(self.dtype).replace("torch.", "")
+
+    def run(self, x: Any) -> Any:
+        """N x 3 x S x S in [-1, 1] -> N x 3 x S x S float32."""
+        import torch
+
+        if self.net is None:
+            with torch.inference_mode():
+                return self.model(x.to(self.device, torch.float32))
+        return self.net(x)
+
+    def run_uint8(self, batch_u8: np.ndarray) -> np.ndarray:
+        """N x S x S x 3 uint8 RGB -> N x S x S x 3 uint8 RGB."""
+        return to_uint8(self.run(to_tensor(batch_u8, self.device)))
 
 
 def activation_bytes_per_face(
@@ -118,8 +194,6 @@ class Enhancer:
 
     def _get_runner(self) -> Any:
         if self._runner is None or self._runner.device != self.device:
-            from gpen_desktop.core.gpen.fast import FastRunner
-
             self._runner = FastRunner(self.loaded.model, self.device, self.dtype, self.engine)
         return self._runner
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: ``auto`` picks per device (see :func:`gpen_desktop.core.gpen.fast.pick_dtype`).
+#: ``auto`` picks per device (see :func:`gpen_desktop.core.inference.pick_dtype`).
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 PRECISION_HELP = (
     "network precision: auto = bfloat16 on CPUs with AMX or AVX512-BF16 (several times faster, "

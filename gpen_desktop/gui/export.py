@@ -128,10 +128,11 @@ def check_target(parent: QWidget | None, path: Path, original: Path | None) -> b
 
 
 def write_photo(photo: Photo, path: Path, settings: ExportSettings) -> Path:
-    """Write a restored photo (EXIF/ICC kept when ``settings.keep_metadata``); atomic."""
-    from gpen_desktop.core.imageio import save_photo
+    """Write a restored photo as its input was (layout, bit depth; EXIF/ICC kept when
+    ``settings.keep_metadata``) through core's one save path; atomic."""
+    from gpen_desktop.core.imageio import save_restored
 
-    return save_photo(
+    return save_restored(
         photo,
         Path(path),
         quality=settings.quality,

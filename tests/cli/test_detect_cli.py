@@ -14,26 +14,41 @@ def test_detect_json(astronaut_png, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GPEN_WEIGHTS_DIR", str(tmp_path))  # no RetinaFace: auto is dlib
     assert main(["detect", str(astronaut_png), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) == {"image", "faces"}
+    assert set(doc) == {"input", "image", "detector", "score", "seconds", "faces"}
+    assert doc["detector"] == "dlib" and doc["score"] == "margin"
     assert doc["image"] == {"width": 512, "height": 512}
     assert len(doc["faces"]) == 1
     face = doc["faces"][0]
-    assert set(face) == {"box", "score", "landmarks"}
+    assert set(face) == {"box", "margin", "landmarks"}
     x0, y0, x1, y1 = face["box"]
     assert 160 <= x0 < x1 <= 290 and 60 <= y0 < y1 <= 190
     lms = np.array(face["landmarks"])
     assert lms.shape == (5, 2) and lms[0, 0] < lms[1, 0] and lms[1, 1] < lms[3, 1]
-    assert isinstance(face["score"], float)
+    assert isinstance(face["margin"], float) and face["margin"] > 0
 
 
-def test_detect_human_table_and_options(astronaut_png, capsys):
+def test_detect_human_table(astronaut_png, capsys):
     assert main(["detect", str(astronaut_png), "--detector", "dlib", "--max-faces", "1"]) == 0
     out = capsys.readouterr().out
-    assert "512x512, 1 face(s)" in out and "score" in out
+    assert "512x512, 1 face(s)" in out and "(dlib)" in out and "margin" in out
     lines = out.strip().splitlines()
     assert len(lines) == 3 and lines[2].split()[0] == "1"
+
+
+def test_detect_min_face_above_every_face(astronaut_png, capsys):
     assert main(["detect", str(astronaut_png), "--min-face", "400", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["faces"] == []
+
+
+def test_detect_a_folder_reports_and_skips_bad_files(astronaut_png, tmp_path, capsys):
+    import shutil
+
+    shutil.copy(astronaut_png, tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    assert main(["detect", str(tmp_path), "--detector", "dlib", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["failed"] == 1 and len(doc["results"]) == 2
+    assert len(doc["results"][0]["faces"]) == 1 and "error" in doc["results"][1]
 
 
 def test_detect_only_center_face(astronaut, tmp_path, capsys):

@@ -93,16 +93,27 @@ def test_landmarks_for_box_without_a_face_still_places_points(astronaut):
         landmarks_for_box(astronaut, (10, 10, 12, 12))
 
 
-def test_options_on_two_faces(two_faces):
+def test_two_faces_largest_first(two_faces):
     faces = detect_faces(two_faces, "dlib")
     assert len(faces) == 2
-    big, small = faces  # largest first
+    big, small = faces
     assert big.size > 1.6 * small.size
     assert big.box[2] < 512 and small.box[0] > 600
+
+
+def test_only_center_face(two_faces):
+    small = detect_faces(two_faces, "dlib")[1]
     center = detect_faces(two_faces, "dlib", only_center_face=True)
     assert len(center) == 1 and center[0].box == small.box
+
+
+def test_max_faces_keeps_the_largest(two_faces):
+    big = detect_faces(two_faces, "dlib")[0]
     assert [f.box for f in detect_faces(two_faces, "dlib", max_faces=1)] == [big.box]
-    # min_face also lets dlib search a smaller working copy: same face, box within a few px
+
+
+def test_min_face_searches_a_smaller_copy_for_the_same_face(two_faces):
+    big = detect_faces(two_faces, "dlib")[0]
     only_big = detect_faces(two_faces, "dlib", min_face=70)
     assert len(only_big) == 1 and np.allclose(only_big[0].box, big.box, atol=8)
 
@@ -123,12 +134,17 @@ def test_select_faces_pure():
     assert select_faces([], (10, 10), only_center_face=True) == []
 
 
-def test_input_forms(astronaut, astro_face):
-    u16 = astronaut.astype(np.uint16) * 257
-    faces = detect_faces(u16, "dlib")
+def test_uint16_input(astronaut, astro_face):
+    faces = detect_faces(astronaut.astype(np.uint16) * 257, "dlib")
     assert len(faces) == 1 and np.allclose(faces[0].box, astro_face.box, atol=2)
+
+
+def test_gray_input(astronaut):
     gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
     assert len(detect_faces(gray, "dlib")) == 1
+
+
+def test_blank_and_malformed_input():
     assert detect_faces(np.zeros((64, 64, 3), np.uint8), "dlib") == []
     with pytest.raises(FaceError):
         detect_faces(np.zeros((4, 4, 5), np.uint8), "dlib")
@@ -222,3 +238,114 @@ def test_detect_from_several_threads(astronaut, astro_face):
         results = list(pool.map(lambda im: detect_faces(im, "dlib"), images))
     assert [len(r) for r in results] == [1, 1, 1, 1]
     assert results[0][0].box == results[2][0].box == astro_face.box
+
+
+# --------------------------------------------------------------------------- recall
+
+
+@pytest.fixture(scope="module")
+def group():
+    """12 faces from 20 to 60 px (astronaut, Grace Hopper and their mirrors) on gravel."""
+    from synthetic_faces import group_photo
+
+    return group_photo(list(np.linspace(20, 60, 12)), columns=6, gap=0.3)
+
+
+def test_hog_finds_every_face_of_a_group_photo(group):
+    from synthetic_faces import match
+
+    image, truth = group
+    faces = detect_faces(image, "dlib")
+    assert match([f.box for f in faces], truth) == (len(truth), 0)
+    assert all(f.score > 0 for f in faces)
+
+
+def test_hog_finds_no_face_on_the_bare_background():
+    from synthetic_faces import texture
+
+    for kind in ("gravel", "grass", "brick"):
+        assert detect_faces(texture(400, 300, kind), "dlib") == [], kind
+
+
+def test_landmarks_come_from_the_photo_not_the_working_copy(group, monkeypatch):
+    image, _ = group
+    shapes = []
+    real = detect._predict_5
+    monkeypatch.setattr(
+        detect, "_predict_5", lambda rgb, box: shapes.append(rgb.shape) or real(rgb, box)
+    )
+    faces = detect_faces(image, "dlib")
+    assert shapes and set(shapes) == {image.shape} and len(shapes) == len(faces)
+
+
+@pytest.mark.parametrize("fill", [1.0, 1.2])
+def test_a_face_filling_the_frame_is_found(fill):
+    from synthetic_faces import frame_filling, match
+
+    image, box = frame_filling(256, fill)
+    faces = detect_faces(image, "dlib")
+    assert match([f.box for f in faces], [box]) == (1, 0)
+
+
+@pytest.mark.parametrize("angle", [-30, 30])
+def test_a_rotated_face_is_found(angle):
+    from synthetic_faces import rotated
+
+    faces = detect_faces(rotated(angle, face_px=60), "dlib")
+    assert len(faces) == 1
+    (lx, ly), (rx, ry) = faces[0].landmarks[:2]
+    # the eye line follows the roll: positive angles (counter-clockwise) raise the right eye
+    assert np.sign(ly - ry) == np.sign(angle)
+
+
+def test_cnn_finds_what_hog_finds_and_reports_progress():
+    from synthetic_faces import group_photo, match
+
+    image, truth = group_photo([22, 28, 34], columns=3, gap=0.2)
+    events = []
+    faces = detect_faces(image, "dlib-cnn", progress=lambda f, m: events.append((f, m)))
+    assert match([f.box for f in faces], truth) == (3, 0)
+    assert events[0][0] == 0.0 and "faces from 20 px" in events[0][1]
+    assert events[-1][0] == 1.0 and events[-1][1].startswith("dlib-cnn: 3 face(s) in ")
+
+
+def test_smallest_face_follows_the_budget():
+    assert detect.smallest_face((512, 512)) == pytest.approx(20)
+    assert detect.smallest_face((512, 512), min_face=50) == pytest.approx(50)
+    assert detect.smallest_face((3000, 4000)) > 45  # 12 MP: the 32 MP budget wins
+    assert detect.smallest_face((3000, 4000), "dlib-cnn") > detect.smallest_face((3000, 4000))
+
+
+def test_score_kinds(tmp_path):
+    assert detect.score_kind("dlib") == detect.score_kind("dlib-cnn") == "margin"
+    assert detect.score_kind("retinaface") == "confidence"
+    assert detect.resolve_detector("auto", tmp_path) == "dlib"
+
+
+def test_tile_plan_covers_the_copy_with_overlap():
+    levels = detect._plan(1000, 3000, 2.0, 4.0e6, 80.0)
+    scale, rects = levels[0]
+    assert scale == 2.0 and len(levels) >= 2
+    xs = sorted({(r[0], r[2]) for r in rects})
+    assert xs[0][0] == 0 and xs[-1][1] == 6000
+    assert all(a[1] - b[0] >= detect._TILE_OVERLAP for a, b in zip(xs, xs[1:], strict=False))
+    assert all((r[2] - r[0]) * (r[3] - r[1]) <= 4.0e6 for r in rects)
+    # the next level sees the faces too big for the overlap at 80 px
+    assert levels[1][0] == pytest.approx(2.0 * 80 / (detect._TILE_OVERLAP - 2 * detect._TILE_EDGE))
+    last_scale, last = levels[-1]
+    assert len(last) == 1 and last[0][2] * last[0][3] <= 4.0e6
+
+
+def test_tiled_scan_finds_the_same_faces(group, monkeypatch):
+    """The tiling the CNN uses, tried on HOG (fast): tiny tiles, the same faces, once each."""
+    from synthetic_faces import match
+
+    image, truth = group
+    events = []
+    monkeypatch.setattr(detect, "_HOG_TILE_PIXELS", 0.6e6)
+    faces = detect_faces(image, "dlib", progress=lambda f, m: events.append((f, m)))
+    assert match([f.box for f in faces], truth) == (len(truth), 0)
+    parts = [m for _, m in events if ": part " in m]
+    assert len(parts) > 4 and parts[-1].endswith(f"{len(parts)}/{len(parts)}")
+    fractions = [f for f, _ in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0

@@ -8,7 +8,8 @@ import torch
 
 from gpen_desktop.core.gpen import fast as fast_mod
 from gpen_desktop.core.gpen import random_generator
-from gpen_desktop.core.gpen.fast import FastGPEN, FastRunner, pick_dtype
+from gpen_desktop.core.gpen.fast import FastGPEN
+from gpen_desktop.core.inference import FastRunner, cpu_has_native_bfloat16, pick_dtype
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def test_winograd_failure_falls_back(monkeypatch):
 
 
 def test_dtype_choice(monkeypatch):
-    native = fast_mod.cpu_has_native_bfloat16()
+    native = cpu_has_native_bfloat16()
     assert pick_dtype("cpu") == (torch.bfloat16 if native else torch.float32)
     assert pick_dtype("cuda") == torch.float16
     assert pick_dtype("mps") == torch.float32
@@ -67,7 +68,7 @@ def test_dtype_choice(monkeypatch):
     with pytest.raises(ValueError, match="precision"):
         pick_dtype("cpu", "int8")
     monkeypatch.setenv("GPEN_CPU_FLOAT32", "1")
-    assert not fast_mod.cpu_has_native_bfloat16() and pick_dtype("cpu") == torch.float32
+    assert not cpu_has_native_bfloat16() and pick_dtype("cpu") == torch.float32
 
 
 @pytest.mark.parametrize(

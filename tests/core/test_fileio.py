@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,46 @@ def test_unique_path(tmp_path):
     assert unique_path(str(tmp_path / "noext")) == tmp_path / "noext"
     (tmp_path / "noext").write_bytes(b"")
     assert unique_path(tmp_path / "noext") == tmp_path / "noext (1)"
+
+
+def test_atomic_copy_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    from gpen_desktop.core.fileio import atomic_copy
+
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"x" * 1000)
+
+    def full(a, b, *args, **kwargs):
+        Path(b).write_bytes(b"x" * 10)  # a partial write, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", full)
+    with pytest.raises(GpenError) as info:
+        atomic_copy(src, tmp_path / "out" / "dst.bin", parents=True)
+    assert str(info.value) == f"cannot write {tmp_path / 'out' / 'dst.bin'}: disk full"
+    assert isinstance(info.value.__cause__, OSError)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_atomic_copy_copies_bytes(tmp_path):
+    from gpen_desktop.core.fileio import atomic_copy
+
+    src = tmp_path / "src.bin"
+    src.write_bytes(bytes(range(256)))
+    atomic_copy(src, tmp_path / "dst.bin")
+    assert (tmp_path / "dst.bin").read_bytes() == bytes(range(256))
+    with pytest.raises(GpenError, match="already exists"):
+        atomic_copy(src, tmp_path / "dst.bin")
+
+
+@pytest.mark.parametrize("parents", [True, False])
+def test_a_file_where_a_folder_should_be_is_named(tmp_path, parents):
+    blocker = tmp_path / "photo.jpg"
+    blocker.write_bytes(b"jpeg")
+    target = blocker / "restored" / "x.png"
+    with pytest.raises(GpenError) as info, atomic_write(target, parents=parents):
+        pass
+    assert str(info.value) == f"cannot write {target}: {blocker} is a file, not a folder"
+    assert blocker.read_bytes() == b"jpeg"

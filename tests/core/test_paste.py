@@ -180,21 +180,59 @@ def test_parsing_mask_without_weights(tmp_path, aligned):
         parsing_mask(aligned[0], weights_dir=tmp_path)
 
 
+class _StubParseNet:
+    """Stands in for ParseNet: labels a centre square skin (1), a top stripe hat (14), the
+    rest background (0), and records the input it was given."""
+
+    def __init__(self):
+        self.inputs = []
+
+    def __call__(self, t):
+        import torch
+
+        self.inputs.append((tuple(t.shape), float(t.min()), float(t.max())))
+        logits = torch.zeros((1, 19, 512, 512))
+        logits[0, 0] = 1.0
+        logits[0, 1, 128:384, 128:384] = 2.0
+        logits[0, 14, 0:100, :] = 3.0
+        return logits, None
+
+
+def test_parsing_mask_with_a_stubbed_model(tmp_path, aligned, monkeypatch):
+    """The mask keeps the face classes, drops hat and background, zeroes the border and comes
+    back at the crop's size; the network sees the crop at 512 px in [-1, 1]."""
+    import threading
+
+    from gpen_desktop.core.faces import paste
+
+    (tmp_path / "ParseNet-latest.pth").write_bytes(b"stub")
+    stub = _StubParseNet()
+    monkeypatch.setattr(paste, "_parsenet", lambda path, device: (stub, threading.Lock()))
+    mask = parsing_mask(aligned[0], weights_dir=tmp_path)
+    ((shape, lo, hi),) = stub.inputs
+    assert shape == (1, 3, 512, 512) and -1 <= lo < 0 < hi <= 1
+    assert mask.shape == (SIZE, SIZE) and mask.dtype == np.float32
+    assert mask.min() >= 0 and mask.max() <= 1
+    c = SIZE // 2
+    assert mask[c, c] > 0.95  # skin
+    assert mask[5, c] < 0.05  # hat and border
+    assert mask[c, 5] < 0.05 and mask[c, -5] < 0.05  # background and border
+
+
 @pytest.mark.slow
-def test_parsing_mask_with_random_weights(tmp_path, aligned):
-    """facexlib's ParseNet layout with GPEN's file name loads and yields a valid soft mask
-    (ParseNet at 512 px takes ~10 s on 2 CPU cores)."""
+def test_parsenet_weights_in_gpen_layout_load(tmp_path):
+    """facexlib's ParseNet layout saved from DDP under GPEN's file name loads strictly."""
     torch = pytest.importorskip("torch")
     from facexlib.parsing.parsenet import ParseNet
 
+    from gpen_desktop.core.faces import paste
+
     torch.manual_seed(0)
     net = ParseNet(in_size=512, out_size=512, parsing_ch=19)
-    torch.save(
-        {"module." + k: v for k, v in net.state_dict().items()}, tmp_path / "ParseNet-latest.pth"
-    )
+    path = tmp_path / "ParseNet-latest.pth"
+    torch.save({"module." + k: v for k, v in net.state_dict().items()}, path)
     assert parsing_available(tmp_path)
-    mask = parsing_mask(aligned[0], weights_dir=tmp_path)
-    assert mask.shape == (SIZE, SIZE) and mask.dtype == np.float32
-    assert mask.min() >= 0 and mask.max() <= 1
-    edge = max(1, round(26 * SIZE / 512))
-    assert mask[: edge // 2].max() < 0.05 and mask[:, -(edge // 2) :].max() < 0.05
+    model, _lock = paste._parsenet(path, "cpu")
+    theirs, ours = net.state_dict(), model.state_dict()
+    assert theirs.keys() == ours.keys()
+    assert all(torch.equal(theirs[k], ours[k]) for k in theirs)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6")
 
+from gpen_desktop.core.catalog import KNOWN_MODELS, KnownModel  # noqa: E402
 from gpen_desktop.core.downloads import part_path, read_checksums  # noqa: E402
-from gpen_desktop.core.models import KNOWN_MODELS, KnownModel  # noqa: E402
 from gpen_desktop.gui.dialogs import ModelManagerDialog  # noqa: E402
 from gpen_desktop.gui.dialogs import model_manager as mm  # noqa: E402
 
@@ -195,11 +194,11 @@ def test_closing_during_a_download_stops_the_thread(qtbot, server, tiny_bytes, t
     idle(qtbot, dlg)
     dlg.start_download("GPEN-Test-64")
     qtbot.waitUntil(lambda: dlg.progress_bar("GPEN-Test-64").value() > 0, timeout=WAIT_MS)
-    started = time.monotonic()
     dlg.close()
-    assert time.monotonic() - started < 5
     assert not dlg.is_busy() and not mm._LIVE
-    assert part_path(weights / "GPEN-Test-64.pth").exists()
+    # stopped part-way: fewer bytes than the file on disk, and no finished file
+    assert part_path(weights / "GPEN-Test-64.pth").stat().st_size < len(tiny_bytes)
+    assert not (weights / "GPEN-Test-64.pth").exists()
 
 
 def test_add_checkpoint_copy(make_dialog, qtbot, tmp_path, tiny_checkpoint, monkeypatch):

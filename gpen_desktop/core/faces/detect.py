@@ -4,17 +4,21 @@ Every detector returns ``list[Face]`` in photo pixels (pixel centres at integer 
 with the 5 GPEN landmarks (left eye centre, right eye centre, nose tip, left mouth corner, right
 mouth corner; left/right as seen in the image), sorted by box size, largest first.
 
-- ``dlib`` (default, offline): the HOG frontal-face detector run on a resized working copy
-  (upscaled for small photos so faces down to ~32 px are found, downscaled for big photos so a
-  12-megapixel photo takes about a second), then the 68-point shape predictor on the full-size
-  photo, reduced to the 5 points. ``score`` is the HOG SVM margin (about 0.1 ... 3); weak
-  detections are re-checked at two other scales and dropped unless they hold up there.
-- ``dlib-cnn``: dlib's MMOD CNN detector (about 10 s per megapixel on 2 CPU cores, so it runs
-  on at most a 1-megapixel copy and finds faces from ~80 px there); ``score`` is its
-  confidence.
+- ``dlib`` (default, offline): the HOG frontal-face detector. A main pass runs on a working copy
+  scaled so the smallest face wanted (20 px unless ``min_face`` says more; larger when the
+  32-megapixel working budget runs out) becomes dlib's 80 px window, and dlib's image pyramid
+  covers every larger face from there; a full-frame pass on a mirrored-padded ~200 px copy finds
+  faces that fill or overflow the frame. The 68-point shape predictor then runs on the photo
+  itself, reduced to the 5 points. ``score`` is the HOG SVM **margin** (kept from 0.1, a
+  threshold measured on the test photos; up to about 3), not a probability.
+- ``dlib-cnn``: dlib's MMOD CNN detector, the same two passes (same smallest face, a 16 MP
+  working budget: about 5 s per working megapixel on 2 CPU cores); ``score`` is its margin.
 - ``retinaface``: facexlib's RetinaFace with weights from the weights folder (GPEN's
   ``RetinaFace-R50.pth`` or facexlib's files). Never downloads. ``score`` is a probability.
 - ``auto``: ``retinaface`` when its weights are present, else ``dlib``.
+
+:func:`score_kind` names what ``score`` is for each detector (``"margin"`` or
+``"confidence"``, a 0-1 probability).
 
 Models load lazily, once per process, under a lock; calls into one model are serialised.
 """
@@ -24,7 +28,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,23 +48,37 @@ RETINAFACE_FILES: tuple[tuple[str, str], ...] = (
     ("detection_mobilenet0.25_Final.pth", "mobile0.25"),
 )
 
-# HOG: dlib's frontal detector finds faces whose box is >= ~80 px in the image it runs on.
+# Both dlib detectors find faces whose box is >= ~80 px in the image they scan (measured: the
+# smallest boxes found on a 4x copy of 20 px faces are 20 px, on a 3x copy 26 px).
 _HOG_WINDOW = 80.0
-_HOG_PIXEL_BUDGET = 8.0e6  # working-image pixels (~0.7 s on one 2020s CPU core)
-_HOG_MIN_SCORE = 0.1  # margins below this are mostly false positives on upscaled images
-# Detections with a margin below _HOG_VERIFY_BELOW are re-checked on a crop around them with the
-# face at these sizes (px); kept when the best margin there reaches _HOG_VERIFY_MIN. Real faces
-# score alike at every scale, textures that look like a face at one scale do not.
-_HOG_VERIFY_BELOW = 0.6
-_HOG_VERIFY_SIZES = (90.0, 120.0)
-_HOG_VERIFY_MIN = 0.35
-# MMOD CNN: finds faces >= ~80 px at scale 1 too, and costs ~10 s per megapixel on 2 CPU cores.
+# HOG costs ~0.07 s per working megapixel (AMD EPYC, one core): 32 MP is about 2 s, and covers a
+# 2-megapixel photo at 4x (faces from 20 px), a 12-megapixel one at 1.6x (from 49 px).
+_HOG_PIXEL_BUDGET = 32.0e6
+# Kept margins. Measured on the test photos (synthetic groups of 12 faces at 18-60 px, astronaut,
+# Grace Hopper, astronaut + half-size copy, gravel/grass/brick/coffee/cat/rocket backgrounds):
+# true faces scored 0.13 ... 2.0, false ones at most 0.04 (a patch of the astronaut's suit at
+# half size), most below -0.1. dlib's own threshold 0 keeps that 0.04 one.
+_HOG_MIN_MARGIN = 0.1
+# MMOD CNN: ~5-7 s per working megapixel on 2 shared CPU cores; 16 MP (~2 min) is the cap.
 _CNN_WINDOW = 80.0
-_CNN_PIXEL_BUDGET = 1.0e6
-_CNN_MIN_SCORE = 0.0
-# Smallest face (longer box side, photo pixels) the dlib detectors aim for when time allows.
-_SMALLEST_FACE = 32.0
+_CNN_PIXEL_BUDGET = 16.0e6
+# One CNN call needs ~0.4 GB per megapixel (6.7 GB RSS measured for 16 MP): bigger copies are
+# scanned in tiles of at most this many pixels. HOG needs far less and runs whole.
+_CNN_TILE_PIXELS = 4.0e6
+_HOG_TILE_PIXELS = 1.0e9
+# Neighbouring tiles share this many working pixels; detections within _TILE_EDGE of an inner
+# tile edge are dropped (the face is whole in the neighbour, or on the next, coarser level).
+_TILE_OVERLAP = 400
+_TILE_EDGE = 8
+_CNN_MIN_MARGIN = 0.0
+# Smallest face (longer box side, photo pixels) the dlib detectors look for when the budget allows.
+_SMALLEST_FACE = 20.0
 _MAX_UPSCALE = 4.0
+# The full-frame pass: the photo shrunk to this longer side, padded by this fraction each side.
+_FULL_FRAME_SIDE = 200.0
+_FULL_FRAME_PAD = 0.3
+# Detections of the two passes overlapping more than this (IoU) are one face.
+_MERGE_IOU = 0.4
 # RetinaFace: GPEN's thresholds; big photos run on a copy whose longer side is at most this.
 _RETINA_CONF = 0.9
 _RETINA_NMS = 0.4
@@ -237,14 +256,6 @@ def as_rgb8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def _work_scale(h: int, w: int, window: float, budget: float, min_face: float) -> float:
-    """Resize factor for the working copy: enough to see faces of ``max(min_face, 32)`` px,
-    capped so the working copy has at most ``budget`` pixels."""
-    target = max(_SMALLEST_FACE, float(min_face))
-    scale = min(window / target, math.sqrt(budget / float(h * w)), _MAX_UPSCALE)
-    return 1.0 if abs(scale - 1.0) < 0.03 else scale
-
-
 def _resized(img: np.ndarray, scale: float) -> np.ndarray:
     import cv2
 
@@ -289,74 +300,205 @@ def _box_tuple(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float
 # --------------------------------------------------------------------------- detectors
 
 
+def _work_scale(h: int, w: int, window: float, budget: float, min_face: float) -> float:
+    """Resize factor for the main working copy: enough that a face of ``max(min_face,
+    _SMALLEST_FACE)`` px becomes ``window`` px (dlib's smallest), at most _MAX_UPSCALE, and
+    capped so the copy has at most ``budget`` pixels (then the smallest face found is larger)."""
+    target = max(_SMALLEST_FACE, float(min_face))
+    scale = min(window / target, math.sqrt(budget / float(h * w)), _MAX_UPSCALE)
+    return 1.0 if abs(scale - 1.0) < 0.03 else scale
+
+
+def smallest_face(shape: tuple[int, ...], detector: str = "dlib", min_face: float = 0) -> float:
+    """The smallest face box (px, photo pixels) the dlib detector searches a photo of this
+    ``shape`` for: ``max(min_face, 20)`` unless the photo is too large for the pixel budget."""
+    h, w = shape[:2]
+    cnn = detector == "dlib-cnn"
+    window = _CNN_WINDOW if cnn else _HOG_WINDOW
+    budget = _CNN_PIXEL_BUDGET if cnn else _HOG_PIXEL_BUDGET
+    return window / _work_scale(h, w, window, budget, min_face)
+
+
+Box = tuple[float, float, float, float]
+Progress = Callable[[float, str], None]
+
+
+def _run_dlib(model_key: str, work: np.ndarray, cnn: bool) -> list[tuple[Box, float]]:
+    """Boxes (working-copy pixels) and margins of one dlib pass over ``work``."""
+    if cnn:
+        with _call_lock(model_key):
+            dets = _cnn()(work, 0)
+        return [
+            (_rect_box(d.rect), float(d.confidence))
+            for d in dets
+            if d.confidence >= _CNN_MIN_MARGIN
+        ]
+    with _call_lock(model_key):
+        rects, scores, _ = _hog().run(work, 0, _HOG_MIN_MARGIN)
+    return [(_rect_box(r), float(s)) for r, s in zip(rects, scores, strict=True)]
+
+
+def _rect_box(r) -> Box:
+    return (float(r.left()), float(r.top()), float(r.right()), float(r.bottom()))
+
+
+def _iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _merge(found: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
+    """Greedy non-maximum suppression: of boxes overlapping by IoU > _MERGE_IOU, the one with
+    the higher margin stays."""
+    kept: list[tuple[Box, float]] = []
+    for box, score in sorted(found, key=lambda d: -d[1]):
+        if all(_iou(box, k) <= _MERGE_IOU for k, _ in kept):
+            kept.append((box, score))
+    return kept
+
+
+def _starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Offsets of tiles of ``tile`` px covering ``length`` px, neighbours sharing ``overlap``."""
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    return [*range(0, length - tile, step), length - tile]
+
+
+def _plan(h: int, w: int, scale: float, tile_px: float, window: float) -> list[tuple]:
+    """The scans of the main pass: ``[(scale, [(x0, y0, x1, y1) tiles of the copy]), ...]``.
+
+    A working copy of at most ``tile_px`` pixels is scanned whole. A larger one is cut into
+    square tiles of ``sqrt(tile_px)`` px that overlap by _TILE_OVERLAP, so every face up to
+    _TILE_OVERLAP - 2 * _TILE_EDGE px lies wholly inside one tile; larger faces are searched
+    again on a copy scaled so they become ``window`` px there (and so on, until a copy fits).
+    """
+    levels = []
+    side = int(math.sqrt(tile_px))
+    while True:
+        wh, ww = max(1, round(h * scale)), max(1, round(w * scale))
+        if wh * ww <= tile_px:
+            levels.append((scale, [(0, 0, ww, wh)]))
+            return levels
+        rects = [
+            (x, y, min(ww, x + side), min(wh, y + side))
+            for y in _starts(wh, side, _TILE_OVERLAP)
+            for x in _starts(ww, side, _TILE_OVERLAP)
+        ]
+        levels.append((scale, rects))
+        scale *= window / (_TILE_OVERLAP - 2 * _TILE_EDGE)
+
+
+def _inside_tile(box: Box, rect: tuple[int, int, int, int], ww: int, wh: int) -> bool:
+    """True unless ``box`` (tile pixels) comes within _TILE_EDGE of an edge of the tile that is
+    not an edge of the copy (such a face is whole in a neighbour or on the next level)."""
+    x0, y0, x1, y1 = rect
+    e = _TILE_EDGE
+    return (
+        (x0 == 0 or box[0] >= e)
+        and (y0 == 0 or box[1] >= e)
+        and (x1 == ww or box[2] <= x1 - x0 - 1 - e)
+        and (y1 == wh or box[3] <= y1 - y0 - 1 - e)
+    )
+
+
 def _dlib_boxes(
-    rgb: np.ndarray, cnn: bool, min_face: float
-) -> list[tuple[tuple[float, float, float, float], float]]:
+    rgb: np.ndarray, cnn: bool, min_face: float, progress: Progress | None = None
+) -> list[tuple[Box, float]]:
+    """All faces dlib finds, in photo pixels, with their margins. Two passes:
+
+    1. the main pass: a working copy scaled so the smallest face wanted (``max(min_face, 20)``
+       px, within the pixel budget) becomes dlib's 80 px window; dlib's own image pyramid
+       (steps of 5/6) then covers every larger face that fits in the frame with the detector's
+       padding around it. The CNN scans big copies in overlapping tiles (bounded memory, and
+       progress per tile; see :func:`_plan`);
+    2. the full-frame pass: the photo shrunk to _FULL_FRAME_SIDE px and padded by
+       _FULL_FRAME_PAD of its size on every side (mirrored), so a face that fills the frame
+       (even cut off by it) has room for the detector's window.
+    Detections are merged (IoU > _MERGE_IOU: the higher margin stays).
+    """
     h, w = rgb.shape[:2]
-    if cnn:
-        scale = _work_scale(h, w, _CNN_WINDOW, _CNN_PIXEL_BUDGET, min_face)
-    else:
-        scale = _work_scale(h, w, _HOG_WINDOW, _HOG_PIXEL_BUDGET, min_face)
-    work = _resized(rgb, scale)
-    sy = work.shape[0] / h
-    sx = work.shape[1] / w
-    log.debug("dlib%s on %dx%d (scale %.3f)", "-cnn" if cnn else "", *work.shape[1::-1], scale)
-    found: list[tuple[tuple[float, float, float, float], float]] = []
-    if cnn:
-        model = _cnn()
-        with _call_lock("dlib-cnn"):
-            dets = model(work, 0)
-        raw = [(d.rect, float(d.confidence)) for d in dets if d.confidence > _CNN_MIN_SCORE]
-    else:
-        model = _hog()
-        with _call_lock("dlib-hog"):
-            rects, scores, _ = model.run(work, 0, 0.0)
-        raw = [(r, float(s)) for r, s in zip(rects, scores, strict=True) if s >= _HOG_MIN_SCORE]
-    for rect, score in raw:
-        box = _box_tuple(
-            _unscale(rect.left(), sx),
-            _unscale(rect.top(), sy),
-            _unscale(rect.right(), sx),
-            _unscale(rect.bottom(), sy),
+    name = "dlib-cnn" if cnn else "dlib"
+    window = _CNN_WINDOW if cnn else _HOG_WINDOW
+    budget = _CNN_PIXEL_BUDGET if cnn else _HOG_PIXEL_BUDGET
+    scale = _work_scale(h, w, window, budget, min_face)
+    levels = _plan(h, w, scale, _CNN_TILE_PIXELS if cnn else _HOG_TILE_PIXELS, window)
+    parts = sum(len(rects) for _, rects in levels)
+    total = sum((r[2] - r[0]) * (r[3] - r[1]) for _, rects in levels for r in rects)
+    t0 = time.perf_counter()
+    if progress is not None:
+        ww, wh = levels[0][1][-1][2], levels[0][1][-1][3]
+        progress(
+            0.0,
+            f"{name}: searching a {ww}x{wh} copy"
+            + (f" in {parts} parts" if parts > 1 else "")
+            + f" for faces from {window / scale:.0f} px",
         )
-        if not cnn and score < _HOG_VERIFY_BELOW:
-            again = _hog_rescore(rgb, box)
-            if again < _HOG_VERIFY_MIN:
-                log.debug("dropped HOG detection %s (%.2f, re-check %.2f)", box, score, again)
-                continue
-        found.append((box, score))
-    return found
+    found: list[tuple[Box, float]] = []
+    done = part = 0
+    for level_scale, rects in levels:
+        work = _resized(rgb, level_scale)
+        wh, ww = work.shape[:2]
+        sx, sy = ww / w, wh / h
+        for rect in rects:
+            tx0, ty0, tx1, ty1 = rect
+            tile = work if len(rects) == 1 else np.ascontiguousarray(work[ty0:ty1, tx0:tx1])
+            for box, m in _run_dlib(name, tile, cnn):
+                if len(rects) > 1 and not _inside_tile(box, rect, ww, wh):
+                    continue
+                x0, y0, x1, y1 = box[0] + tx0, box[1] + ty0, box[2] + tx0, box[3] + ty0
+                photo_box = (_unscale(x0, sx), _unscale(y0, sy), _unscale(x1, sx), _unscale(y1, sy))
+                found.append((_box_tuple(*photo_box), m))
+            part += 1
+            done += (tx1 - tx0) * (ty1 - ty0)
+            if progress is not None and parts > 1:
+                progress(0.95 * done / total, f"{name}: part {part}/{parts}")
+    fs = min(1.0, _FULL_FRAME_SIDE / max(h, w))
+    small = _resized(rgb, 1.0 if fs > 0.97 else fs)
+    fsx, fsy = small.shape[1] / w, small.shape[0] / h
+    pad = round(_FULL_FRAME_PAD * max(small.shape[:2]))
+    if progress is not None:
+        progress(0.95, f"{name}: full-frame pass")
+    for (x0, y0, x1, y1), m in _run_dlib(name, _mirror_pad(small, pad), cnn):
+        box = (
+            max(-0.5, _unscale(x0 - pad, fsx)),
+            max(-0.5, _unscale(y0 - pad, fsy)),
+            min(w - 0.5, _unscale(x1 - pad, fsx)),
+            min(h - 0.5, _unscale(y1 - pad, fsy)),
+        )
+        if box[2] - box[0] > 4 and box[3] - box[1] > 4:
+            found.append((box, m))
+    faces = _merge(found)
+    seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(1.0, f"{name}: {len(faces)} face(s) in {seconds:.1f} s")
+    log.debug(
+        "%s at scale %.3f in %d part(s) + full-frame %dx%d: %d face(s) in %.2f s",
+        name,
+        scale,
+        parts,
+        small.shape[1],
+        small.shape[0],
+        len(faces),
+        seconds,
+    )
+    return faces
 
 
-def _hog_rescore(rgb: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """The best HOG margin for a face at ``box``'s place when a crop around it is resized so
-    the face is _HOG_VERIFY_SIZES px (-inf when none is found there)."""
-    h, w = rgb.shape[:2]
-    x0, y0, x1, y1 = box
-    side = max(x1 - x0, y1 - y0, 1.0)
-    m = 0.5 * side
-    cx0, cy0 = max(0, int(x0 - m)), max(0, int(y0 - m))
-    cx1, cy1 = min(w, int(math.ceil(x1 + m))), min(h, int(math.ceil(y1 + m)))
-    region = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1])
-    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-    best = -math.inf
-    for target in _HOG_VERIFY_SIZES:
-        work = _resized(region, target / side)
-        sx = work.shape[1] / region.shape[1]
-        sy = work.shape[0] / region.shape[0]
-        with _call_lock("dlib-hog"):
-            rects, scores, _ = _hog().run(work, 0, -0.5)
-        for r, sc in zip(rects, scores, strict=True):
-            bx = (_unscale(r.left(), sx) + _unscale(r.right(), sx)) / 2 + cx0
-            by = (_unscale(r.top(), sy) + _unscale(r.bottom(), sy)) / 2 + cy0
-            if abs(bx - mx) < 0.3 * side and abs(by - my) < 0.3 * side:
-                best = max(best, float(sc))
-    return best
+def _mirror_pad(img: np.ndarray, pad: int) -> np.ndarray:
+    import cv2
+
+    return np.ascontiguousarray(cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REFLECT))
 
 
-def _detect_dlib(rgb: np.ndarray, cnn: bool, min_face: float) -> list[Face]:
+def _detect_dlib(
+    rgb: np.ndarray, cnn: bool, min_face: float, progress: Progress | None = None
+) -> list[Face]:
     faces = []
-    for box, score in _dlib_boxes(rgb, cnn, min_face):
+    for box, score in _dlib_boxes(rgb, cnn, min_face, progress):
         faces.append(Face(box=box, landmarks=_predict_5(rgb, box), score=score))
     return faces
 
@@ -400,6 +542,21 @@ def _detect_retinaface(rgb: np.ndarray, weights_dir: str | Path | None) -> list[
     return faces
 
 
+def resolve_detector(detector: str, weights_dir: str | Path | None = None) -> str:
+    """The concrete detector ``detect_faces`` uses for ``detector`` (``auto`` resolved)."""
+    if detector not in DETECTORS:
+        raise FaceError(f"unknown detector {detector!r}; choose one of {', '.join(DETECTORS)}")
+    if detector == "auto":
+        return "retinaface" if find_retinaface_weights(weights_dir) is not None else "dlib"
+    return detector
+
+
+def score_kind(detector: str) -> str:
+    """What ``Face.score`` means for a concrete detector: ``"confidence"`` (a 0-1 probability,
+    RetinaFace) or ``"margin"`` (dlib's SVM/MMOD margin: > 0 is a face, higher is surer)."""
+    return "confidence" if detector == "retinaface" else "margin"
+
+
 def select_faces(
     faces: Sequence[Face],
     image_size: tuple[int, int],
@@ -436,6 +593,7 @@ def detect_faces(
     max_faces: int | None = None,
     only_center_face: bool = False,
     weights_dir: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> list[Face]:
     """Find faces in a photo.
 
@@ -443,18 +601,17 @@ def detect_faces(
     :data:`DETECTORS`. ``min_face``: smallest face kept, px on the box's longer side (also lets
     the dlib detectors skip searching for smaller ones, which is faster). ``max_faces``: keep the
     largest N. ``only_center_face``: keep only the face nearest the image centre.
+    ``progress(fraction, message)``, when given, hears the dlib detectors' passes (working
+    size, smallest face searched for, faces found and seconds at the end).
     Returns faces with landmarks, largest first. Raises FaceError (unknown detector, missing
     RetinaFace weights, unusable model files).
     """
-    if detector not in DETECTORS:
-        raise FaceError(f"unknown detector {detector!r}; choose one of {', '.join(DETECTORS)}")
+    detector = resolve_detector(detector, weights_dir)
     rgb = as_rgb8(image_rgb_u8)
-    if detector == "auto":
-        detector = "retinaface" if find_retinaface_weights(weights_dir) is not None else "dlib"
     if detector == "retinaface":
         faces = _detect_retinaface(rgb, weights_dir)
     else:
-        faces = _detect_dlib(rgb, cnn=detector == "dlib-cnn", min_face=min_face)
+        faces = _detect_dlib(rgb, detector == "dlib-cnn", min_face, progress)
     h, w = rgb.shape[:2]
     return select_faces(
         faces,

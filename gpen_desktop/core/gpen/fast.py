@@ -28,11 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-
-from gpen_desktop.core.precision import PRECISIONS
 
 log = logging.getLogger(__name__)
 SQRT2 = math.sqrt(2.0)
@@ -63,34 +60,6 @@ def winograd_available(device: torch.device, dtype: torch.dtype) -> bool:
         return bool(torch._nnpack_available())
     except Exception:  # pragma: no cover - builds without NNPACK
         return False
-
-
-def cpu_has_native_bfloat16() -> bool:
-    """True when this CPU multiplies bfloat16 in hardware (AMX tiles or AVX512-BF16) and
-    PyTorch's oneDNN can use it; ``GPEN_CPU_FLOAT32=1`` answers False (exact float32 always)."""
-    import os
-
-    if os.environ.get("GPEN_CPU_FLOAT32"):
-        return False
-    try:
-        hw = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-        return bool(hw and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:  # pragma: no cover - other architectures, builds without oneDNN
-        return False
-
-
-def pick_dtype(device: Any, dtype: str = "auto") -> torch.dtype:
-    """``auto``: float16 on CUDA, bfloat16 on a CPU with native bfloat16, float32 otherwise."""
-    if dtype == "auto":
-        kind = torch.device(device).type
-        if kind == "cuda":
-            return torch.float16
-        if kind == "cpu" and cpu_has_native_bfloat16():
-            return torch.bfloat16
-        return torch.float32
-    if dtype not in PRECISIONS:
-        raise ValueError(f"unknown precision {dtype!r} ({', '.join(PRECISIONS)})")
-    return getattr(torch, dtype)
 
 
 @dataclass
@@ -489,36 +458,3 @@ class FastGPEN:
             if batch_mode:
                 return self._forward(x).contiguous()
             return torch.cat([self._forward(x[i : i + 1]) for i in range(x.shape[0])]).contiguous()
-
-
-class FastRunner:
-    """Runs a FullGenerator on uint8 batches with :class:`FastGPEN` on ``device``.
-
-    ``engine="eager"`` runs the plain reference forward instead (float32), the baseline that
-    ``gpen bench --compare-eager`` measures against.
-    """
-
-    def __init__(self, model: Any, device: Any, dtype: str = "auto", engine: str = "fast") -> None:
-        self.device = torch.device(device)
-        self.engine = engine
-        if engine == "eager":
-            self.dtype = torch.float32
-            self.model = model.to(self.device)
-            self.net = None
-        elif engine == "fast":
-            self.dtype = pick_dtype(self.device, dtype)
-            self.net = FastGPEN(model, self.device, self.dtype)
-        else:
-            raise ValueError(f"unknown engine {engine!r} (fast or eager)")
-        self.dtype_name = str(self.dtype).replace("torch.", "")
-
-    def run(self, x: torch.Tensor) -> torch.Tensor:
-        if self.net is None:
-            with torch.inference_mode():
-                return self.model(x.to(self.device, torch.float32))
-        return self.net(x)
-
-    def run_uint8(self, batch_u8: np.ndarray) -> np.ndarray:
-        from gpen_desktop.core.inference import to_tensor, to_uint8
-
-        return to_uint8(self.run(to_tensor(batch_u8, self.device)))

@@ -15,13 +15,15 @@ Loading (:func:`load_photo`) gives a :class:`~gpen_desktop.core.types.Photo`:
 - ``exif`` (bytes starting ``b"Exif\\0\\0"``) and ``icc`` (the raw ICC profile) or None;
 - ``format`` "JPEG", "PNG", "WEBP", "TIFF" or "BMP"; ``info`` holds ``mode`` (the source's
   Pillow mode), ``bits`` (8 or 16), ``orientation`` (the EXIF value applied) and, when known,
-  ``dpi`` (x, y) and ``frames`` (multi-page/animated files: the first one is used).
+  ``dpi`` (x, y) and ``frames`` (multi-page/animated files: the first one is used), and
+  ``layout``, the file's channel layout ("L", "LA", "RGB" or "RGBA", :data:`LAYOUTS`).
 
 The pixel count is checked from the header, before anything is decoded
 (:data:`DEFAULT_MAX_PIXELS`), so a decompression bomb costs nothing. Because of that check
 the package switches Pillow's own bomb check off (``PIL.Image.MAX_IMAGE_PIXELS = None``).
 
-Saving (:func:`save_photo`) picks the format from the extension, writes atomically
+Saving (:func:`save_photo`; :func:`save_restored` for a restored photo, the one path the CLI
+and the app share) keeps the source's channel layout, picks the format from the extension, writes atomically
 (:func:`gpen_desktop.core.fileio.atomic_write`), keeps 16 bits in PNG and TIFF, alpha in PNG,
 WebP and TIFF, single-channel grey where the format has it, and copies EXIF, ICC and dpi.
 8-bit PNG, JPEG, WebP and BMP are encoded by Pillow; 16-bit PNG and all TIFF by the small
@@ -32,18 +34,19 @@ Pillow is imported at module import (cheap); OpenCV only when a 16-bit file is d
 
 from gpen_desktop.core.imageio.exif import patch_exif
 from gpen_desktop.core.imageio.listing import is_supported, iter_images
-from gpen_desktop.core.imageio.read import load_photo, probe_image
+from gpen_desktop.core.imageio.read import LAYOUTS, load_photo, probe_image
 from gpen_desktop.core.imageio.sniff import (
     DEFAULT_MAX_PIXELS,
     EXTENSION_FORMATS,
     SUPPORTED_EXTENSIONS,
     SUPPORTED_FORMATS,
 )
-from gpen_desktop.core.imageio.write import output_format, save_photo
+from gpen_desktop.core.imageio.write import output_format, save_photo, save_restored
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "EXTENSION_FORMATS",
+    "LAYOUTS",
     "SUPPORTED_EXTENSIONS",
     "SUPPORTED_FORMATS",
     "is_supported",
@@ -53,4 +56,5 @@ __all__ = [
     "patch_exif",
     "probe_image",
     "save_photo",
+    "save_restored",
 ]

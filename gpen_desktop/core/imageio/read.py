@@ -71,6 +71,16 @@ def _channels_equal(rgb: np.ndarray) -> bool:
     )
 
 
+#: The channel layouts a photo file can have, as :func:`load_photo` records them.
+LAYOUTS = ("L", "LA", "RGB", "RGBA")
+
+
+def _layout_of(arr: np.ndarray) -> str:
+    """The channel layout of a decoded HxW[xC] array: "L", "LA", "RGB" or "RGBA"."""
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    return LAYOUTS[min(channels, 4) - 1]
+
+
 def _split(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """(HxWx3 RGB, HxW alpha or None, is_gray) from HxW, HxWx2 (grey+alpha), x3 or x4 (RGBA)."""
     if arr.ndim == 2:
@@ -231,6 +241,7 @@ def _load(path: Path, max_pixels: int | None) -> Photo:
                 orientation = info["orientation"] = _exif_orientation(exif)
 
     rgb, alpha, is_gray = _split(arr)
+    info["layout"] = _layout_of(arr)
     if orientation != 1 and not oriented:
         rgb = _apply_orientation(rgb, orientation)
         if alpha is not None:

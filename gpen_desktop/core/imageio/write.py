@@ -191,8 +191,12 @@ def save_photo(
     The format comes from the extension (:data:`SUPPORTED_EXTENSIONS`). uint16 pixels are
     written 16-bit to PNG and TIFF and rounded to 8 bits elsewhere. ``photo.alpha`` is written
     to PNG, WebP and TIFF (dropped, with a log line, for JPEG and BMP; resized if its size
-    differs from the pixels'). ``gray`` None follows ``photo.is_gray``; grey is written as one
-    channel (WebP has none: RGB), the luma when the channels differ. ``quality`` (1..100)
+    differs from the pixels'). ``gray`` None keeps the source's channel layout
+    (``photo.info["layout"]``, recorded by :func:`load_photo`): a grey file ("L", "LA") is
+    written grey while ``photo.is_gray``, an RGB or RGBA file stays colour even when its
+    channels are equal; a photo without a recorded layout (an array) is written grey when
+    ``photo.is_gray``. Grey is written as one channel (WebP has none: RGB), the luma when the
+    channels differ. ``quality`` (1..100)
     is JPEG/WebP quality; WebP at 100 is lossless; JPEG from 90 up keeps full-resolution
     colour (4:4:4). ``keep_metadata`` copies EXIF (thumbnail dropped, pixel size updated),
     the ICC profile and dpi where the format holds them. The file appears atomically; an
@@ -221,7 +225,7 @@ def save_photo(
         rgb = to_uint8(rgb)
         alpha = None if alpha is None else to_uint8(alpha)
 
-    is_gray = photo.is_gray if gray is None else bool(gray)
+    is_gray = _writes_gray(photo) if gray is None else bool(gray)
     if is_gray and fmt == "WEBP":
         is_gray = False
     if is_gray:
@@ -261,6 +265,80 @@ def save_photo(
     except Exception as exc:
         raise ImageError(f"cannot encode {path} as {_NICE_FORMAT[fmt]}: {_reason(exc)}") from exc
     return path
+
+
+def _writes_gray(photo: Photo) -> bool:
+    """Whether ``photo`` is written as one grey channel when the caller does not say."""
+    layout = photo.info.get("layout") if isinstance(photo.info, dict) else None
+    if layout in ("L", "LA"):
+        return bool(photo.is_gray)  # a colourised grey photo is written in colour
+    if layout in ("RGB", "RGBA"):
+        return False
+    return bool(photo.is_gray)
+
+
+def save_restored(
+    image: Photo | np.ndarray,
+    path: str | os.PathLike[str],
+    source: Photo | None = None,
+    *,
+    quality: int = 95,
+    keep_metadata: bool = True,
+    overwrite: bool = False,
+) -> Path:
+    """The one way a restored photo is written (``gpen restore`` and the app's export).
+
+    The file keeps what the input had: its channel layout (grey stays grey, RGB stays RGB
+    even when its channels are equal, RGBA stays RGBA, grey+alpha stays grey+alpha), its bit
+    depth (16-bit in, 16-bit out where the format holds it) and, with ``keep_metadata``, its
+    ICC profile, EXIF (orientation 1, new pixel size, no thumbnail) and dpi. ``image`` is the
+    result (a :class:`Photo` from :meth:`Restorer.restore`, or an HxWx3 RGB array such as a
+    recomposite); ``source`` is the photo as loaded — when given, layout, bit depth, alpha and
+    metadata come from it (alpha resized when the result is upscaled), so a result that lost
+    them on the way still comes out faithful; without it they come from ``image`` itself
+    (``Restorer.restore`` copies them from its input). A grey source whose result is no longer
+    grey (colourised, or ``keep_gray`` off) is written in colour, with alpha if it had any.
+    ``quality``, ``overwrite``, atomicity and errors are those of :func:`save_photo`.
+    """
+    if isinstance(image, Photo):
+        photo = image
+    else:
+        pixels = np.asarray(image)
+        if pixels.ndim != 3 or pixels.shape[2] != 3:
+            raise ValueError(f"expected an HxWx3 RGB array, got shape {pixels.shape}")
+        photo = Photo(pixels=pixels, is_gray=_channels_equal(pixels))
+    if source is not None:
+        info = dict(photo.info) if isinstance(photo.info, dict) else {}
+        for key in ("layout", "dpi"):
+            if key in source.info:
+                info[key] = source.info[key]
+        alpha = photo.alpha if photo.alpha is not None else source.alpha
+        pixels = photo.pixels
+        if source.pixels.dtype != pixels.dtype:
+            pixels = to_uint8(pixels) if source.pixels.dtype == np.uint8 else _to_uint16(pixels)
+        is_gray = photo.is_gray
+        if source.is_gray and info.get("layout") in ("L", "LA"):
+            is_gray = _channels_equal(pixels)  # grey while the result still is
+        photo = Photo(
+            pixels=pixels,
+            alpha=alpha,
+            is_gray=is_gray,
+            path=photo.path,
+            format=photo.format,
+            exif=source.exif,
+            icc=source.icc,
+            info=info,
+        )
+    return save_photo(
+        photo, path, quality=quality, keep_metadata=keep_metadata, overwrite=overwrite
+    )
+
+
+def _to_uint16(pixels: np.ndarray) -> np.ndarray:
+    """uint16 unchanged; uint8 scaled to 16 bits exactly (255 -> 65535)."""
+    if pixels.dtype == np.uint16:
+        return pixels
+    return pixels.astype(np.uint16) * 257
 
 
 def _icc_fits(icc: bytes, *, gray: bool) -> bool:

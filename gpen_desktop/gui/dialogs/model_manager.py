@@ -1,6 +1,6 @@
 """The model manager: which GPEN checkpoints are in the weights folder, and getting the rest.
 
-Lists every official checkpoint (:data:`gpen_desktop.core.models.KNOWN_MODELS`) with its size,
+Lists every official checkpoint (:data:`gpen_desktop.core.catalog.KNOWN_MODELS`) with its size,
 purpose and whether the weights folder holds it (the folder is scanned by content, so renamed
 files still count), plus other valid GPEN checkpoints and unusable files with their reason.
 Downloads (resumable, cancellable, verified by content) and folder scans run on their own
@@ -39,14 +39,9 @@ from PySide6.QtWidgets import (
 )
 
 from gpen_desktop.core import downloads
+from gpen_desktop.core.catalog import CHECKPOINT_EXTENSIONS, KNOWN_MODELS, KnownModel
 from gpen_desktop.core.errors import Cancelled, GpenError
-from gpen_desktop.core.models import (
-    CHECKPOINT_EXTENSIONS,
-    KNOWN_MODELS,
-    FoundModel,
-    KnownModel,
-    default_weights_dir,
-)
+from gpen_desktop.core.models import FoundModel, default_weights_dir
 from gpen_desktop.gui.icons import icon
 
 log = logging.getLogger(__name__)

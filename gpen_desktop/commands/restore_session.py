@@ -1,0 +1,260 @@
+"""``gpen restore --session FILE …``: re-run photos exactly as they were edited in the app.
+
+Each session sidecar (see :mod:`gpen_desktop.core.session`) brings its photo, its faces (no
+detection: boxes and landmarks as edited, excluded faces left untouched, per-face blend), its
+restore options and its model, identified by SHA-256 (found in the weights folder by content
+when the file moved). Options given explicitly on the command line override the session's,
+and the run says which.
+
+Kept apart from ``restore.py`` so the two can change independently; ``restore.py`` calls
+:func:`add_arguments` (first, so every later option records whether it was given) and
+:func:`run_sessions`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from gpen_desktop.commands._output import say
+
+#: Attribute of the parsed namespace listing the ``dest`` of every option actually given.
+GIVEN_ATTR = "_given_options"
+
+#: Command-line ``dest`` -> RestoreOptions field, for options that override a session's.
+OVERRIDES = {
+    "device": "device",
+    "batch_size": "batch_size",
+    "precision": "dtype",
+    "blend": "blend",
+    "mask": "mask",
+    "upscale": "upscale",
+    "color_match": "color_match",
+    "detector": "detector",
+}
+#: Options that choose which faces to detect: meaningless when a session brings its faces.
+_DETECTION_ONLY = ("only_center_face", "min_face", "max_faces")
+
+
+@functools.cache
+def _recording(base: type[argparse.Action]) -> type[argparse.Action]:
+    """``base`` that also notes its ``dest`` in ``namespace._given_options`` when used."""
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+            super().__call__(parser, namespace, values, option_string)
+            if self.option_strings:
+                given = set(getattr(namespace, GIVEN_ATTR, None) or ())
+                given.add(self.dest)
+                setattr(namespace, GIVEN_ATTR, given)
+
+    Recording.__name__ = Recording.__qualname__ = f"Recording{base.__name__}"
+    return Recording
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add ``--session`` to the restore parser and make every option added *after* this call
+    record whether it was given (so a session's options are overridden only by those)."""
+    for name in (None, "store", "store_const", "store_true", "store_false", "append"):
+        p.register("action", name, _recording(p._registry_get("action", name)))
+    p.add_argument(
+        "--session",
+        dest="sessions",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="re-run a photo exactly as edited in the app, from its session sidecar "
+        "(photo.jpg.gpen.json): its faces (no detection), options and model; options given "
+        "here override the session's. Repeat for a batch.",
+    )
+
+
+def given_options(args: argparse.Namespace) -> set[str]:
+    """The ``dest`` of every option given on the command line."""
+    return set(getattr(args, GIVEN_ATTR, None) or ())
+
+
+def _short_sha(sha: str | None) -> str:
+    return f"SHA-256 {sha[:12]}…" if sha else "no recorded SHA-256"
+
+
+def _session_options(session, args: argparse.Namespace, given: set[str]):
+    """The session's options with the explicitly given command-line ones applied, and a list
+    of human-readable overrides (``"blend 0.6 -> 1.0"``)."""
+    from dataclasses import replace
+
+    opts = session.options
+    changes: dict[str, Any] = {}
+    said: list[str] = []
+    for dest, fld in OVERRIDES.items():
+        if dest in given:
+            new = getattr(args, dest)
+            old = getattr(opts, fld)
+            changes[fld] = new
+            said.append(f"{dest.replace('_', '-')} {old} -> {new}")
+    return replace(opts, **changes), said
+
+
+def _model_for(session, args: argparse.Namespace, given: set[str], warn) -> str:
+    """The checkpoint to run a session with: --model_path when given, else the session's file
+    found by content; GpenError with what to do when it is nowhere."""
+    from gpen_desktop.core.errors import SessionError
+    from gpen_desktop.core.models import default_weights_dir
+
+    if "model_path" in given and args.model_path:
+        return args.model_path
+    if session.model_sha256 is None and not session.options.model_path:
+        from gpen_desktop.commands.restore import _pick_model
+
+        path = _pick_model(args)
+        warn(f"the session records no model; using {path}")
+        return path
+    found = session.find_model()
+    if found is None:
+        name = Path(session.options.model_path).name if session.options.model_path else "model"
+        raise SessionError(
+            f"the session's model ({name}, {_short_sha(session.model_sha256)}) is not at "
+            f"{session.options.model_path or '(no path)'} and no file in "
+            f"{session.options.weights_dir or default_weights_dir()} has its contents; "
+            "put it back or pass --model_path"
+        )
+    if str(found) != session.options.model_path:
+        warn(f"the session's model was moved: using {found} (same contents)")
+    return str(found)
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    """Restore every ``--session`` file's photo as the session describes; same output naming,
+    report and exit codes as a normal ``gpen restore`` run."""
+    from dataclasses import replace
+
+    from gpen_desktop.commands.restore import _Bar, _copy_atomic, _output_for, _save_faces
+    from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
+    from gpen_desktop.core.imageio import load_photo, save_photo
+    from gpen_desktop.core.pipeline import Restorer
+    from gpen_desktop.core.session import load_session
+
+    given = given_options(args)
+    if list(args.inputs) or list(args.input_flag):
+        raise GpenError("give either photos or --session files, not both")
+    if args.aligned:
+        raise GpenError("--aligned does not apply to sessions (they hold whole photos)")
+    ignored = [d for d in _DETECTION_ONLY if d in given]
+    if ignored:
+        names = ", ".join("--" + d.replace("_", "-") for d in ignored)
+        say(f"note: {names} ignored: sessions bring their own faces", file=sys.stderr)
+
+    sessions = list(args.sessions)
+    single = len(sessions) == 1
+    restorer: Restorer | None = None
+    reports, failed = [], 0
+    bar = _Bar(len(sessions), enabled=not args.json)
+    for n, spec in enumerate(sessions, 1):
+        t0 = time.perf_counter()
+        rep: dict[str, Any] = {
+            "session": spec,
+            "input": None,
+            "output": None,
+            "faces_found": 0,
+            "faces_restored": 0,
+            "seconds": 0.0,
+            "status": "ok",
+            "warnings": [],
+            "overrides": [],
+        }
+
+        def warn(msg: str, rep: dict = rep, spec: str = spec) -> None:
+            rep["warnings"].append(msg)
+            if not args.json:
+                say(f"warning: {spec}: {msg}", file=sys.stderr)
+
+        try:
+            session = load_session(spec)
+            src = Path(session.photo)
+            rep["input"] = str(src)
+            for note in session.load_warnings:
+                warn(note)
+            options, overrides = _session_options(session, args, given)
+            rep["overrides"] = overrides
+            if overrides and not args.json:
+                say(
+                    f"note: {spec}: the command line overrides the session's "
+                    + ", ".join(overrides),
+                    file=sys.stderr,
+                )
+            model_path = _model_for(session, args, given, warn)
+            options = replace(options, model_path=model_path)
+            for msg in session.check(model_path=model_path):
+                warn(msg)
+            if not src.is_file():
+                raise ImageError(f"the session's photo {src} is missing")
+            if restorer is None:
+                restorer = Restorer(options)
+            else:
+                restorer.set_options(options)
+            size = restorer.model_size
+            if args.size and args.size != size:
+                raise CheckpointError(
+                    f"--size {args.size} does not match the checkpoint, which is a {size} px "
+                    f"model ({Path(model_path).name})"
+                )
+            out = _output_for(src, None, args, single, False)
+            rep["output"] = str(out)
+            rep["model"] = model_path
+            if out.resolve() == src.resolve():
+                raise ImageError(
+                    f"refusing to overwrite the original {src.name}; use another -o or --suffix"
+                )
+            photo = load_photo(src)
+            result = restorer.restore(photo, session.restore_faces)
+            rep["faces_found"] = len(session.faces)
+            rep["faces_restored"] = result.restored_count
+            rep["device"] = str(restorer.enhancer.device)
+            rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
+            if result.fallback_note:
+                rep["note"] = result.fallback_note
+            if result.restored_count == 0:
+                rep["status"] = "no_face"
+                if out.suffix.lower() == src.suffix.lower() and options.upscale == 1:
+                    _copy_atomic(src, out, args.overwrite)
+                else:
+                    save_photo(result.image, out, quality=args.quality, overwrite=args.overwrite)
+            else:
+                save_photo(result.image, out, quality=args.quality, overwrite=args.overwrite)
+                if args.save_faces:
+                    _save_faces(result, out, args.overwrite)
+        except Cancelled:
+            raise
+        except GpenError as exc:
+            failed += 1
+            rep.update(status="error", error=str(exc), output=None)
+            say(f"error: {spec}: {exc}", file=sys.stderr)
+        rep["seconds"] = round(time.perf_counter() - t0, 3)
+        reports.append(rep)
+        bar.update(n, Path(spec).name)
+        if not args.json and rep["status"] != "error":
+            extra = " (no included face: copied unchanged)" if rep["status"] == "no_face" else ""
+            say(
+                f"{rep['input']} -> {rep['output']}: {rep['faces_restored']}/"
+                f"{rep['faces_found']} faces (session), {rep['seconds']:.1f}s{extra}"
+            )
+
+    summary = {
+        "inputs": len(sessions),
+        "ok": len(sessions) - failed,
+        "failed": failed,
+        "faces_restored": sum(r["faces_restored"] for r in reports),
+    }
+    if args.json:
+        say(json.dumps({"results": reports, "summary": summary}, indent=2))
+    elif len(sessions) > 1 or failed:
+        say(
+            f"done: {summary['ok']} of {len(sessions)} sessions, "
+            f"{summary['faces_restored']} faces restored" + (f", {failed} failed" if failed else "")
+        )
+    return 1 if failed else 0
