@@ -354,6 +354,13 @@ class Restorer:
         step("network", t0)
         check_cancel()
 
+        base, paste_matrices, upscale, superres = photo.pixels, matrices, o.upscale, {}
+        if sr is not None:
+            base, paste_matrices, superres = self._enhance_background(
+                photo.pixels, matrices, sr, progress, cancel, timings
+            )
+            upscale = 1
+
         t0 = time.perf_counter()
         if o.mask == "parsing":
             masks = [parsing_mask(r, o.weights_dir) for r in restored]
@@ -361,12 +368,6 @@ class Restorer:
             masks = [reference_mask(size)] * len(restored)
         blends = [o.blend if f.blend is None else f.blend for f in faces]
         weight = None
-        base, paste_matrices, upscale, superres = photo.pixels, matrices, o.upscale, {}
-        if sr is not None:
-            base, paste_matrices, superres = self._enhance_background(
-                photo.pixels, matrices, sr, progress, cancel, timings
-            )
-            upscale = 1
         if sr is not None and not faces:
             pixels = base
         elif faces or upscale > 1:
@@ -382,7 +383,7 @@ class Restorer:
             )
         else:
             pixels = photo.pixels.copy()
-        if photo.is_gray and keep_gray and faces:
+        if photo.is_gray and keep_gray and (faces or sr is not None):
             pixels = _gray(pixels)
         alpha = photo.alpha
         if alpha is not None and alpha.shape[:2] != pixels.shape[:2]:

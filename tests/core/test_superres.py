@@ -269,3 +269,16 @@ def test_bad_sr_model_fails_before_any_work(tiny_checkpoint):
     r = _restorer(tiny_checkpoint, tiny_checkpoint)
     with pytest.raises(SuperResolutionError, match="GPEN face restorer"):
         r.restore(Photo(pixels=np.zeros((32, 32, 3), np.uint8)), [])
+
+
+def test_grey_photo_without_faces_stays_grey_after_sr(sr_files, tiny_checkpoint):
+    from gpen_desktop.core.types import Photo
+
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.integers(0, 256, (30, 40, 1), dtype=np.uint8), 3, axis=2)
+    res = _restorer(tiny_checkpoint, sr_files[2], upscale=0).restore(
+        Photo(pixels=grey, is_gray=True), []
+    )
+    out = res.image.pixels
+    assert out.shape == (60, 80, 3) and res.image.is_gray
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
