@@ -115,6 +115,7 @@ def _register_old_photo_options(p: argparse.ArgumentParser) -> None:
         "--tile",
         type=int,
         default=0,
+        metavar="N",
         help="super-resolution tile size in input px (default 0: from free memory)",
     )
     g.add_argument(
