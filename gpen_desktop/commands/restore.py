@@ -70,7 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mask", default="feather", choices=["feather", "parsing"], help="paste-back mask"
     )
-    p.add_argument("--upscale", type=int, default=1, help="whole-number output scale (1-8)")
+    p.add_argument(
+        "--upscale",
+        type=int,
+        help="whole-number output scale (1-8; default 1, or the --sr-model's own scale)",
+    )
     p.add_argument("--color-match", action="store_true", help="keep the original skin tones")
     p.add_argument("--only-center-face", action="store_true", help="restore only the central face")
     p.add_argument(
@@ -89,7 +93,55 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    _register_old_photo_options(p)
     p.set_defaults(func=run)
+
+
+#: core.inpaint's INPAINT_METHODS and INPAINT_MODES (not imported: building the parser stays
+#: free of numpy).
+INPAINT_METHODS = ("telea", "ns")
+INPAINT_MODES = ("inpaint", "inpaint+restore")
+
+
+def _register_old_photo_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("old photos (background super-resolution, damage)")
+    g.add_argument(
+        "--sr-model",
+        metavar="PATH",
+        help="super-resolution model for the background (e.g. realesrnet_x4.pth; any "
+        "spandrel SR model); faces are restored as usual and pasted at the output size",
+    )
+    g.add_argument(
+        "--tile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="super-resolution tile size in input px (default 0: from free memory)",
+    )
+    g.add_argument(
+        "--damage-mask",
+        metavar="MASK",
+        help="image of the photo's size, white where it is damaged (scratches, tears): "
+        "filled before restoring (one input photo only)",
+    )
+    g.add_argument(
+        "--inpaint-model",
+        metavar="PATH",
+        help="GPEN-Inpainting checkpoint for faces under the damage (default: the one in "
+        "weights/, if any; 'opencv' = fill faces with OpenCV too)",
+    )
+    g.add_argument(
+        "--inpaint-method",
+        default="telea",
+        choices=INPAINT_METHODS,
+        help="OpenCV filler for damage outside faces: telea (default) or ns (Navier-Stokes)",
+    )
+    g.add_argument(
+        "--inpaint-mode",
+        default="inpaint+restore",
+        choices=INPAINT_MODES,
+        help="faces under damage: inpaint only, or inpaint then restore (default)",
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -101,7 +153,7 @@ def _pick_model(args: argparse.Namespace) -> str:
 
     if args.model_path:
         return args.model_path
-    restorers = [f for f in scan_weights() if f.kind == "restorer"]
+    restorers = [f for f in scan_weights() if f.kind == "restorer" and f.info.task != "inpainting"]
     if args.size:
         restorers = [f for f in restorers if f.info.in_size == args.size]
     bfr = [f for f in restorers if f.known is None or f.known.task == "bfr"] or restorers
@@ -112,6 +164,47 @@ def _pick_model(args: argparse.Namespace) -> str:
         )
     bfr.sort(key=lambda f: (f.info.in_size != 512, f.info.in_size))
     return str(bfr[0].path)
+
+
+def _pick_inpaint_model(args: argparse.Namespace) -> str:
+    """The GPEN-Inpainting checkpoint for a damage mask: --inpaint-model, else one found in
+    weights/, else "" (OpenCV fills faces too)."""
+    from gpen_desktop.core.models import scan_weights
+
+    if not args.damage_mask or (args.inpaint_model or "").lower() in ("opencv", "none"):
+        return ""
+    if args.inpaint_model:
+        return args.inpaint_model
+    found = [f for f in scan_weights() if f.kind == "restorer" and f.info.task == "inpainting"]
+    return str(found[0].path) if found else ""
+
+
+def _tile_progress(enabled: bool):
+    """A progress callback that shows super-resolution tiles on a terminal."""
+    if not (enabled and sys.stderr.isatty()):
+        return None
+
+    def report(done: int, total: int, message: str) -> None:
+        if message.startswith("enhancing background"):
+            say(f"\r{message}".ljust(60), end="\n" if done == total else "", file=sys.stderr)
+
+    return report
+
+
+def _old_photo_note(rep: dict) -> str:
+    parts = []
+    sr = rep.get("superres")
+    if sr:
+        parts.append(f"background {sr['model']} x{sr['scale']} ({sr['tiles']} tiles)")
+    damage = rep.get("inpainting")
+    if damage:
+        faces = damage.get("faces_inpainted", 0)
+        how = f" by {damage['faces']}" if faces and damage.get("faces") else ""
+        parts.append(
+            f"damage: {faces} face{'s' if faces != 1 else ''} inpainted{how}, "
+            f"background by {damage['background']}"
+        )
+    return "".join(f"; {p}" for p in parts)
 
 
 def _output_for(
@@ -195,7 +288,12 @@ def run(args: argparse.Namespace) -> int:
         raise ImageError(f"no supported images in {', '.join(sources)}")
     single = len(files) == 1 and files[0][1] is None
 
+    if args.damage_mask and not single:
+        raise GpenError("--damage-mask belongs to one photo: give exactly one input file")
+    if args.aligned and (args.sr_model or args.damage_mask):
+        raise GpenError("--sr-model and --damage-mask work on whole photos, not with --aligned")
     model_path = _pick_model(args)
+    upscale = args.upscale if args.upscale is not None else (0 if args.sr_model else 1)
     options = RestoreOptions(
         model_path=model_path,
         device=args.device,
@@ -203,12 +301,17 @@ def run(args: argparse.Namespace) -> int:
         blend=args.blend,
         mask=args.mask,
         color_match=args.color_match,
-        upscale=args.upscale,
+        upscale=upscale,
         detector=args.detector,
         only_center_face=args.only_center_face,
         min_face=args.min_face,
         max_faces=args.max_faces,
         dtype=args.precision,
+        sr_model=args.sr_model or "",
+        tile=args.tile,
+        inpaint_model=_pick_inpaint_model(args),
+        inpaint_method=args.inpaint_method,
+        inpaint_mode=args.inpaint_mode,
     )
     restorer = Restorer(options)
     size = restorer.model_size  # loads the checkpoint: a bad one fails here, once
@@ -217,6 +320,9 @@ def run(args: argparse.Namespace) -> int:
             f"--size {args.size} does not match the checkpoint, which is a {size} px model "
             f"({Path(model_path).name}); drop --size or pick the right file"
         )
+    restorer.superres  # noqa: B018 - load the SR and inpainting models now: fail fast, once
+    restorer.inpainter  # noqa: B018
+    progress = _tile_progress(not args.json)
 
     reports, failed = [], 0
     bar = _Bar(len(files), enabled=not args.json)
@@ -250,16 +356,26 @@ def run(args: argparse.Namespace) -> int:
                 )
                 rep["faces_found"] = rep["faces_restored"] = 1
             else:
-                result = restorer.restore(photo)
+                damage = None
+                if args.damage_mask:
+                    from gpen_desktop.core.inpaint import load_damage_mask
+
+                    damage = load_damage_mask(args.damage_mask, photo.width, photo.height)
+                result = restorer.restore(photo, progress=progress, damage=damage)
                 rep["faces_found"] = result.detected
                 rep["faces_restored"] = result.restored_count
                 rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
                 if result.fallback_note:
                     rep["note"] = result.fallback_note
+                if result.superres:
+                    rep["superres"] = result.superres
+                if result.inpainting:
+                    rep["inpainting"] = result.inpainting
+                changed = upscale != 1 or result.superres or result.inpainting
                 if result.restored_count == 0:
                     rep["status"] = "no_face"
                     log.warning("%s: no face found; copied through unchanged", src.name)
-                    if out.suffix.lower() == src.suffix.lower() and args.upscale == 1:
+                    if out.suffix.lower() == src.suffix.lower() and not changed:
                         _copy_atomic(src, out, args.overwrite)
                     else:
                         save_restored(
@@ -286,6 +402,8 @@ def run(args: argparse.Namespace) -> int:
         bar.update(n, src.name)
         if not args.json and (rep["status"] != "error"):
             extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
+            if rep.get("superres") or rep.get("inpainting"):
+                extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
             say(
                 f"{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
             )

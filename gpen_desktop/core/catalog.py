@@ -16,12 +16,13 @@ _MODELSCOPE = (
 )
 MODELSCOPE_PAGE = "https://modelscope.cn/models/damo/cv_gpen_image-portrait-enhancement-hires"
 
-CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".ckpt", ".bin", ".tar")
+CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".ckpt", ".bin", ".tar", ".safetensors")
 
 
 @dataclass(frozen=True)
 class KnownModel:
-    """An official checkpoint. ``task``: bfr, colorization, inpainting, seg2face, detector, parsing."""
+    """An official checkpoint. ``task``: bfr, colorization, inpainting, seg2face, detector,
+    parsing or superres (background super-resolution; ``scale`` is its output scale)."""
 
     name: str
     filename: str
@@ -32,6 +33,7 @@ class KnownModel:
     url: str
     approx_bytes: int
     note: str
+    scale: int = 0
 
     @property
     def is_restorer(self) -> bool:
@@ -137,6 +139,21 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         _OSS.format("ParseNet-latest"),
         85_000_000,
         "Face parsing for a tighter paste-back mask (facexlib ParseNet)",
+    ),
+    *(
+        KnownModel(
+            f"realesrnet_x{s}",
+            f"realesrnet_x{s}.pth",
+            0,
+            0,
+            0.0,
+            "superres",
+            _OSS.format(f"realesrnet_x{s}"),
+            67_000_000,
+            f"Background super-resolution x{s} (Real-ESRGAN RRDBNet; optional)",
+            s,
+        )
+        for s in (4, 2, 1)
     ),
 )
 

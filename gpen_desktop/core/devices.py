@@ -119,3 +119,30 @@ def run_with_fallback(
             on_fallback(note)
         cpu = torch.device("cpu")
         return fn(cpu), cpu
+
+
+def free_memory(device: Any = "cpu") -> int | None:
+    """Bytes free for new allocations on ``device``: a CUDA GPU's free memory, or the system's
+    available RAM for the CPU and Apple MPS (Linux ``MemAvailable``, else the free pages).
+    None when it cannot be told."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        try:
+            return int(torch.cuda.mem_get_info(device)[0])
+        except (RuntimeError, AssertionError):
+            return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -37,7 +37,7 @@ class FoundModel:
     info: object | None  # CheckpointInfo for GPEN files
     error: str | None
     known: KnownModel | None
-    kind: str  # "restorer", "discriminator", "detector", "parsing", "invalid"
+    kind: str  # "restorer", "discriminator", "detector", "parsing", "superres", "invalid"
 
     def to_json(self) -> dict:
         return {
@@ -64,6 +64,28 @@ def _aux_kind(path: Path) -> str | None:
     return None
 
 
+def _superres(path: Path) -> FoundModel | None:
+    """A super-resolution model spandrel recognises (info: SRInfo, with its scale), or None.
+    A file that looks like an upscaler while spandrel is missing is reported as invalid with
+    the install hint."""
+    from gpen_desktop.core.superres import INSTALL_HINT, inspect_sr_model, spandrel_available
+
+    if not spandrel_available():
+        try:
+            sd, _, _ = read_state_dict(path)
+        except CheckpointError:
+            return None
+        if "upscaler" in (guess_architecture(list(sd)) or ""):
+            return FoundModel(path, None, INSTALL_HINT, None, "invalid")
+        return None
+    try:
+        info = inspect_sr_model(path)
+    except CheckpointError:
+        return None
+    known = next((m for m in KNOWN_MODELS if m.name == info.name), None)
+    return FoundModel(path, info, None, known, "superres")
+
+
 def identify(path: str | Path) -> FoundModel:
     """What a single file is, by content (never by name)."""
     path = Path(path)
@@ -74,6 +96,9 @@ def identify(path: str | Path) -> FoundModel:
         if kind:
             known = next(m for m in KNOWN_MODELS if m.task == kind)
             return FoundModel(path, None, None, known, kind)
+        sr = _superres(path)
+        if sr is not None:
+            return sr
         return FoundModel(path, None, str(exc), None, "invalid")
     if info.arch != "GPEN":
         return FoundModel(path, info, None, None, "discriminator")
@@ -117,4 +142,8 @@ def verify_download(path: str | Path, expected: KnownModel) -> FoundModel:
             )
     elif found.kind != expected.task:
         raise CheckpointError(f"downloaded file is not a {expected.task} model ({found.kind})")
+    elif expected.scale and getattr(found.info, "scale", expected.scale) != expected.scale:
+        raise CheckpointError(
+            f"downloaded file is a x{found.info.scale} upscaler, not {expected.name}"
+        )
     return found

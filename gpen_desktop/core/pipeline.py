@@ -36,6 +36,15 @@ class RestoreOptions:
     output scale (background resized with Lanczos, faces pasted at the higher resolution);
     ``keep_gray`` returns grey photos grey; ``min_face``/``max_faces``/``only_center_face``
     filter detections.
+
+    ``sr_model``: a super-resolution model file (any spandrel single-image SR model, e.g. GPEN's
+    realesrnet_x4.pth) that enlarges the background; faces are still detected and restored from
+    the original and pasted at the output size. With it, ``upscale`` 0 means the model's own
+    scale and any other value resizes the SR output to that scale. ``tile``: SR tile side in
+    input pixels (0 = from free memory). ``inpaint_model``: a GPEN-Inpainting checkpoint for
+    faces under damage strokes ("" = OpenCV fills them too); ``inpaint_method``: OpenCV's
+    filler (telea or ns) for the rest; ``inpaint_mode``: "inpaint" or "inpaint+restore" (the
+    restoration model then runs on the inpainted faces). See :mod:`gpen_desktop.core.inpaint`.
     """
 
     model_path: str = ""
@@ -53,14 +62,25 @@ class RestoreOptions:
     weights_dir: str | None = None
     dtype: str = "auto"
     engine: str = "fast"  # "eager": the plain reference forward (benchmarks)
+    sr_model: str = ""
+    tile: int = 0
+    inpaint_model: str = ""
+    inpaint_method: str = "telea"
+    inpaint_mode: str = "inpaint+restore"
 
     def check(self) -> None:
         if not 0.0 <= float(self.blend) <= 1.0:
             raise GpenError(f"blend must be between 0 and 1, got {self.blend}")
         if self.mask not in MASK_TYPES:
             raise GpenError(f"mask must be one of {', '.join(MASK_TYPES)}, got {self.mask!r}")
-        if int(self.upscale) != self.upscale or not 1 <= self.upscale <= 8:
+        low = 0 if self.sr_model else 1  # 0: the SR model's own scale
+        if int(self.upscale) != self.upscale or not low <= self.upscale <= 8:
             raise GpenError(f"upscale must be a whole number from 1 to 8, got {self.upscale}")
+        if int(self.tile) != self.tile or self.tile < 0:
+            raise GpenError(f"tile must be 0 (automatic) or a positive size, got {self.tile}")
+        from gpen_desktop.core.inpaint import check_inpaint_options
+
+        check_inpaint_options(self.inpaint_method, self.inpaint_mode)
         if self.batch_size < 1:
             raise GpenError(f"batch size must be at least 1, got {self.batch_size}")
         if self.dtype not in PRECISIONS:
@@ -90,6 +110,8 @@ class RestoreResult:
     fallback_note: str | None = None
     detected: int = 0
     weight: np.ndarray | None = None  # per-pixel weight of restored faces (0 = untouched)
+    superres: dict[str, Any] = field(default_factory=dict)  # model, scale, tiles, tile
+    inpainting: dict[str, Any] = field(default_factory=dict)  # what filled the damage mask
 
     @property
     def restored_count(self) -> int:
@@ -109,6 +131,7 @@ class Restorer:
         self.options = options
         self._enhancer: Any = None
         self._loaded_key: tuple[str, str, str] | None = None
+        self._extras: dict[str, tuple[tuple, Any]] = {}  # SR model and inpainter, by key
 
     # ------------------------------------------------------------------ model
     def set_options(self, options: RestoreOptions) -> None:
@@ -139,8 +162,55 @@ class Restorer:
                 engine=self.options.engine,
             )
             self._loaded_key = key
+            if loaded.info.task == "inpainting":
+                self._enhancer = None
+                raise GpenError(
+                    f"{Path(o.model_path).name} is GPEN's inpainting model (it fills white brush "
+                    "strokes), not a restorer: give it as the inpainting model with a damage "
+                    "mask and pick a restoration model"
+                )
         self._enhancer.set_precision(o.dtype)
         return self._enhancer
+
+    def _extra(self, name: str, key: tuple, build: Callable[[], Any]) -> Any:
+        held = self._extras.get(name)
+        if held is None or held[0] != key:
+            self._extras.pop(name, None)
+            self._extras[name] = (key, build())
+        return self._extras[name][1]
+
+    @property
+    def superres(self) -> Any:
+        """The background SR model (:class:`~gpen_desktop.core.superres.SuperResolver`), loaded
+        on first use, or None when no ``sr_model`` is set."""
+        from gpen_desktop.core.superres import load_sr_model
+
+        o = self.options
+        if not o.sr_model:
+            return None
+        return self._extra(
+            "sr", (o.sr_model, o.device), lambda: load_sr_model(o.sr_model, o.device)
+        )
+
+    @property
+    def inpainter(self) -> Any:
+        """An Enhancer for the GPEN-Inpainting checkpoint, or None when none is set."""
+        from gpen_desktop.core.checkpoints import load_checkpoint
+        from gpen_desktop.core.inference import Enhancer
+
+        o = self.options
+        if not o.inpaint_model:
+            return None
+
+        def build() -> Any:
+            loaded = load_checkpoint(o.inpaint_model)
+            if loaded.info.task != "inpainting":
+                log.warning("%s is not named as an inpainting model", loaded.info.name)
+            return Enhancer(loaded, o.device, o.batch_size, dtype=o.dtype, engine=o.engine)
+
+        inpainter = self._extra("inpaint", (o.inpaint_model, o.device, o.engine), build)
+        inpainter.set_precision(o.dtype)
+        return inpainter
 
     @property
     def model_size(self) -> int:
@@ -149,6 +219,7 @@ class Restorer:
     def unload(self) -> None:
         self._enhancer = None
         self._loaded_key = None
+        self._extras.clear()
 
     # ------------------------------------------------------------------ steps
     def detect(self, photo: Photo) -> list[Face]:
@@ -184,6 +255,7 @@ class Restorer:
         cancel: CancelFn | None = None,
         on_face: FaceReadyFn | None = None,
         reuse: dict[int, np.ndarray] | None = None,
+        damage: np.ndarray | None = None,
     ) -> RestoreResult:
         """Restore the included faces of ``photo`` (detected when ``faces`` is None).
 
@@ -192,7 +264,8 @@ class Restorer:
         aligned, restored)`` sees every face as soon as its batch is done. ``reuse`` maps a
         position in ``faces`` to that face's restored crop from an earlier run (same face, same
         model): it is pasted again without running the network (restoring one face of a photo
-        keeps the others as they were).
+        keeps the others as they were). ``damage``: a damage mask at the photo's size (white /
+        True = damaged; see :func:`gpen_desktop.core.inpaint.as_damage_mask`).
         """
         from gpen_desktop.core.faces.align import align_face
         from gpen_desktop.core.faces.paste import parsing_mask, paste_faces, reference_mask
@@ -210,6 +283,17 @@ class Restorer:
 
         enhancer = self.enhancer  # load (or reuse) the model first: fail fast on a bad checkpoint
         size = enhancer.size
+        sr = self.superres
+        original = photo
+        dmask, inpainting = None, {}
+        if damage is not None:
+            from gpen_desktop.core.inpaint import METHOD_LABELS, as_damage_mask, fill_strokes
+
+            t0 = time.perf_counter()
+            dmask = as_damage_mask(damage, photo.width, photo.height)
+            photo = replace(photo, pixels=fill_strokes(photo.pixels, dmask, o.inpaint_method))
+            inpainting = {"background": METHOD_LABELS[o.inpaint_method], "faces_inpainted": 0}
+            step("inpaint", t0)
         check_cancel()
         t0 = time.perf_counter()
         if faces is None:
@@ -243,6 +327,13 @@ class Restorer:
             crop = reuse.get(pos)
             if crop is not None and crop.shape == (size, size, 3) and crop.dtype == np.uint8:
                 restored[k] = crop
+        if dmask is not None:
+            t0 = time.perf_counter()
+            orig8 = _gray(original.rgb8()) if colorize else original.rgb8()
+            inpainting.update(
+                self._inpaint_faces(orig8, dmask, faces, crops, matrices, restored, on_face, cancel)
+            )
+            step("inpaint", t0)
         todo = [k for k, r in enumerate(restored) if r is None]
         total = len(todo)
         if progress:
@@ -263,6 +354,13 @@ class Restorer:
         step("network", t0)
         check_cancel()
 
+        base, paste_matrices, upscale, superres = photo.pixels, matrices, o.upscale, {}
+        if sr is not None:
+            base, paste_matrices, superres = self._enhance_background(
+                photo.pixels, matrices, sr, progress, cancel, timings
+            )
+            upscale = 1
+
         t0 = time.perf_counter()
         if o.mask == "parsing":
             masks = [parsing_mask(r, o.weights_dir) for r in restored]
@@ -270,23 +368,25 @@ class Restorer:
             masks = [reference_mask(size)] * len(restored)
         blends = [o.blend if f.blend is None else f.blend for f in faces]
         weight = None
-        if faces or o.upscale > 1:
+        if sr is not None and not faces:
+            pixels = base
+        elif faces or upscale > 1:
             pixels, weight = paste_faces(
-                photo.pixels,
+                base,
                 restored,
-                matrices,
+                paste_matrices,
                 masks,
                 blends,
-                upscale=o.upscale,
+                upscale=upscale,
                 color_match=o.color_match,
                 face_sizes=[min(f.width, f.height) for f in faces],
             )
         else:
             pixels = photo.pixels.copy()
-        if photo.is_gray and keep_gray and faces:
+        if photo.is_gray and keep_gray and (faces or sr is not None):
             pixels = _gray(pixels)
         alpha = photo.alpha
-        if alpha is not None and o.upscale > 1:
+        if alpha is not None and alpha.shape[:2] != pixels.shape[:2]:
             import cv2
 
             alpha = cv2.resize(
@@ -318,7 +418,99 @@ class Restorer:
             fallback_note=enhancer.fallback_note,
             detected=detected,
             weight=weight,
+            superres=superres,
+            inpainting=inpainting,
         )
+
+    def _inpaint_faces(
+        self,
+        rgb8: np.ndarray,
+        dmask: np.ndarray,
+        faces: Sequence[Face],
+        crops: list[np.ndarray],
+        matrices: list[np.ndarray],
+        restored: list,
+        on_face: FaceReadyFn | None,
+        cancel: CancelFn | None,
+    ) -> dict[str, Any]:
+        """Faces whose crop shows damage (and that are not reused) go through the inpainting
+        model as aligned crops with white strokes; updates ``crops``/``matrices`` (to restore
+        the inpainted face) or ``restored`` (mode "inpaint") in place. Without an inpainting
+        model the OpenCV-filled photo's crops are already in ``crops``."""
+        from gpen_desktop.core.faces.align import align_face, resize_crop_matrix
+        from gpen_desktop.core.inference import resize_crop
+        from gpen_desktop.core.inpaint import METHOD_LABELS, touches, warp_mask, whiten_strokes
+
+        o = self.options
+        size = crops[0].shape[0] if crops else 0
+        hit = [
+            k
+            for k in range(len(faces))
+            if restored[k] is None and touches(dmask, matrices[k], size)
+        ]
+        if not hit:
+            return {"faces_inpainted": 0}
+        inpainter = self.inpainter
+        if inpainter is None:
+            return {"faces": METHOD_LABELS[o.inpaint_method], "faces_inpainted": len(hit)}
+        isz = inpainter.size
+        whites, imats = [], []
+        for k in hit:
+            crop, m = align_face(rgb8, faces[k].landmarks_array(), isz)
+            whites.append(whiten_strokes(crop, warp_mask(dmask, m, isz)))
+            imats.append(m)
+        outs = inpainter.restore_crops(whites, cancel=cancel)
+        for k, white, m, out in zip(hit, whites, imats, outs, strict=True):
+            matrices[k] = resize_crop_matrix(m, isz, size)
+            if o.inpaint_mode == "inpaint":
+                crops[k] = resize_crop(white, size)
+                restored[k] = resize_crop(out, size)
+                if on_face is not None:
+                    on_face(k, crops[k], restored[k])
+            else:
+                crops[k] = resize_crop(out, size)
+        return {
+            "faces": inpainter.info.name,
+            "faces_inpainted": len(hit),
+            "mode": o.inpaint_mode,
+        }
+
+    def _enhance_background(
+        self,
+        pixels: np.ndarray,
+        matrices: list[np.ndarray],
+        sr: Any,
+        progress: ProgressFn | None,
+        cancel: CancelFn | None,
+        timings: dict[str, float],
+    ) -> tuple[np.ndarray, list[np.ndarray], dict[str, Any]]:
+        """The photo super-resolved (then resized to ``upscale`` when that differs from the
+        model's scale) and the face matrices re-expressed for the output pixels."""
+        from gpen_desktop.core.faces.align import compose_affine
+        from gpen_desktop.core.superres import resize_to
+
+        t0 = time.perf_counter()
+        h, w = pixels.shape[:2]
+        factor = self.options.upscale or sr.scale
+        big = sr.upscale(pixels, self.options.tile, progress=progress, cancel=cancel)
+        big = resize_to(big, w * factor, h * factor)
+        # output pixel -> photo pixel (cv2.resize's pixel-centre convention), then photo -> crop
+        to_photo = np.array(
+            [[1 / factor, 0, 0.5 / factor - 0.5], [0, 1 / factor, 0.5 / factor - 0.5]]
+        )
+        out_matrices = [compose_affine(m, to_photo) for m in matrices]
+        timings["superres"] = time.perf_counter() - t0
+        info = {
+            "model": sr.info.name,
+            "scale": sr.scale,
+            "output_scale": factor,
+            "tiles": sr.last_tiles,
+            "tile": sr.last_tile_size,
+            "device": str(sr.device),
+        }
+        if sr.fallback_note:
+            info["note"] = sr.fallback_note
+        return big, out_matrices, info
 
 
 def restore_photo_file(path: str | Path, options: RestoreOptions) -> RestoreResult:
