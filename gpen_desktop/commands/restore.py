@@ -272,8 +272,9 @@ def run(args: argparse.Namespace) -> int:
     from gpen_desktop.core.imageio import iter_images, load_photo, save_restored
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
-    if args.sessions:
-        return restore_session.run_sessions(args)
+    if args.sessions:  # gpen restore --session FILE: commands/restore_session.py
+        tools = restore_session.Tools(_output_for, _Bar, _save_faces, _copy_atomic, _pick_model)
+        return restore_session.run_sessions(args, tools)
     sources = list(args.inputs) + list(args.input_flag)
     if not sources:
         raise GpenError("no input: give photos or folders (or --input FILE)")

@@ -8,7 +8,7 @@ and the run says which.
 
 Kept apart from ``restore.py`` so the two can change independently; ``restore.py`` calls
 :func:`add_arguments` (first, so every later option records whether it was given) and
-:func:`run_sessions`.
+:func:`run_sessions` (handing in its output naming and savers: no import back, no cycle).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import functools
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +102,7 @@ def _session_options(session, args: argparse.Namespace, given: set[str]):
     return replace(opts, **changes), said
 
 
-def _model_for(session, args: argparse.Namespace, given: set[str], warn) -> str:
+def _model_for(session, args: argparse.Namespace, given: set[str], warn, pick_model) -> str:
     """The checkpoint to run a session with: --model_path when given, else the session's file
     found by content; GpenError with what to do when it is nowhere."""
     from gpen_desktop.core.errors import SessionError
@@ -109,9 +111,7 @@ def _model_for(session, args: argparse.Namespace, given: set[str], warn) -> str:
     if "model_path" in given and args.model_path:
         return args.model_path
     if session.model_sha256 is None and not session.options.model_path:
-        from gpen_desktop.commands.restore import _pick_model
-
-        path = _pick_model(args)
+        path = pick_model(args)
         warn(f"the session records no model; using {path}")
         return path
     found = session.find_model()
@@ -128,14 +128,25 @@ def _model_for(session, args: argparse.Namespace, given: set[str], warn) -> str:
     return str(found)
 
 
-def run_sessions(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class Tools:
+    """The restore command's own helpers, handed in by ``restore.py`` (which imports this
+    module, so this one cannot import it): output naming, progress bar, savers, model choice."""
+
+    output_for: Callable[..., Path]
+    bar: Callable[..., Any]
+    save_faces: Callable[..., None]
+    copy_atomic: Callable[..., None]
+    pick_model: Callable[[argparse.Namespace], str]
+
+
+def run_sessions(args: argparse.Namespace, tools: Tools) -> int:
     """Restore every ``--session`` file's photo as the session describes; same output naming,
     report and exit codes as a normal ``gpen restore`` run."""
     from dataclasses import replace
 
-    from gpen_desktop.commands.restore import _Bar, _copy_atomic, _output_for, _save_faces
     from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
-    from gpen_desktop.core.imageio import load_photo, save_photo
+    from gpen_desktop.core.imageio import load_photo, save_restored
     from gpen_desktop.core.pipeline import Restorer
     from gpen_desktop.core.session import load_session
 
@@ -153,7 +164,7 @@ def run_sessions(args: argparse.Namespace) -> int:
     single = len(sessions) == 1
     restorer: Restorer | None = None
     reports, failed = [], 0
-    bar = _Bar(len(sessions), enabled=not args.json)
+    bar = tools.bar(len(sessions), enabled=not args.json)
     for n, spec in enumerate(sessions, 1):
         t0 = time.perf_counter()
         rep: dict[str, Any] = {
@@ -187,7 +198,7 @@ def run_sessions(args: argparse.Namespace) -> int:
                     + ", ".join(overrides),
                     file=sys.stderr,
                 )
-            model_path = _model_for(session, args, given, warn)
+            model_path = _model_for(session, args, given, warn, tools.pick_model)
             options = replace(options, model_path=model_path)
             for msg in session.check(model_path=model_path):
                 warn(msg)
@@ -203,7 +214,7 @@ def run_sessions(args: argparse.Namespace) -> int:
                     f"--size {args.size} does not match the checkpoint, which is a {size} px "
                     f"model ({Path(model_path).name})"
                 )
-            out = _output_for(src, None, args, single, False)
+            out = tools.output_for(src, None, args, single, False)
             rep["output"] = str(out)
             rep["model"] = model_path
             if out.resolve() == src.resolve():
@@ -221,13 +232,17 @@ def run_sessions(args: argparse.Namespace) -> int:
             if result.restored_count == 0:
                 rep["status"] = "no_face"
                 if out.suffix.lower() == src.suffix.lower() and options.upscale == 1:
-                    _copy_atomic(src, out, args.overwrite)
+                    tools.copy_atomic(src, out, args.overwrite)
                 else:
-                    save_photo(result.image, out, quality=args.quality, overwrite=args.overwrite)
+                    save_restored(
+                        result.image, out, photo, quality=args.quality, overwrite=args.overwrite
+                    )
             else:
-                save_photo(result.image, out, quality=args.quality, overwrite=args.overwrite)
+                save_restored(
+                    result.image, out, photo, quality=args.quality, overwrite=args.overwrite
+                )
                 if args.save_faces:
-                    _save_faces(result, out, args.overwrite)
+                    tools.save_faces(result, out, args.overwrite)
         except Cancelled:
             raise
         except GpenError as exc:

@@ -16,7 +16,7 @@ _MODELSCOPE = (
 )
 MODELSCOPE_PAGE = "https://modelscope.cn/models/damo/cv_gpen_image-portrait-enhancement-hires"
 
-CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".ckpt", ".bin", ".tar", ".safetensors")
+CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".ckpt", ".bin", ".tar", ".safetensors", ".onnx")
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,11 @@ class Enhancer:
 
     def _get_runner(self) -> Any:
         if self._runner is None or self._runner.device != self.device:
-            self._runner = FastRunner(self.loaded.model, self.device, self.dtype, self.engine)
+            make_runner = getattr(self.loaded, "make_runner", None)  # a file with its own
+            if make_runner is not None:  # runtime (ONNX: core/onnx_model.py)
+                self._runner = make_runner(self.device, self.dtype)
+            else:
+                self._runner = FastRunner(self.loaded.model, self.device, self.dtype, self.engine)
         return self._runner
 
     def set_precision(self, dtype: str) -> None:

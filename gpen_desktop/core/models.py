@@ -86,12 +86,38 @@ def _superres(path: Path) -> FoundModel | None:
     return FoundModel(path, info, None, known, "superres")
 
 
+def inspect_model_file(path: str | Path):
+    """The CheckpointInfo of a model file: a PyTorch checkpoint, or an ``.onnx`` file
+    (:mod:`gpen_desktop.core.onnx_model`, ``format`` "onnx"). CheckpointError otherwise."""
+    if Path(path).suffix.lower() == ".onnx":
+        from gpen_desktop.core.onnx_model import inspect_onnx
+
+        return inspect_onnx(path)
+    return inspect_checkpoint(path)
+
+
+def load_model_file(path: str | Path, device: object = "cpu"):
+    """A loaded restorer for :class:`~gpen_desktop.core.inference.Enhancer`: a
+    ``LoadedCheckpoint`` (PyTorch) or, for an ``.onnx`` file, a ``LoadedOnnx`` (same ``info``,
+    runs through onnxruntime). CheckpointError with a one-line reason otherwise."""
+    if Path(path).suffix.lower() == ".onnx":
+        from gpen_desktop.core.onnx_model import load_onnx
+
+        return load_onnx(path)
+    from gpen_desktop.core.checkpoints import load_checkpoint
+
+    return load_checkpoint(path, device=device)
+
+
 def identify(path: str | Path) -> FoundModel:
-    """What a single file is, by content (never by name)."""
+    """What a single file is, by content (never by name; ``.onnx`` files through
+    onnxruntime)."""
     path = Path(path)
     try:
-        info = inspect_checkpoint(path)
+        info = inspect_model_file(path)
     except CheckpointError as exc:
+        if path.suffix.lower() == ".onnx":
+            return FoundModel(path, None, str(exc), None, "invalid")
         kind = _aux_kind(path)
         if kind:
             known = next(m for m in KNOWN_MODELS if m.task == kind)

@@ -144,8 +144,8 @@ class Restorer:
 
     @property
     def enhancer(self) -> Any:
-        from gpen_desktop.core.checkpoints import load_checkpoint
         from gpen_desktop.core.inference import Enhancer
+        from gpen_desktop.core.models import load_model_file
 
         o = self.options
         key = (str(o.model_path), o.device, o.engine)
@@ -153,7 +153,7 @@ class Restorer:
             if not self.options.model_path:
                 raise GpenError("no model chosen: pick a GPEN checkpoint (see `gpen models list`)")
             self._enhancer = None
-            loaded = load_checkpoint(self.options.model_path)
+            loaded = load_model_file(self.options.model_path)  # .pth or .onnx
             self._enhancer = Enhancer(
                 loaded,
                 self.options.device,

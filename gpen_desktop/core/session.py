@@ -148,8 +148,9 @@ class Session:
         moved or renamed is found by content. Without a recorded SHA-256 it returns
         ``options.model_path`` when that file exists.
         """
+        from gpen_desktop.core.catalog import CHECKPOINT_EXTENSIONS
         from gpen_desktop.core.downloads import sha256_file
-        from gpen_desktop.core.models import CHECKPOINT_EXTENSIONS, default_weights_dir
+        from gpen_desktop.core.models import default_weights_dir
 
         first = Path(self.options.model_path) if self.options.model_path else None
         if self.model_sha256 is None:
@@ -157,7 +158,7 @@ class Session:
         candidates: list[Path] = [first] if first is not None else []
         if folders is None:
             folders = [f for f in (self.options.weights_dir, default_weights_dir()) if f]
-        extensions = (*CHECKPOINT_EXTENSIONS, ".onnx")
+        extensions = CHECKPOINT_EXTENSIONS
         for folder in folders:
             folder = Path(folder)
             if folder.is_dir():
