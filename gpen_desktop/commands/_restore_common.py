@@ -1,0 +1,94 @@
+"""Pieces shared by ``gpen restore`` over photos and over sessions: model choice, output
+names, the folder progress bar, the per-face debug files and the copy-through of a photo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from gpen_desktop.commands._output import say
+
+
+def _pick_model(args: argparse.Namespace) -> str:
+    from gpen_desktop.core.errors import CheckpointError
+    from gpen_desktop.core.models import default_weights_dir, scan_weights
+
+    if args.model_path:
+        return args.model_path
+    restorers = [f for f in scan_weights() if f.kind == "restorer" and f.info.task != "inpainting"]
+    if args.size:
+        restorers = [f for f in restorers if f.info.in_size == args.size]
+    bfr = [f for f in restorers if f.known is None or f.known.task == "bfr"] or restorers
+    if not bfr:
+        raise CheckpointError(
+            f"no GPEN checkpoint found in {default_weights_dir()}; pass --model_path "
+            "(see `gpen models known` for the official files)"
+        )
+    bfr.sort(key=lambda f: (f.info.in_size != 512, f.info.in_size))
+    return str(bfr[0].path)
+
+
+def _output_for(
+    src: Path, root: Path | None, args: argparse.Namespace, single: bool, aligned: bool
+) -> Path:
+    ext = args.ext or (".png" if aligned else src.suffix)
+    if not ext.startswith("."):
+        ext = "." + ext
+    if args.output and single and Path(args.output).suffix and not Path(args.output).is_dir():
+        return Path(args.output)
+    name = f"{src.stem}{args.suffix}{ext}"
+    if args.output:
+        rel = src.relative_to(root).parent if root is not None else Path()
+        return Path(args.output) / rel / name
+    return src.with_name(name)
+
+
+class _Bar:
+    """A one-line progress bar on stderr for folders (plain lines when not a terminal)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.t0 = total, enabled and total > 1, time.perf_counter()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, done: int, name: str) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        width = 24
+        fill = int(width * done / self.total)
+        line = (
+            f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {elapsed:5.0f}s {name[:40]}"
+        )
+        if self.tty:
+            say(
+                "\r" + line.ljust(80),
+                end="" if done < self.total else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            say(line, file=sys.stderr, flush=True)
+
+
+def _save_faces(result, out_path: Path, overwrite: bool) -> None:
+    import numpy as np
+
+    from gpen_desktop.core.imageio import save_photo
+
+    folder = out_path.parent / "faces"
+    for fr in result.faces:
+        stem = f"{out_path.stem}_face{fr.index:02d}"
+        save_photo(fr.aligned_input, folder / f"{stem}_input.png", overwrite=overwrite)
+        save_photo(fr.restored, folder / f"{stem}_restored.png", overwrite=overwrite)
+        gap = np.full((fr.restored.shape[0], 8, 3), 255, np.uint8)
+        strip = np.concatenate([fr.aligned_input, gap, fr.restored], axis=1)
+        save_photo(strip, folder / f"{stem}_compare.png", overwrite=overwrite)
+
+
+def _copy_atomic(src: Path, out: Path, overwrite: bool) -> None:
+    from gpen_desktop.core.errors import ImageError
+    from gpen_desktop.core.fileio import atomic_copy
+
+    atomic_copy(src, out, overwrite=overwrite, parents=True, error=ImageError)
