@@ -152,9 +152,11 @@ def test_16bit_premultiplied_alpha_is_made_straight(tmp_path):
     np.testing.assert_array_equal(photo.alpha, alpha)
 
 
+@pytest.mark.parametrize("orientation", [2, 5, 6, 7, 8])
 @pytest.mark.parametrize("kind", ["rgb8", "grey8", "rgba8"])
-def test_8bit_tiffs_written_by_tifffile(tmp_path, kind):
-    """Pillow 13's own turning scrambles uncompressed grey and RGBA TIFFs with the tag."""
+def test_8bit_tiffs_written_by_tifffile(tmp_path, kind, orientation):
+    """Pillow 13's own turning scrambled uncompressed grey and RGBA TIFFs with orientations
+    5 to 8 (the ones that swap width and height)."""
     rgb = (_rgb16() >> 8).astype(np.uint8)
     arr = {"rgb8": rgb, "grey8": rgb[:, :, 1], "rgba8": np.dstack([rgb, rgb[:, :, 2]])}[kind]
     extra = {"extrasamples": ["unassalpha"]} if kind == "rgba8" else {}
@@ -162,17 +164,16 @@ def test_8bit_tiffs_written_by_tifffile(tmp_path, kind):
         tmp_path / "in.tif",
         arr,
         photometric="minisblack" if kind == "grey8" else "rgb",
-        extratags=[(274, 3, 1, 6, True)],
+        extratags=[(274, 3, 1, orientation, True)],
         **extra,
     )
     photo = load_photo(tmp_path / "in.tif")
     assert photo.pixels.dtype == np.uint8
-    np.testing.assert_array_equal(
-        photo.pixels[:, :, :3], np.rot90(rgb if kind != "grey8" else np.dstack([arr] * 3), -1)
-    )
+    colour = np.dstack([arr] * 3) if kind == "grey8" else arr[:, :, :3]
+    np.testing.assert_array_equal(photo.pixels, DISPLAY[orientation](colour))
     assert photo.info["layout"] == {"rgb8": "RGB", "grey8": "L", "rgba8": "RGBA"}[kind]
     if kind == "rgba8":
-        np.testing.assert_array_equal(photo.alpha, np.rot90(rgb[:, :, 2], -1))
+        np.testing.assert_array_equal(photo.alpha, DISPLAY[orientation](arr[:, :, 3]))
 
 
 # --------------------------------------------------------------------------- round trips
