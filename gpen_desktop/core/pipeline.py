@@ -17,12 +17,10 @@ import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, FaceError, GpenError
 from gpen_desktop.core.precision import PRECISIONS
-from gpen_desktop.core.types import Face, Photo, luma
+from gpen_desktop.core.types import CancelFn, Face, Photo, ProgressFn, luma
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, str], None]
-CancelFn = Callable[[], bool]
 FaceReadyFn = Callable[[int, np.ndarray, np.ndarray], None]
 
 MASK_TYPES = ("feather", "parsing")
