@@ -20,6 +20,7 @@ from gpen_desktop.commands._restore_common import (
     _copy_atomic,
     _output_for,
     _pick_model,
+    _pick_models_by_size,
     _save_faces,
 )
 from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
@@ -48,9 +49,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model_path",
         "--model-path",
+        "--model",
         "-m",
         dest="model_path",
-        help="GPEN checkpoint (default: a restorer from weights/, 512 px preferred)",
+        metavar="PATH|auto",
+        help="GPEN checkpoint for every face (default: a restorer from weights/, 512 px "
+        "preferred); 'auto': each face through the weights/ model of its size (the smallest "
+        "size at least the face's, capped at the largest present)",
+    )
+    p.add_argument(
+        "--model-for-size",
+        dest="model_for_size",
+        action="append",
+        metavar="SIZE=PATH",
+        help="per-face models: faces whose size picks SIZE (same rule as 'auto', among the "
+        "sizes given) go through PATH; repeat for each size, e.g. --model-for-size "
+        "256=weights/GPEN-BFR-256.pth --model-for-size 512=weights/GPEN-BFR-512.pth. With "
+        "--model auto it replaces or adds to the weights/ models of that size",
     )
     p.add_argument("--size", type=int, help="expected model size; checked against the checkpoint")
     mode = p.add_mutually_exclusive_group()
@@ -195,6 +210,23 @@ def _old_photo_note(rep: dict) -> str:
     return "".join(f"; {p}" for p in parts)
 
 
+def _aligned_model(restorer, photo) -> str:
+    """With --aligned, the model of a crop: per-face choice by the crop's own size."""
+    from gpen_desktop.core.face_models import model_for_face
+    from gpen_desktop.core.types import Face
+
+    o = restorer.options
+    crop = Face(box=(0.0, 0.0, float(photo.width), float(photo.height)))
+    return model_for_face(crop, o.main_model, o.models_by_size)
+
+
+def _models_note(used: dict | None, models_by_size) -> str:
+    """ "; models: GPEN-BFR-256.pth x2, GPEN-BFR-512.pth x1" for per-face runs."""
+    if not models_by_size or not used:
+        return ""
+    return "; models: " + ", ".join(f"{Path(p).name} x{n}" for p, n in used.items())
+
+
 # --------------------------------------------------------------------------- run
 
 
@@ -224,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
         raise GpenError("--damage-mask belongs to one photo: give exactly one input file")
     if args.aligned and (args.sr_model or args.damage_mask):
         raise GpenError("--sr-model and --damage-mask work on whole photos, not with --aligned")
+    models_by_size = _pick_models_by_size(args)
     model_path = _pick_model(args)
     upscale = args.upscale if args.upscale is not None else (0 if args.sr_model else 1)
     options = RestoreOptions(
@@ -244,9 +277,12 @@ def run(args: argparse.Namespace) -> int:
         inpaint_model=_pick_inpaint_model(args),
         inpaint_method=args.inpaint_method,
         inpaint_mode=args.inpaint_mode,
+        models_by_size=models_by_size,
     )
     restorer = Restorer(options)
-    size = restorer.model_size  # loads the checkpoint: a bad one fails here, once
+    # One model: load it now (a bad one fails here, once). Per-face models load when a face
+    # first needs them, each once for the whole run.
+    size = 0 if models_by_size else restorer.model_size
     if args.size and args.size != size:
         raise CheckpointError(
             f"--size {args.size} does not match the checkpoint, which is a {size} px model "
@@ -267,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
             "faces_found": 0,
             "faces_restored": 0,
             "seconds": 0.0,
-            "device": str(restorer.enhancer.device),
+            "device": "",
             "status": "ok",
         }
         try:
@@ -277,7 +313,12 @@ def run(args: argparse.Namespace) -> int:
                 )
             photo = load_photo(src)
             if args.aligned:
-                restored = restorer.enhancer.restore_crops([photo.rgb8()])[0]
+                chosen = _aligned_model(restorer, photo)
+                enhancer = restorer.enhancer_for(chosen)
+                restored = enhancer.restore_crops([photo.rgb8()])[0]
+                rep["device"] = str(enhancer.device)
+                if models_by_size:
+                    rep["models"] = {chosen: 1}
                 save_restored(
                     restored,
                     out,
@@ -294,6 +335,9 @@ def run(args: argparse.Namespace) -> int:
 
                     damage = load_damage_mask(args.damage_mask, photo.width, photo.height)
                 result = restorer.restore(photo, progress=progress, damage=damage)
+                rep["device"] = result.device
+                if models_by_size:
+                    rep["models"] = result.models
                 rep["faces_found"] = result.detected
                 rep["faces_restored"] = result.restored_count
                 rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
@@ -319,7 +363,6 @@ def run(args: argparse.Namespace) -> int:
                     )
                     if args.save_faces:
                         _save_faces(result, out, args.overwrite)
-            rep["device"] = str(restorer.enhancer.device)
         except Cancelled:
             raise
         except (GpenError, OSError) as exc:
@@ -336,6 +379,7 @@ def run(args: argparse.Namespace) -> int:
             extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
             if rep.get("superres") or rep.get("inpainting"):
                 extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
+            extra += _models_note(rep.get("models"), models_by_size)
             say(
                 f"{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
             )
@@ -348,6 +392,16 @@ def run(args: argparse.Namespace) -> int:
         "model": model_path,
         "model_size": size,
     }
+    if models_by_size:
+        used: dict[str, int] = {}
+        for r in reports:
+            for path, n in (r.get("models") or {}).items():
+                used[path] = used.get(path, 0) + n
+        summary.update(
+            model="auto",
+            models_by_size={str(n): path for n, path in models_by_size},
+            models=used,
+        )
     if args.json:
         say(json.dumps({"results": reports, "summary": summary}, indent=2))
     elif len(files) > 1 or failed:
