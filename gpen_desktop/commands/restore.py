@@ -114,6 +114,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ext", help="output format by extension: png, jpg, webp, tif, bmp")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave outputs that already exist as they are and go on (a restarted run only "
+        "does what is left; always on in a torchrun job unless --overwrite)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     _register_old_photo_options(p)
     p.set_defaults(func=run)
@@ -231,10 +237,14 @@ def _models_note(used: dict | None, models_by_size) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gpen_desktop.commands._shard import Exchange, assign, shard_device, shard_from_env
     from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
     from gpen_desktop.core.imageio import iter_images, load_photo, save_restored
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
+    shard = shard_from_env()  # a torchrun job: this process restores its share
+    if shard is not None and args.sessions:
+        raise GpenError("--session runs are not sharded: give photos or folders under torchrun")
     if args.sessions:  # gpen restore --session FILE: commands/restore_session.py
         tools = restore_session.Tools(_output_for, _Bar, _save_faces, _copy_atomic, _pick_model)
         return restore_session.run_sessions(args, tools)
@@ -259,9 +269,20 @@ def run(args: argparse.Namespace) -> int:
     models_by_size = _pick_models_by_size(args)
     model_path = _pick_model(args)
     upscale = args.upscale if args.upscale is not None else (0 if args.sr_model else 1)
+    outs = [_output_for(src, root, args, single, args.aligned) for src, root in files]
+    total_inputs, all_files = len(files), files
+    device = args.device
+    exchange = None
+    if shard is not None:
+        mine = assign(outs, shard)
+        files, outs = [files[i] for i in mine], [outs[i] for i in mine]
+        device = shard_device(args.device, shard)
+        exchange = Exchange(shard)
+    skip_existing = (args.skip_existing or shard is not None) and not args.overwrite
+    tag = f"[rank {shard.rank}] " if shard is not None else ""
     options = RestoreOptions(
         model_path=model_path,
-        device=args.device,
+        device=device,
         batch_size=args.batch_size,
         blend=args.blend,
         mask=args.mask,
@@ -293,10 +314,9 @@ def run(args: argparse.Namespace) -> int:
     progress = _tile_progress(not args.json)
 
     reports, failed = [], 0
-    bar = _Bar(len(files), enabled=not args.json)
-    for n, (src, root) in enumerate(files, 1):
+    bar = _Bar(len(files), enabled=not args.json and shard is None)
+    for n, ((src, _root), out) in enumerate(zip(files, outs, strict=True), 1):
         t0 = time.perf_counter()
-        out = _output_for(src, root, args, single, args.aligned)
         rep = {
             "input": str(src),
             "output": str(out),
@@ -306,6 +326,15 @@ def run(args: argparse.Namespace) -> int:
             "device": "",
             "status": "ok",
         }
+        if shard is not None:
+            rep["rank"] = shard.rank
+        if skip_existing and out.exists() and out.resolve() != src.resolve():
+            rep["status"] = "skipped"
+            reports.append(rep)
+            bar.update(n, src.name)
+            if not args.json:
+                say(f"{tag}{src} -> {out}: already there, skipped")
+            continue
         try:
             if out.resolve() == src.resolve():
                 raise ImageError(
@@ -371,7 +400,7 @@ def run(args: argparse.Namespace) -> int:
             message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
             failed += 1
             rep.update(status="error", error=message, output=None)
-            say(f"error: {src}: {message}", file=sys.stderr)
+            say(f"{tag}error: {src}: {message}", file=sys.stderr)
         rep["seconds"] = round(time.perf_counter() - t0, 3)
         reports.append(rep)
         bar.update(n, src.name)
@@ -381,17 +410,32 @@ def run(args: argparse.Namespace) -> int:
                 extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
             extra += _models_note(rep.get("models"), models_by_size)
             say(
-                f"{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
+                f"{tag}{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
             )
 
+    if exchange is not None:  # rank 0 merges every rank's reports; the others are done
+        try:
+            gathered = exchange.gather(reports)
+        finally:
+            exchange.close()
+        if gathered is None:
+            return 0
+        reports = [r for part in gathered for r in part]
+        order = {str(src): i for i, (src, _) in enumerate(all_files)}
+        reports.sort(key=lambda r: (order.get(r["input"], len(order)), r["input"]))
+        failed = sum(r["status"] == "error" for r in reports)
+    skipped = sum(r["status"] == "skipped" for r in reports)
     summary = {
-        "inputs": len(files),
-        "ok": len(files) - failed,
+        "inputs": total_inputs,
+        "ok": total_inputs - failed - skipped,
+        "skipped": skipped,
         "failed": failed,
         "faces_restored": sum(r["faces_restored"] for r in reports),
         "model": model_path,
         "model_size": size,
     }
+    if shard is not None:
+        summary["world_size"] = shard.world_size
     if models_by_size:
         used: dict[str, int] = {}
         for r in reports:
@@ -404,9 +448,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json:
         say(json.dumps({"results": reports, "summary": summary}, indent=2))
-    elif len(files) > 1 or failed:
+    elif total_inputs > 1 or failed or skipped:
         say(
-            f"done: {summary['ok']} of {len(files)} photos, {summary['faces_restored']} faces restored"
+            f"done: {summary['ok']} of {total_inputs} photos, {summary['faces_restored']} faces restored"
+            + (f", {skipped} already there (skipped)" if skipped else "")
             + (f", {failed} failed" if failed else "")
+            + (f", {shard.world_size} processes" if shard is not None else "")
         )
     return 1 if failed else 0
