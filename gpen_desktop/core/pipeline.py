@@ -156,13 +156,14 @@ class Restorer:
         options.check()
         self.options = options
         self._enhancers: dict[tuple[str, str, str], Any] = {}  # (path, device, engine)
-        self._last_used: set[str] = set()  # model files the last restore() ran
+        self._last_used: set[str] = set()  # faces' own models in the last restore()
         self._extras: dict[str, tuple[tuple, Any]] = {}  # SR model and inpainter, by key
 
     # ------------------------------------------------------------------ model
     def set_options(self, options: RestoreOptions) -> None:
-        """Change options. Loaded models stay when the new options (or the faces of the last
-        run) still use them on the same device and engine; the others are released."""
+        """Change options. Loaded models stay when the new options (or a face's own model in
+        the last run) still use them on the same device and engine; the others are released
+        (switching the model frees the old one)."""
         options.check()
         self.options = options
         keep = {options.main_model, *(p for _, p in options.models_by_size), *self._last_used}
@@ -354,7 +355,7 @@ class Restorer:
         # Each face's model (its own, by size, or the main one), each loaded once.
         paths = self.models_for(faces)
         enhancers = {p: self.enhancer_for(p) for p in dict.fromkeys(paths)}
-        self._last_used = set(enhancers)
+        self._last_used = {f.model for f in faces if f.model}  # kept by set_options
         main = next(iter(enhancers.values()), None)
         if main is None and not o.models_by_size:
             main = self.enhancer  # already loaded above

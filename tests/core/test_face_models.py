@@ -226,3 +226,17 @@ def test_sessions_keep_models_by_size_and_face_models(tmp_path, two_models):
     path.write_text(json.dumps(doc))
     with pytest.raises(SessionError, match="options.models_by_size"):
         load_session(path)
+
+
+def test_switching_the_model_releases_the_old_one(photo, two_models, counted):
+    from dataclasses import replace
+
+    loads, _ = counted
+    p64, p128 = two_models[0][1], two_models[1][1]
+    options = RestoreOptions(device="cpu", model_path=p64)
+    r = Restorer(options)
+    r.restore(photo, [face_of_extent(30, 5, 5), face_of_extent(90, 200, 5, model=p128)])
+    r.set_options(replace(options, model_path=p128))  # p128 is used: p64 goes, p128 stays
+    assert [k[0] for k in r._enhancers] == [p128]
+    r.restore(photo, [face_of_extent(30, 5, 5)])
+    assert loads == {p64: 1, p128: 1}
