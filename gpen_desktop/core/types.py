@@ -43,6 +43,8 @@ class Face:
     centre, right eye centre, nose tip, left mouth corner, right mouth corner (left/right as
     seen in the image), or ``None`` when only a box is known (they are predicted inside it).
     ``blend`` overrides the run's blend factor for this face; ``include`` False skips it.
+    ``model``: a restoration model file for this face alone (None = the run's choice, see
+    :mod:`gpen_desktop.core.face_models`).
     """
 
     box: tuple[float, float, float, float]
@@ -50,6 +52,7 @@ class Face:
     score: float = 1.0
     blend: float | None = None
     include: bool = True
+    model: str | None = None
 
     @property
     def width(self) -> float:
