@@ -117,12 +117,19 @@ class VGGFeatures(nn.Module):
 
     def __init__(self, state_dict: dict | None = None) -> None:
         super().__init__()
-        from torchvision.models import vgg19
+        from torchvision.models.vgg import cfgs, make_layers
 
-        net = vgg19(weights=None)
+        # Only the layers up to relu2_2 are built (the classifier alone is 120 M parameters).
+        self.features = make_layers(cfgs["E"])[:9]
         if state_dict is not None:
-            net.load_state_dict(state_dict)
-        self.features = net.features[:9]
+            wanted = {k for k in self.features.state_dict()}
+            self.features.load_state_dict(
+                {
+                    k[len("features.") :]: v
+                    for k, v in state_dict.items()
+                    if k[len("features.") :] in wanted
+                }
+            )
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), False)
         _frozen(self)
@@ -160,9 +167,13 @@ class ArcFace(nn.Module):
 def lpips_module(net: str, backbone: dict | None) -> nn.Module:
     """``lpips.LPIPS`` with its shipped linear layers and the backbone from ``backbone`` (a
     torchvision state dict; None leaves it random - tests only)."""
+    import warnings
+
     import lpips
 
-    model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
+    with warnings.catch_warnings():  # lpips still passes torchvision's old `pretrained=`
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
     if backbone is not None:
         mapped = {}
         for name, _ in model.net.named_parameters():
