@@ -125,6 +125,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--strict-losses", action="store_true", help="a missing backbone is an error")
     p.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard events")
+    p.add_argument(
+        "--no-val-identity",
+        action="store_true",
+        help="validation without the dlib identity distance",
+    )
     for flag, _field, kind, text in _FLAGS:
         extra: dict = {"metavar": _METAVARS.get(flag, {int: "N", float: "X", str: "FILE"}[kind])}
         if flag == "--precision":
@@ -190,6 +195,8 @@ def _config(args: argparse.Namespace, what: list[str]) -> tuple[object, bool]:
             setattr(config, flag, True)
     if given.get("no_tensorboard"):
         config.tensorboard = False
+    if given.get("no_val_identity"):
+        config.val_identity = False
     if not config.data:
         raise GpenError("give the DATA folder of face images")
     if resume:  # the run keeps its resolved values; only what was given changes

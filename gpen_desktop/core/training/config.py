@@ -143,6 +143,7 @@ class TrainConfig:
     precision: str = "auto"
     val_every: int = 1000
     val_limit: int = 8
+    val_identity: bool = True
     save_every: int = 1000
     log_every: int = 10
     keep: int = 3

@@ -508,7 +508,9 @@ class Trainer:
 
     def validate(self) -> dict[str, Any]:
         assert self.validator is not None
-        scores = self.validator.run(self.g_ema, self.device, self.step, self.run_dir / "val")
+        scores = self.validator.run(
+            self.g_ema, self.device, self.step, self.run_dir / "val", self.config.val_identity
+        )
         if self._writer is not None:
             for key, variants in scores.items():
                 if isinstance(variants, dict) and "restored" in variants:

@@ -259,7 +259,9 @@ def r1_penalty(d: nn.Module, real: torch.Tensor) -> torch.Tensor:
         x = real.detach().float().requires_grad_(True)
         logits = d(x)
         (grad,) = torch.autograd.grad(logits.float().sum(), x, create_graph=True)
-    return grad.pow(2).reshape(grad.shape[0], -1).sum(1).mean()
+    # "+ 0 * logits": every parameter takes part in the backward pass (the last bias does not
+    # affect the input gradient), which DistributedDataParallel needs to finish its reduction.
+    return grad.pow(2).reshape(grad.shape[0], -1).sum(1).mean() + 0.0 * logits.float().sum()
 
 
 def path_length_penalty(
