@@ -88,6 +88,7 @@ _FLAGS = (
     ("--keep", "keep", int, "checkpoints kept (3)"),
     ("--init", "init", str, "start from this model (a released file = fine-tuning) or checkpoint"),
     ("--init-d", "init_d", str, "start the discriminator from this file (e.g. GPEN-BFR-512-D.pth)"),
+    ("--grow-from", "grow_from", str, "grow from a trained model of half the size (see README)"),
     ("--degrade-config", "degrade_config", str, "degradation file (as gpen degrade --config)"),
     ("--gray-p", "gray_p", float, "probability the degraded input is made grey"),
     ("--device", "device", str, "auto, cpu, cuda, cuda:N or mps"),
@@ -200,7 +201,7 @@ def _config(args: argparse.Namespace, what: list[str]) -> tuple[object, bool]:
     if not config.data:
         raise GpenError("give the DATA folder of face images")
     if resume:  # the run keeps its resolved values; only what was given changes
-        for field in ("init", "init_d"):
+        for field in ("init", "init_d", "grow_from"):
             if field in given:
                 raise GpenError(f"--{field.replace('_', '-')} cannot change on --resume")
     return config, resume

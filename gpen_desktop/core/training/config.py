@@ -99,8 +99,8 @@ class TrainConfig:
     size: int | None = None
     channel_multiplier: int | None = None
     narrow: float | None = None
-    style_dim: int = 512
-    n_mlp: int = 8
+    style_dim: int | None = None
+    n_mlp: int | None = None
     # schedule
     steps: int = 100_000
     batch_size: int = 4
@@ -149,6 +149,7 @@ class TrainConfig:
     keep: int = 3
     init: str | None = None
     init_d: str | None = None
+    grow_from: str | None = None
     tensorboard: bool = True
     world_size: int = 1
     effective_batch: int | None = None
@@ -165,6 +166,10 @@ class TrainConfig:
                 setattr(c, key, value)
         if c.size is None:
             c.size = 512
+        if c.style_dim is None:
+            c.style_dim = 512
+        if c.n_mlp is None:
+            c.n_mlp = 8
         cm, narrow = OFFICIAL_WIDTHS.get(c.size, (2, 1.0))
         if c.channel_multiplier is None:
             c.channel_multiplier = cm

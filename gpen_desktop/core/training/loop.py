@@ -104,6 +104,20 @@ def prepare_config(config: TrainConfig) -> TrainConfig:
     not given, and a given shape that differs is a one-line error naming the difference."""
     from gpen_desktop.core.gpen import ConfigError, config_from_state_dict
 
+    if config.init and config.grow_from:
+        raise TrainConfigError("--init and --grow-from cannot be used together")
+    if config.grow_from:
+        from gpen_desktop.core.checkpoints import read_state_dict
+
+        try:
+            found = config_from_state_dict(read_state_dict(config.grow_from)[0])
+        except ConfigError as exc:
+            raise TrainConfigError(f"--grow-from {Path(config.grow_from).name}: {exc}") from None
+        for key in ("channel_multiplier", "narrow", "style_dim", "n_mlp"):
+            if getattr(config, key) is None:
+                setattr(config, key, getattr(found, key))
+        if config.size is None:
+            config.size = 2 * found.size
     if config.init:
         sd = read_init(config.init)["g"]
         try:
@@ -256,6 +270,16 @@ class Trainer:
 
     def _initialise(self) -> None:
         c = self.config
+        if c.grow_from:
+            from gpen_desktop.core.training.grow import grow_into
+
+            report = grow_into(self.g, c.grow_from)
+            self.g_ema.load_state_dict(self.g.state_dict())
+            self.say(
+                f"grown from {Path(c.grow_from).name}: {len(report['copied'])} tensors copied, "
+                f"{len(report['duplicated'])} duplicated from the previous resolution, "
+                f"{len(report['fresh'])} new ({', '.join(sorted({n.split('.')[0] for n in report['fresh']}))})"
+            )
         if c.init:
             got = read_init(c.init)
             self.g.load_state_dict(_without_kernels(got["g"]), strict=False)

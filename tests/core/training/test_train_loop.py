@@ -56,8 +56,7 @@ def test_a_released_flat_file_initialises_g_and_g_ema(tiny, tmp_path):
         tmp_path / "GPEN-BFR-64.pth", 64, narrow=0.0625, style_dim=64, n_mlp=2
     )
     sd = torch.load(released, weights_only=True)
-    config = tiny(init=str(released), size=None, narrow=None, style_dim=512, n_mlp=8)
-    config.style_dim = config.n_mlp = None  # taken from the file like size and widths
+    config = tiny(init=str(released), size=None, narrow=None, style_dim=None, n_mlp=None)
     trainer = Trainer(config)
     assert trainer.config.size == 64 and trainer.config.narrow == 0.0625
     for name, tensor in trainer.g.state_dict().items():
@@ -164,3 +163,33 @@ def test_bfloat16_autocast_and_gradient_accumulation_train(tiny, read_log):
     trainer.run()
     record = next(r for r in read_log(config.out) if "losses" in r)
     assert all(math.isfinite(v) for v in record["losses"].values())
+
+
+def test_grow_from_copies_matching_tensors_and_duplicates_the_last_block(tiny, tmp_path):
+    from gpen_desktop.core.gpen import random_checkpoint
+    from gpen_desktop.core.training.grow import grown_state_dict
+
+    small_path = random_checkpoint(tmp_path / "g32.pth", 32, narrow=0.0625, style_dim=64, n_mlp=2)
+    small = torch.load(small_path, weights_only=True)
+    trainer = Trainer(
+        tiny(grow_from=str(small_path), size=None, narrow=None, style_dim=None, n_mlp=None)
+    )
+    assert trainer.config.size == 64 and trainer.config.style_dim == 64
+    big = trainer.g.state_dict()
+    # mapping, the 4..32 px synthesis, shifted encoder layers: copied
+    assert torch.equal(big["generator.style.1.weight"], small["generator.style.1.weight"])
+    assert torch.equal(big["generator.convs.5.conv.weight"], small["generator.convs.5.conv.weight"])
+    assert torch.equal(big["ecd2.0.1.weight"], small["ecd1.0.1.weight"])
+    assert torch.equal(big["final_linear.0.weight"], small["final_linear.0.weight"])
+    # the new 64 px block starts as the 32 px one (leading channels where it has fewer)
+    new, old = big["generator.convs.6.conv.weight"], small["generator.convs.4.conv.weight"]
+    assert torch.equal(new, old[tuple(slice(0, n) for n in new.shape)])
+    assert torch.equal(
+        big["generator.to_rgbs.3.conv.weight"],
+        small["generator.to_rgbs.2.conv.weight"][:, :, : new.shape[2]],
+    )
+    report = grown_state_dict(small, trainer.g)
+    assert {n.split(".")[0] for n in report["fresh"]} == {"ecd1"}
+    assert torch.equal(trainer.g_ema.state_dict()["ecd0.0.0.weight"], big["ecd0.0.0.weight"])
+    with pytest.raises(Exception, match="must be 64"):
+        Trainer(tiny(grow_from=str(small_path), size=128, narrow=None, style_dim=None, n_mlp=None))
