@@ -287,6 +287,15 @@ class StreamSampler:
             epoch += 1
 
 
+def _ignore_sigint(_worker_id: int) -> None:
+    """DataLoader workers leave Ctrl+C (sent to the whole terminal process group) to the main
+    process, which finishes its step, saves and stops; a worker that died of it would break
+    the step in flight."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def make_loader(
     dataset: FaceDataset,
     batch_size: int,
@@ -314,4 +323,5 @@ def make_loader(
         persistent_workers=workers > 0,
         prefetch_factor=4 if workers > 0 else None,
         generator=torch.Generator().manual_seed(seed),
+        worker_init_fn=_ignore_sigint if workers > 0 else None,
     )

@@ -65,6 +65,11 @@ def init(info: DistInfo, device: torch.device) -> None:
     dist.init_process_group(backend=backend, init_method="env://")
 
 
+def barrier(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.barrier()
+
+
 def shutdown(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.barrier()

@@ -202,8 +202,13 @@ class Trainer:
         self.amp_dtype = _precision(c.precision, self.device)
 
         # data first: bad data is reported before anything heavy happens
-        if c.align:
-            report = align_photos(c.data, c.size, self.run_dir / "aligned")
+        dd.init(self.dist, self.device)
+        if c.align:  # rank 0 detects and fills the cache; the others then read it
+            if self.dist.is_main:
+                report = align_photos(c.data, c.size, self.run_dir / "aligned")
+            dd.barrier(self.dist)
+            if not self.dist.is_main:
+                report = align_photos(c.data, c.size, self.run_dir / "aligned")
         else:
             report = scan_faces(c.data, c.size)
         self.data_notes = report.notes()
@@ -217,7 +222,6 @@ class Trainer:
             val_paths = scan_faces(c.val, c.size, what="--val").paths
             self.validator = Validator(val_paths, c.size, c.degrade_options(), c.seed, c.val_limit)
 
-        dd.init(self.dist, self.device)
         torch.manual_seed(c.seed)
         self.g = FullGenerator(c.size, c.style_dim, c.n_mlp, c.channel_multiplier, c.narrow)
         self.d = Discriminator(c.size, c.channel_multiplier, c.narrow)
