@@ -64,7 +64,12 @@ _FLAGS = (
         "fraction of --steps after which the lr drops (seed 0.8)",
     ),
     ("--lr-drop-to", "lr_drop_to", float, "the lr after the drop (seed 2e-5)"),
-    ("--ema-decay", "ema_decay", float, "g_ema decay per step (seed 0.999, gpen 0.5**(32/10000))"),
+    (
+        "--ema-decay",
+        "ema_decay",
+        float,
+        "g_ema decay per step (seed 0.999 with a warm-up, gpen 0.5**(32/10000))",
+    ),
     ("--l1", "l1", float, "pixel L1 weight (seed 1.0)"),
     ("--smooth-l1", "smooth_l1", float, "smooth-L1 weight (gpen 1.0)"),
     ("--perceptual", "perceptual", float, "VGG-19 relu2_2 L1 weight (seed 0.05)"),
@@ -200,6 +205,10 @@ def _config(args: argparse.Namespace, what: list[str]) -> tuple[object, bool]:
         config.val_identity = False
     if not config.data:
         raise GpenError("give the DATA folder of face images")
+    # absolute, so that --resume from another working folder finds them
+    config.data = str(Path(config.data).absolute())
+    if config.val:
+        config.val = str(Path(config.val).absolute())
     if resume:  # the run keeps its resolved values; only what was given changes
         for field in ("init", "init_d", "grow_from"):
             if field in given:

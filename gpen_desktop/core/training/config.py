@@ -6,8 +6,9 @@ Presets:
 
 ``seed``  the seed's objective: L1 1.0, VGG-19 relu2_2 perceptual 0.05, ArcFace identity 0.1,
           non-saturating adversarial 0.005 with lazy R1 (gamma 10 every 16 steps), LPIPS 0.1;
-          Adam 2e-4, betas (0.9, 0.99), dropping to 2e-5 after 80 % of the steps; the seed's
-          degradation (``core.degrade`` defaults).
+          Adam 2e-4, betas (0.9, 0.99), dropping to 2e-5 after 80 % of the steps; EMA 0.999
+          with a warm-up (decay at most (1 + step) / (10 + step)); the seed's degradation
+          (``core.degrade`` defaults).
 ``gpen``  the official ``train_simple.py``: softplus adversarial 1.0 + smooth-L1 1.0 + identity
           1.0, R1 gamma 10 every 16, path length 2 every 4; Adam 0.002 scaled by the lazy ratio,
           betas (0, 0.99 ** ratio); EMA 0.5 ** (32 / 10000); GFPGAN's degradation (blur sigma
@@ -45,6 +46,7 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "lr_drop_at": 0.8,
         "lr_drop_to": 2e-5,
         "ema_decay": 0.999,
+        "ema_warmup": True,
         "lazy_lr_scaling": False,
         "gray_p": 0.0,
     },
@@ -62,6 +64,7 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "lr_drop_at": 1.0,  # the official script never drops it
         "lr_drop_to": 0.002,
         "ema_decay": 0.5 ** (32 / 10000),
+        "ema_warmup": False,
         "lazy_lr_scaling": True,
         "gray_p": 0.2,
     },
@@ -112,6 +115,7 @@ class TrainConfig:
     beta2: float | None = None
     lazy_lr_scaling: bool | None = None
     ema_decay: float | None = None
+    ema_warmup: bool | None = None
     # objective
     l1: float | None = None
     smooth_l1: float | None = None
@@ -232,6 +236,14 @@ class TrainConfig:
         """The generator's and discriminator's base learning rate for ``step`` (0-based)."""
         assert self.lr is not None and self.lr_drop_at is not None and self.lr_drop_to is not None
         return self.lr_drop_to if step >= int(self.lr_drop_at * self.steps) else self.lr
+
+    def ema_decay_at(self, step: int) -> float:
+        """The EMA decay for ``step`` (0-based): ``ema_decay``, capped by ``(1 + step) / (10 +
+        step)`` while warming up, so that ``g_ema`` does not keep the random start for long."""
+        assert self.ema_decay is not None
+        if not self.ema_warmup:
+            return self.ema_decay
+        return min(self.ema_decay, (1 + step) / (10 + step))
 
     def degrade_options(self) -> Any:
         """The :class:`~gpen_desktop.core.degrade.DegradeConfig` the data pipeline uses."""

@@ -8,7 +8,7 @@ One optimisation step (0-based index ``i``) takes ``accumulate`` micro-batches o
    ``i % r1_every == 0`` also an R1 step (``r1_gamma / 2 * r1_every * |grad|^2``, float32);
 2. a generator step on the weighted objective (:class:`~.losses.Objective`); if the path-length
    weight is on and ``i % path_every == 0``, a path-length step through the wrapped forward;
-3. ``g_ema <- decay * g_ema + (1 - decay) * g``.
+3. ``g_ema <- decay * g_ema + (1 - decay) * g`` (decay: :meth:`TrainConfig.ema_decay_at`).
 
 Randomness inside a step comes only from a generator seeded with (seed, rank, step), and the data
 from :mod:`.data`'s per-sample seeds, so a resumed run repeats an uninterrupted one exactly
@@ -432,7 +432,7 @@ class Trainer:
                 add("path", penalty)
             self.g_optim.step()
         self.d.requires_grad_(True)
-        ema_update(self.g_ema, self.g, c.ema_decay)
+        ema_update(self.g_ema, self.g, c.ema_decay_at(i))
         self.step += 1
         for key, value in logged.items():
             if not math.isfinite(value):

@@ -52,6 +52,13 @@ def test_toml_round_trip_keeps_every_value(tmp_path):
     assert again.resolved() == c
 
 
+def test_ema_decay_warms_up_in_the_seed_preset_only():
+    seed = TrainConfig(data="d", out="o").resolved()
+    assert [round(seed.ema_decay_at(s), 4) for s in (0, 90, 10**6)] == [0.1, 0.91, 0.999]
+    gpen = TrainConfig(data="d", out="o", preset="gpen").resolved()
+    assert gpen.ema_decay_at(0) == gpen.ema_decay
+
+
 def test_learning_rate_drops_at_its_share_of_the_steps():
     c = TrainConfig(data="d", out="o", steps=1000).resolved()
     assert [c.lr_at(s) for s in (0, 799, 800, 999)] == [2e-4, 2e-4, 2e-5, 2e-5]

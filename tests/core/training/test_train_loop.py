@@ -42,7 +42,7 @@ def test_learning_rate_drops_after_its_share_of_the_steps_and_r1_runs_on_schedul
 
 
 def test_g_ema_follows_g_with_the_configured_decay(tiny):
-    trainer = Trainer(tiny(steps=1, ema_decay=0.5))
+    trainer = Trainer(tiny(steps=1, ema_decay=0.5, ema_warmup=False))
     start = [p.detach().clone() for p in trainer.g_ema.parameters()]
     trainer.run()
     for p_ema, p0, p in zip(trainer.g_ema.parameters(), start, trainer.g.parameters(), strict=True):
