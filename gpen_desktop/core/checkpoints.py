@@ -192,6 +192,12 @@ def _unwrap(obj: Any) -> tuple[dict, str, dict[str, Any]]:
     return sd, fmt, hints
 
 
+def read_checkpoint_file(path: str | Path) -> Any:
+    """The raw object a checkpoint file holds (dicts of tensors, numbers, strings), read with
+    the same safety as everything here; CheckpointError with a one-line reason otherwise."""
+    return _read_file(Path(path))
+
+
 def read_state_dict(path: str | Path) -> tuple[dict, str, dict[str, Any]]:
     """Safely read any checkpoint file's state dict (any architecture), unwrapped and with
     ``module.`` prefixes stripped: (state_dict, file form, args hints). CheckpointError."""

@@ -8,9 +8,10 @@ step            parameters (defaults; pixel values on the 0-255 scale)
 ==============  ===========================================================================
 color           ``gamma`` 0.7-1.4, ``contrast`` 0.7-1.3 (around mid-grey), per-channel
                 ``gain`` 0.92-1.08 (a slight colour cast)
-gaussian_blur   ``sigma`` 0-3 px (kernel 2*ceil(3*sigma)+1)
+gaussian_blur   ``sigma`` 0-3 px; ``kernel`` 0 = 2*ceil(3*sigma)+1 taps, or a fixed odd
+                size (the ``gpen`` training preset uses 41, as GFPGAN does)
 motion_blur     ``length`` 3-25 px (integer), ``angle`` 0-180 degrees (a straight streak)
-downsample      ``factor`` 2-16 (log-uniform), down with ``down`` and back up to the original
+downsample      ``factor`` 2-16 (log-uniform; 0.5-64 allowed, below 1 enlarges first), down with ``down`` and back up to the original
                 size with ``up`` interpolation, each one of nearest/linear/cubic/area/lanczos
 noise           additive Gaussian ``sigma`` 0-25, ``gray`` (one noise plane for all channels)
                 with probability 0.4, ``noise_seed`` for the noise field
@@ -91,6 +92,7 @@ class DegradeConfig:
     color_gain: Range = (0.92, 1.08)
     gaussian_blur_p: float = 0.6
     gaussian_blur_sigma: Range = (0.0, 3.0)
+    gaussian_blur_kernel: int = 0
     motion_blur_p: float = 0.2
     motion_blur_length: tuple[int, int] = (3, 25)
     downsample_p: float = 0.7
@@ -131,7 +133,7 @@ class DegradeConfig:
             "color_gain": (0.0, 10.0, False),
             "gaussian_blur_sigma": (0.0, 50.0, False),
             "motion_blur_length": (1, 201, True),
-            "downsample_factor": (1.0, 64.0, False),
+            "downsample_factor": (0.5, 64.0, False),
             "noise_sigma": (0.0, 255.0, False),
             "jpeg_quality": (1, 100, True),
         }
@@ -153,6 +155,17 @@ class DegradeConfig:
                     f"degrade config: {name} must lie within [{lo_lim}, {hi_lim}], got [{lo}, {hi}]"
                 )
             object.__setattr__(self, name, (lo, hi))
+
+        kernel = self.gaussian_blur_kernel
+        if isinstance(kernel, bool) or _as_float("gaussian_blur_kernel", kernel) != int(kernel):
+            raise DegradeConfigError("degrade config: gaussian_blur_kernel must be an integer")
+        kernel = int(kernel)
+        if kernel != 0 and (kernel < 3 or kernel > 201 or kernel % 2 == 0):
+            raise DegradeConfigError(
+                "degrade config: gaussian_blur_kernel must be 0 (from sigma) or odd in [3, 201], "
+                f"got {kernel}"
+            )
+        object.__setattr__(self, "gaussian_blur_kernel", kernel)
 
         interps = self.downsample_interpolations
         if isinstance(interps, str):
@@ -308,7 +321,10 @@ def _sample_color(rng: np.random.Generator, c: DegradeConfig) -> dict[str, Any]:
 
 
 def _sample_gaussian_blur(rng: np.random.Generator, c: DegradeConfig) -> dict[str, Any]:
-    return {"sigma": _uniform(rng, c.gaussian_blur_sigma)}
+    out: dict[str, Any] = {"sigma": _uniform(rng, c.gaussian_blur_sigma)}
+    if c.gaussian_blur_kernel:  # recorded only when fixed, so older records stay as they were
+        out["kernel"] = c.gaussian_blur_kernel
+    return out
 
 
 def _sample_motion_blur(rng: np.random.Generator, c: DegradeConfig) -> dict[str, Any]:
@@ -368,7 +384,7 @@ def _apply_gaussian_blur(img: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
     sigma = float(p["sigma"])
     if sigma < 0.05:  # narrower than a twentieth of a pixel: the kernel is a single 1
         return img
-    k = 2 * math.ceil(3.0 * sigma) + 1
+    k = int(p.get("kernel") or 0) or 2 * math.ceil(3.0 * sigma) + 1
     return cv2.GaussianBlur(img, (k, k), sigmaX=sigma, sigmaY=sigma, borderType=_BORDER)
 
 
@@ -470,7 +486,9 @@ def describe_steps(steps: Sequence[Mapping[str, Any]]) -> str:
         if name == "color":
             parts.append(f"color g={s['gamma']:.2f} c={s['contrast']:.2f}")
         elif name == "gaussian_blur":
-            parts.append(f"blur s={s['sigma']:.2f}")
+            parts.append(
+                f"blur s={s['sigma']:.2f}" + (f" k={s['kernel']}" if "kernel" in s else "")
+            )
         elif name == "motion_blur":
             parts.append(f"motion {s['length']}px@{s['angle']:.0f}deg")
         elif name == "downsample":

@@ -54,7 +54,11 @@ class Generator(nn.Module):
     def forward(self, latent: torch.Tensor, features: list[torch.Tensor]) -> torch.Tensor:
         """``latent``: N x style_dim (before the mapping MLP); ``features``: encoder maps from
         4x4 up to full size (one per resolution). Returns the RGB image N x 3 x S x S."""
-        w = self.style(latent)
+        return self.synthesize(self.style(latent), features)
+
+    def synthesize(self, w: torch.Tensor, features: list[torch.Tensor]) -> torch.Tensor:
+        """The synthesis part alone: ``w`` is the mapped latent (N x style_dim, after the MLP);
+        training differentiates through it (path-length regularisation)."""
         out = self.conv1(self.input(w.shape[0]), w, features[0])
         skip = self.to_rgb1(out, w)
         for i, to_rgb in enumerate(self.to_rgbs):
