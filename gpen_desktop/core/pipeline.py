@@ -89,8 +89,11 @@ class RestoreOptions:
 
 @dataclass
 class FaceResult:
-    """One restored face: its (possibly completed) Face, the aligned input and restored crops
-    (S x S x 3 uint8), the 2x3 photo->crop ``matrix`` and the paste ``mask`` (S x S float32)."""
+    """One restored face: ``index`` is its position in the ``faces`` list the caller gave
+    :meth:`Restorer.restore` (excluded faces keep their places; with detection, the position
+    among the detected faces); its (possibly completed) Face, the aligned input and restored
+    crops (S x S x 3 uint8), the 2x3 photo->crop ``matrix`` and the paste ``mask`` (S x S
+    float32)."""
 
     index: int
     face: Face
@@ -261,7 +264,8 @@ class Restorer:
 
         ``progress(done, total, message)`` reports faces; ``cancel()`` is polled between steps
         and batches and raises :class:`Cancelled` (no partial result); ``on_face(index,
-        aligned, restored)`` sees every face as soon as its batch is done. ``reuse`` maps a
+        aligned, restored)`` sees every face as soon as its batch is done. Every ``index``
+        (callbacks and :attr:`FaceResult.index`) is the face's position in ``faces``. ``reuse`` maps a
         position in ``faces`` to that face's restored crop from an earlier run (same face, same
         model): it is pasted again without running the network (restoring one face of a photo
         keeps the others as they were). ``damage``: a damage mask at the photo's size (white /
@@ -321,6 +325,10 @@ class Restorer:
             matrices.append(matrix)
         step("align", t0)
 
+        def ready(k: int, aligned: np.ndarray, out: np.ndarray) -> None:
+            if on_face is not None:
+                on_face(positions[k], aligned, out)
+
         t0 = time.perf_counter()
         restored: list = [None] * len(faces)
         for k, pos in enumerate(positions):
@@ -331,7 +339,7 @@ class Restorer:
             t0 = time.perf_counter()
             orig8 = _gray(original.rgb8()) if colorize else original.rgb8()
             inpainting.update(
-                self._inpaint_faces(orig8, dmask, faces, crops, matrices, restored, on_face, cancel)
+                self._inpaint_faces(orig8, dmask, faces, crops, matrices, restored, ready, cancel)
             )
             step("inpaint", t0)
         todo = [k for k, r in enumerate(restored) if r is None]
@@ -342,8 +350,7 @@ class Restorer:
         def batch_done(first: int, outs: list[np.ndarray]) -> None:
             for j, out in enumerate(outs):
                 k = todo[first + j]
-                if on_face is not None:
-                    on_face(k, crops[k], out)
+                ready(k, crops[k], out)
 
         if todo:
             fresh = enhancer.restore_crops(
@@ -405,8 +412,8 @@ class Restorer:
             info=dict(photo.info),
         )
         results = [
-            FaceResult(i, f, crops[i], restored[i], matrices[i], masks[i])
-            for i, f in enumerate(faces)
+            FaceResult(positions[k], f, crops[k], restored[k], matrices[k], masks[k])
+            for k, f in enumerate(faces)
         ]
         timings["total"] = time.perf_counter() - t_start
         return RestoreResult(
