@@ -26,6 +26,8 @@ CancelFn = Callable[[], bool]
 FaceReadyFn = Callable[[int, np.ndarray, np.ndarray], None]
 
 MASK_TYPES = ("feather", "parsing")
+#: The output scales offered in choice lists (:meth:`RestoreOptions.check` takes any 1..8).
+UPSCALES = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -532,6 +534,7 @@ __all__ = [
     "FaceError",
     "FaceResult",
     "MASK_TYPES",
+    "UPSCALES",
     "RestoreOptions",
     "RestoreResult",
     "Restorer",

@@ -9,7 +9,6 @@ details in the log). Nothing heavy runs on the GUI thread, and nothing here impo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import sys
@@ -48,6 +47,7 @@ from gpen_desktop import __version__
 from gpen_desktop.core.errors import Cancelled, GpenError
 from gpen_desktop.core.types import Face, Photo
 from gpen_desktop.gui import export
+from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.canvas import CanvasView
 from gpen_desktop.gui.compare import SideBySideView
 from gpen_desktop.gui.panels import (
@@ -58,13 +58,13 @@ from gpen_desktop.gui.panels import (
     PhotoStrip,
     icon,
 )
+from gpen_desktop.gui.settings import app_settings
 from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus, Session
 from gpen_desktop.gui.worker import (
     DetectRequest,
     InferenceWorker,
     LandmarksRequest,
     RestoreRequest,
-    RunOptions,
     describe_exception,
     identify_model,
     qimage_from_rgb,
@@ -76,14 +76,6 @@ log = logging.getLogger(__name__)
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")  # open dialog
 MAX_RECENT = 10
 CROP_SIZE = 112
-
-
-def app_settings() -> QSettings:
-    """The app's QSettings; ``$GPEN_DESKTOP_SETTINGS`` names an INI file instead (tests)."""
-    path = os.environ.get("GPEN_DESKTOP_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings("GPEN Desktop", "GPEN Desktop")
 
 
 # --------------------------------------------------------------------------- I/O pool functions
@@ -612,15 +604,15 @@ class MainWindow(QMainWindow):
             self.open_paths([folder])
 
     def _ask_open_files(self) -> list[str]:
-        start = str(self.settings.value("paths/open_dir", str(Path.home())))
+        start = cfg.OPEN_DIR.read(self.settings) or str(Path.home())
         exts = " ".join(f"*{e}" for e in PHOTO_EXTENSIONS)
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Open Photos", start, f"Photos ({exts});;All files (*)"
         )
         return paths
 
-    def _ask_folder(self, title: str, key: str = "paths/open_dir") -> str:
-        start = str(self.settings.value(key, str(Path.home())))
+    def _ask_folder(self, title: str, where: cfg.Setting = cfg.OPEN_DIR) -> str:
+        start = where.read(self.settings) or str(Path.home())
         return QFileDialog.getExistingDirectory(self, title, start)
 
     def open_paths(self, paths: Iterable[str | Path]) -> asyncio.Task:
@@ -642,7 +634,7 @@ class MainWindow(QMainWindow):
             self._loads[doc] = self.spawn(self._load(doc))
         if first is not None:
             self.session.set_current(first)
-            self.settings.setValue("paths/open_dir", str(Path(files[0]).parent))
+            cfg.OPEN_DIR.write(self.settings, str(Path(files[0]).parent))
         bad = {p for p, _why in problems}
         self._add_recent([Path(p) for p in paths if Path(p) not in bad])
         if new_docs:
@@ -731,14 +723,13 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- recent files
     def _recent(self) -> list[str]:
-        value = self.settings.value("recent", []) or []
-        return [str(v) for v in ([value] if isinstance(value, str) else value)]
+        return list(cfg.RECENT.read(self.settings))
 
     def _add_recent(self, paths: list[Path]) -> None:
         """Remember opened files and folders (newest first)."""
         new = [str(p.resolve()) for p in paths]
         items = list(dict.fromkeys(new[::-1] + self._recent()))
-        self.settings.setValue("recent", items[:MAX_RECENT])
+        cfg.RECENT.write(self.settings, items[:MAX_RECENT])
         self._rebuild_recent_menu()
 
     def _rebuild_recent_menu(self) -> None:
@@ -755,7 +746,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(items))
 
     def _clear_recent(self) -> None:
-        self.settings.setValue("recent", [])
+        cfg.RECENT.write(self.settings, [])
         self._rebuild_recent_menu()
 
     # ---------------------------------------------------------------- drag and drop
@@ -933,9 +924,7 @@ class MainWindow(QMainWindow):
             self.spawn(self.use_checkpoint(path))
 
     def _ask_checkpoint(self) -> str:
-        start = str(
-            self.settings.value("paths/checkpoint_dir", self._weights_dir_seen or str(Path.home()))
-        )
+        start = cfg.CHECKPOINT_DIR.read(self.settings) or self._weights_dir_seen or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Choose a GPEN Checkpoint",
@@ -946,7 +935,7 @@ class MainWindow(QMainWindow):
 
     async def use_checkpoint(self, path: str) -> None:
         """Check a checkpoint from disk on the worker and select it."""
-        self.settings.setValue("paths/checkpoint_dir", str(Path(path).parent))
+        cfg.CHECKPOINT_DIR.write(self.settings, str(Path(path).parent))
         match = await self.worker.run_io(identify_model, path)
         if getattr(match, "kind", "") != "restorer":
             why = match.error or f"it is a {match.kind} model, not a GPEN face restorer"
@@ -958,9 +947,9 @@ class MainWindow(QMainWindow):
         self._update_central()
         self.show_message(f"Using {label}", "info")
 
-    def run_options(self) -> RunOptions:
-        """The options panel's settings plus this window's weights folder."""
-        return dataclasses.replace(self.options_panel.options(), weights_dir=self.weights_dir)
+    def run_options(self) -> Any:
+        """The options panel's ``RestoreOptions`` with this window's weights folder."""
+        return self.options_panel.options(weights_dir=self.weights_dir)
 
     def _on_options_changed(self) -> None:
         self._update_model_label()
@@ -1139,7 +1128,7 @@ class MainWindow(QMainWindow):
             self._current_job = None
         if doc not in self.session.docs:
             return "skipped"
-        doc.set_result(outcome.result, outcome.image, faces, sent)
+        doc.set_result(outcome.result, outcome.image, faces)
         note = getattr(outcome.result, "fallback_note", None)
         if note:
             self.show_message(note, "warning")
@@ -1171,9 +1160,7 @@ class MainWindow(QMainWindow):
         doc = self.session.current
         if not isinstance(request, RestoreRequest) or doc is None or request.photo is not doc.photo:
             return
-        sent = request.faces or ()
-        included = [k for k, f in enumerate(sent) if f.include]
-        if index < len(included) and included[index] == doc.selected:
+        if index == doc.selected:
             self.face_panel.show_preview(aligned, restored)
 
     def _update_progress(self) -> None:
@@ -1226,7 +1213,7 @@ class MainWindow(QMainWindow):
         doc = self.session.current
         if doc is not None and doc.path is not None:
             default = str(doc.path.parent)
-        return Path(str(self.settings.value("paths/save_dir", default)))
+        return Path(cfg.SAVE_DIR.read(self.settings) or default)
 
     def _need_result(self) -> PhotoDoc | None:
         doc = self.session.current
@@ -1258,7 +1245,7 @@ class MainWindow(QMainWindow):
                 return None
         written = await self.worker.run_io(export.write_photo, doc.result.image, path, settings)
         doc.saved_path = written
-        self.settings.setValue("paths/save_dir", str(written.parent))
+        cfg.SAVE_DIR.write(self.settings, str(written.parent))
         self.show_message(f"Saved {written.name}", "info")
         return written
 
@@ -1267,7 +1254,7 @@ class MainWindow(QMainWindow):
         if doc is None:
             return []
         if folder is None:
-            folder = self._ask_folder("Export Face Crops To", "paths/save_dir")
+            folder = self._ask_folder("Export Face Crops To", cfg.SAVE_DIR)
             if not folder:
                 return []
         folder = Path(folder)
@@ -1313,7 +1300,7 @@ class MainWindow(QMainWindow):
             self.show_message("No restored photos to export yet.", "info")
             return []
         if folder is None:
-            folder = self._ask_folder("Export All Restored Photos To", "paths/save_dir")
+            folder = self._ask_folder("Export All Restored Photos To", cfg.SAVE_DIR)
             if not folder:
                 return []
         folder = Path(folder)
@@ -1342,7 +1329,7 @@ class MainWindow(QMainWindow):
                 )
             except GpenError as exc:
                 self.show_message(f"Couldn't write {target.name}: {exc}", "error")
-        self.settings.setValue("paths/save_dir", str(folder))
+        cfg.SAVE_DIR.write(self.settings, str(folder))
         if written:
             self.show_message(
                 f"Exported {len(written)} photo(s) to {folder}",
@@ -1439,12 +1426,12 @@ class MainWindow(QMainWindow):
     # ================================================================== settings & closing
     def _load_settings(self) -> None:
         s = self.settings
-        geometry = s.value("window/geometry")
+        geometry = s.value(cfg.GEOMETRY.key)
         if isinstance(geometry, QByteArray | bytes) and geometry:
             self.restoreGeometry(QByteArray(geometry))
         else:
             self.resize(1400, 900)
-        state = s.value("window/state")
+        state = s.value(cfg.WINDOW_STATE.key)
         if isinstance(state, QByteArray | bytes) and state:
             self.restoreState(QByteArray(state))
         self.options_panel.load_settings(s)
@@ -1453,8 +1440,8 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        s.setValue(cfg.GEOMETRY.key, self.saveGeometry())
+        s.setValue(cfg.WINDOW_STATE.key, self.saveState())
         self.options_panel.save_settings(s)
         s.sync()
 

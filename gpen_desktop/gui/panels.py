@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.compare import FaceCompare
 from gpen_desktop.gui.export import FORMATS, ExportSettings
 from gpen_desktop.gui.icons import icon  # noqa: F401 - re-exported for the window
 from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus, Session
-from gpen_desktop.gui.worker import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -534,22 +534,35 @@ class FacePanel(QWidget):
 
 # --------------------------------------------------------------------------- options
 
-DETECTORS = (
-    ("auto", "Auto"),
-    ("retinaface", "RetinaFace (needs its weights)"),
-    ("dlib", "dlib HOG (fast, offline)"),
-    ("dlib-cnn", "dlib CNN (slower, finds more)"),
-)
-MASKS = (("feather", "Soft square (fast)"), ("parsing", "Face parsing (needs ParseNet)"))
-PRECISION_CHOICES = (("auto", "Fast (auto)"), ("float32", "Exact (float32)"))
+#: Words for core's choice keys (the lists themselves come from core through gui.settings).
+LABELS = {
+    "detector": {
+        "auto": "Auto",
+        "retinaface": "RetinaFace (needs its weights)",
+        "dlib": "dlib HOG (fast, offline)",
+        "dlib-cnn": "dlib CNN (slower, finds more)",
+    },
+    "mask": {"feather": "Soft square (fast)", "parsing": "Face parsing (needs ParseNet)"},
+    "precision": {
+        "auto": "Fast (auto)",
+        "float32": "Exact (float32)",
+        "bfloat16": "bfloat16",
+        "float16": "float16 (GPUs)",
+    },
+}
 CHOOSE_FILE = "__choose__"
+
+
+def _fill(combo: QComboBox, keys: tuple, labels: dict[Any, str]) -> None:
+    for key in keys:
+        combo.addItem(labels.get(key, str(key)), key)
 
 
 class OptionsPanel(QWidget):
     """Model, device, detector and restore options, plus export settings.
 
-    ``optionsChanged`` fires on any change; :meth:`options` returns a frozen
-    :class:`RunOptions`, :meth:`export_settings` an :class:`ExportSettings`.
+    ``optionsChanged`` fires on any change; :meth:`options` returns core's frozen
+    ``RestoreOptions``, :meth:`export_settings` an :class:`ExportSettings`.
     """
 
     optionsChanged = Signal()
@@ -600,8 +613,7 @@ class OptionsPanel(QWidget):
         self.device.currentIndexChanged.connect(self._changed)
         form.addRow("Device", self.device)
         self.precision = QComboBox()
-        for key, label in PRECISION_CHOICES:
-            self.precision.addItem(label, key)
+        _fill(self.precision, cfg.PRECISIONS, LABELS["precision"])
         self.precision.setToolTip(
             "Fast: bfloat16 on CPUs with AMX or AVX512-BF16 and float16 on NVIDIA GPUs, several "
             "times faster; faces differ from Exact by at most 2 of 255 levels.\n"
@@ -610,8 +622,7 @@ class OptionsPanel(QWidget):
         self.precision.currentIndexChanged.connect(self._changed)
         form.addRow("Precision", self.precision)
         self.detector = QComboBox()
-        for key, label in DETECTORS:
-            self.detector.addItem(label, key)
+        _fill(self.detector, cfg.DETECTORS, LABELS["detector"])
         self.detector.currentIndexChanged.connect(self._changed)
         form.addRow("Detector", self.detector)
         blend_row = QHBoxLayout()
@@ -629,16 +640,14 @@ class OptionsPanel(QWidget):
         blend_row.addWidget(self.blend_label)
         form.addRow("Blend", blend_row)
         self.mask = QComboBox()
-        for key, label in MASKS:
-            self.mask.addItem(label, key)
+        _fill(self.mask, cfg.MASK_TYPES, LABELS["mask"])
         self.mask.currentIndexChanged.connect(self._changed)
         form.addRow("Mask", self.mask)
         self.color_match = QCheckBox("Match colours to the original")
         self.color_match.toggled.connect(self._changed)
         form.addRow("", self.color_match)
         self.upscale = QComboBox()
-        for n in (1, 2, 4):
-            self.upscale.addItem(f"{n}×", n)
+        _fill(self.upscale, cfg.UPSCALES, {n: f"{n}×" for n in cfg.UPSCALES})
         self.upscale.setToolTip("Scale the whole output photo")
         self.upscale.currentIndexChanged.connect(self._changed)
         form.addRow("Output scale", self.upscale)
@@ -809,18 +818,23 @@ class OptionsPanel(QWidget):
         self.optionsChanged.emit()
 
     # ------------------------------------------------------------------ values
-    def options(self) -> RunOptions:
-        return RunOptions(
-            model_path=self.model_path(),
-            device=self.device.currentData() or "auto",
-            dtype=self.precision.currentData() or "auto",
-            detector=self.detector.currentData() or "auto",
-            blend=self.blend.value() / 100.0,
-            mask=self.mask.currentData() or "feather",
-            color_match=self.color_match.isChecked(),
-            upscale=int(self.upscale.currentData() or 1),
-            batch_size=self.batch.value(),
-        )
+    def values(self) -> dict[str, Any]:
+        """The restore options shown, as RestoreOptions field -> value."""
+        return {
+            "model_path": self.model_path(),
+            "device": self.device.currentData() or "auto",
+            "dtype": self.precision.currentData() or "auto",
+            "detector": self.detector.currentData() or "auto",
+            "blend": self.blend.value() / 100.0,
+            "mask": self.mask.currentData() or "feather",
+            "color_match": self.color_match.isChecked(),
+            "upscale": int(self.upscale.currentData() or 1),
+            "batch_size": self.batch.value(),
+        }
+
+    def options(self, **overrides: Any) -> Any:
+        """The shown options as ``core.pipeline.RestoreOptions`` (``overrides`` replace fields)."""
+        return cfg.restore_options(self.values(), **overrides)
 
     def export_settings(self) -> ExportSettings:
         return ExportSettings(
@@ -831,57 +845,39 @@ class OptionsPanel(QWidget):
         )
 
     def save_settings(self, s) -> None:
-        o = self.options()
-        s.setValue("options/model", o.model_path)
-        s.setValue("options/custom_models", self._custom)
-        s.setValue("options/device", o.device)
-        s.setValue("options/precision", o.dtype)
-        s.setValue("options/detector", o.detector)
-        s.setValue("options/blend", o.blend)
-        s.setValue("options/mask", o.mask)
-        s.setValue("options/color_match", o.color_match)
-        s.setValue("options/upscale", o.upscale)
-        s.setValue("options/batch_size", o.batch_size)
+        cfg.write_options(s, self.values())
+        cfg.CUSTOM_MODELS.write(s, self._custom)
         e = self.export_settings()
-        s.setValue("export/format", e.format)
-        s.setValue("export/quality", e.quality)
-        s.setValue("export/keep_metadata", e.keep_metadata)
-        s.setValue("export/suffix", e.suffix)
+        cfg.EXPORT_FORMAT.write(s, e.format)
+        cfg.EXPORT_QUALITY.write(s, e.quality)
+        cfg.EXPORT_METADATA.write(s, e.keep_metadata)
+        cfg.EXPORT_SUFFIX.write(s, e.suffix)
 
     def load_settings(self, s) -> None:
-        def get(key, default, kind):
-            value = s.value(key, default)
-            try:
-                if kind is bool and isinstance(value, str):
-                    return value.lower() in ("1", "true", "yes")
-                return kind(value)
-            except (TypeError, ValueError):
-                return default
-
+        v = cfg.read_options(s)
         self._loading = True
         try:
-            custom = s.value("options/custom_models", []) or []
-            self._custom = [str(c) for c in ([custom] if isinstance(custom, str) else custom)]
-            model = str(s.value("options/model", "") or "")
+            self._custom = list(cfg.CUSTOM_MODELS.read(s))
+            model = v["model_path"]
             if model:
                 # selectable once the scan lists it; remember it meanwhile
                 self.model.addItem(Path(model).name, model)
                 self.model.setCurrentIndex(self.model.count() - 1)
-            device = str(s.value("options/device", "auto"))
+            device = v["device"]
             if self.device.findData(device) < 0:
                 self.device.addItem(device, device)
             self.device.setCurrentIndex(self.device.findData(device))
-            _select(self.precision, str(s.value("options/precision", "auto")))
-            _select(self.detector, str(s.value("options/detector", "auto")))
-            self.blend.setValue(round(100 * get("options/blend", 1.0, float)))
-            _select(self.mask, str(s.value("options/mask", "feather")))
-            self.color_match.setChecked(get("options/color_match", False, bool))
-            _select(self.upscale, get("options/upscale", 1, int))
-            self.batch.setValue(get("options/batch_size", 4, int))
-            self.format.setCurrentText(str(s.value("export/format", "PNG")))
-            self.quality.setValue(get("export/quality", 95, int))
-            self.keep_metadata.setChecked(get("export/keep_metadata", True, bool))
-            self.suffix.setText(str(s.value("export/suffix", "_restored")))
+            _select(self.precision, v["dtype"])
+            _select(self.detector, v["detector"])
+            self.blend.setValue(round(100 * min(1.0, max(0.0, v["blend"]))))
+            _select(self.mask, v["mask"])
+            self.color_match.setChecked(v["color_match"])
+            _select(self.upscale, v["upscale"])
+            self.batch.setValue(v["batch_size"])
+            self.format.setCurrentText(cfg.EXPORT_FORMAT.read(s))
+            self.quality.setValue(cfg.EXPORT_QUALITY.read(s))
+            self.keep_metadata.setChecked(cfg.EXPORT_METADATA.read(s))
+            self.suffix.setText(cfg.EXPORT_SUFFIX.read(s))
         finally:
             self._loading = False
 

@@ -155,20 +155,10 @@ class PhotoDoc(QObject):
         self.status, self.message = status, message
         self.statusChanged.emit()
 
-    def set_result(
-        self,
-        result: Any,
-        image: QImage | None,
-        faces: tuple[Face, ...],
-        sent: tuple[Face, ...] | None = None,
-    ) -> None:
-        """A finished restore: ``faces`` the document's faces when it started, ``sent`` the
-        faces the pipeline got (their ``include`` flags decide which result belongs to which
-        face; default ``faces``)."""
-        sent = tuple(faces if sent is None else sent)
-        included = [i for i, f in enumerate(sent) if f.include]
-        results = list(getattr(result, "faces", ()))
-        self._face_results = dict(zip(included, results, strict=False))
+    def set_result(self, result: Any, image: QImage | None, faces: tuple[Face, ...]) -> None:
+        """A finished restore: ``faces`` the document's faces when it started (each
+        FaceResult's ``index`` is its face's position in them)."""
+        self._face_results = {fr.index: fr for fr in getattr(result, "faces", ())}
         self.result, self.result_image, self.result_faces = result, image, tuple(faces)
         self.status, self.message = PhotoStatus.RESTORED, ""
         self.resultChanged.emit()

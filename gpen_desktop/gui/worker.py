@@ -47,30 +47,6 @@ class UnexpectedError(GpenError):
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    """What the options panel holds. Becomes ``core.pipeline.RestoreOptions`` on the worker
-    thread (so the GUI never imports the torch-backed pipeline). ``blend`` in [0, 1]."""
-
-    model_path: str = ""
-    device: str = "auto"
-    detector: str = "auto"
-    blend: float = 1.0
-    mask: str = "feather"
-    color_match: bool = False
-    upscale: int = 1
-    batch_size: int = 4
-    dtype: str = "auto"  # network precision: "auto" (fast) or "float32" (exact)
-    weights_dir: str | None = None
-
-    def to_core(self) -> Any:
-        from gpen_desktop.core.pipeline import RestoreOptions
-
-        names = {f.name for f in dataclasses.fields(RestoreOptions)}
-        values = {k: v for k, v in dataclasses.asdict(self).items() if k in names}
-        return RestoreOptions(**values)
-
-
-@dataclass(frozen=True)
 class ScanResult:
     models: list  # list[core.models.FoundModel]
     devices: list[tuple[str, str]]
@@ -114,7 +90,7 @@ class DetectRequest:
     """Detect faces. Result: list[Face]."""
 
     photo: Photo
-    options: RunOptions
+    options: Any  # core.pipeline.RestoreOptions
     label = "Detecting faces"
 
 
@@ -124,7 +100,7 @@ class LandmarksRequest:
 
     photo: Photo
     box: tuple[float, float, float, float]
-    options: RunOptions
+    options: Any  # core.pipeline.RestoreOptions
     label = "Finding landmarks"
 
 
@@ -134,7 +110,7 @@ class RestoreRequest:
 
     photo: Photo
     faces: tuple[Face, ...] | None
-    options: RunOptions
+    options: Any  # core.pipeline.RestoreOptions
     name: str = ""
     #: position in ``faces`` -> restored crop from the photo's previous result, pasted again
     #: without the network (restoring one face keeps the others as they were)
@@ -184,7 +160,7 @@ class _Runner(QObject):
 
     started = Signal(int)
     progressed = Signal(int, int, int, str)
-    faceReady = Signal(int, int, object, object)  # job, index among included faces, crops
+    faceReady = Signal(int, int, object, object)  # job, index in the request's faces, crops
     succeeded = Signal(int, object)
     failed = Signal(int, object)
 
@@ -256,16 +232,15 @@ class _Runner(QObject):
         image = qimage_from_rgb(result.image.pixels)
         return RestoreOutcome(result=result, image=image)
 
-    def _get_restorer(self, options: RunOptions) -> Any:
+    def _get_restorer(self, options: Any) -> Any:
         """The one Restorer of this thread: it keeps its model while the checkpoint and device
         stay the same, whatever else changes."""
         from gpen_desktop.core.pipeline import Restorer
 
-        core = options.to_core()
         if self._restorer is None:
-            self._restorer = Restorer(core)
-        elif self._restorer.options != core:
-            self._restorer.set_options(core)
+            self._restorer = Restorer(options)
+        elif self._restorer.options != options:
+            self._restorer.set_options(options)
         return self._restorer
 
 
@@ -316,7 +291,7 @@ class InferenceWorker(QObject):
 
     jobStarted = Signal(object)
     jobProgress = Signal(object)
-    #: (job, index among the request's included faces, aligned crop, restored crop), as soon as
+    #: (job, index in the request's faces, aligned crop, restored crop), as soon as
     #: each face's batch is done, before the whole photo is pasted.
     faceRestored = Signal(object, int, object, object)
     jobFinished = Signal(object)

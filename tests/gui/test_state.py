@@ -77,10 +77,9 @@ class _FR:
 
 
 def test_results_map_back_to_face_numbers(doc):
-    # face 0 excluded: the pipeline's first (and only) result belongs to face 1
-    sent = (A.with_(include=False), B)
-    fr = _FR(0, 32)
-    doc.set_result(type("R", (), {"faces": [fr]})(), None, doc.faces, sent)
+    # face 0 excluded: the pipeline's only result carries face 1's position
+    fr = _FR(1, 32)
+    doc.set_result(type("R", (), {"faces": [fr]})(), None, doc.faces)
     assert doc.face_result(0) is None and doc.face_result(1) is fr
     assert doc.face_results() == [(1, fr)]
     assert [p.name for p in export.face_targets("x", doc.face_results(), export.Path("."))] == [
