@@ -117,10 +117,141 @@ class RestoreResult:
     weight: np.ndarray | None = None  # per-pixel weight of restored faces (0 = untouched)
     superres: dict[str, Any] = field(default_factory=dict)  # model, scale, tiles, tile
     inpainting: dict[str, Any] = field(default_factory=dict)  # what filled the damage mask
+    #: what :func:`composite` pastes the kept crops on again (None: not recompositable)
+    paste_base: PasteBase | None = field(default=None, repr=False)
 
     @property
     def restored_count(self) -> int:
         return len(self.faces)
+
+
+@dataclass(frozen=True, eq=False)
+class PasteBase:
+    """What the paste step put the faces on, kept so :func:`composite` can paste again.
+
+    ``pixels``: the background (the photo, its damage-filled copy or the super-resolved
+    photo); ``matrices[k]``: background pixel -> crop for the k-th FaceResult; ``upscale``:
+    the paste's own enlargement (1 after super-resolution); ``gray``: the output is made grey;
+    ``photo``: the photo as restored (alpha and metadata of the output)."""
+
+    pixels: np.ndarray
+    matrices: list[np.ndarray]
+    upscale: int
+    gray: bool
+    superres: bool
+    photo: Photo
+
+
+def _paste(
+    base: PasteBase,
+    crops: Sequence[np.ndarray],
+    matrices: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    blends: Sequence[float],
+    faces: Sequence[Face],
+    options: RestoreOptions,
+) -> tuple[Photo, np.ndarray | None]:
+    """The output photo: ``crops`` pasted on ``base`` (and its per-pixel face weight)."""
+    from gpen_desktop.core.faces.paste import paste_faces
+
+    weight = None
+    if base.superres and not crops:
+        pixels = base.pixels.copy()
+    elif crops or base.upscale > 1:
+        pixels, weight = paste_faces(
+            base.pixels,
+            list(crops),
+            list(matrices),
+            list(masks),
+            list(blends),
+            upscale=base.upscale,
+            color_match=options.color_match,
+            face_sizes=[min(f.width, f.height) for f in faces],
+        )
+    else:
+        pixels = base.pixels.copy()
+    if base.gray and (crops or base.superres):
+        pixels = _gray(pixels)
+    photo = base.photo
+    alpha = photo.alpha
+    if alpha is not None and alpha.shape[:2] != pixels.shape[:2]:
+        import cv2
+
+        alpha = cv2.resize(alpha, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_CUBIC)
+    image = Photo(
+        pixels=pixels,
+        alpha=alpha,
+        is_gray=base.gray,
+        path=photo.path,
+        format=photo.format,
+        exif=photo.exif,
+        icc=photo.icc,
+        info=dict(photo.info),
+    )
+    return image, weight
+
+
+def composite(
+    result: RestoreResult, faces: Sequence[Face], options: RestoreOptions
+) -> RestoreResult:
+    """``result`` pasted again from its kept restored crops, without the network.
+
+    ``faces`` is the caller's list that the result's indices point into, as edited since:
+    faces excluded there are left out, each face's ``blend`` (else ``options.blend``) and
+    ``options.color_match`` apply. Boxes, landmarks and the model are what the crops were made
+    with (changing those needs :meth:`Restorer.restore`). Equal to what ``restore`` returns
+    for the same faces and options. The returned result lists only the pasted faces and keeps
+    the same ``paste_base``.
+    """
+    base = result.paste_base
+    if base is None:
+        raise GpenError("this result keeps no paste base: restore the photo again")
+    t0 = time.perf_counter()
+    picked = [
+        (fr, m)
+        for fr, m in zip(result.faces, base.matrices, strict=True)
+        if 0 <= fr.index < len(faces) and faces[fr.index].include
+    ]
+    blends = []
+    for fr, _m in picked:
+        own = faces[fr.index].blend
+        blends.append(options.blend if own is None else own)
+    image, weight = _paste(
+        base,
+        [fr.restored for fr, _m in picked],
+        [m for _fr, m in picked],
+        [fr.mask for fr, _m in picked],
+        blends,
+        [fr.face for fr, _m in picked],
+        options,
+    )
+    kept = [fr for fr, _m in picked]
+    return replace(
+        result,
+        image=image,
+        faces=kept,
+        weight=weight,
+        timings={"paste": time.perf_counter() - t0},
+        paste_base=replace(base, matrices=[m for _fr, m in picked]),
+    )
+
+
+def pasted_crop(result: RestoreResult, face: FaceResult) -> np.ndarray:
+    """What the output shows of ``face``, as an aligned crop (S x S x 3 uint8, the same frame
+    as its ``aligned_input``): the pasted face with its blend, mask, colour match and grey."""
+    import cv2
+
+    size = face.restored.shape[0]
+    out = result.image.rgb8()
+    photo = result.paste_base.photo if result.paste_base is not None else result.image
+    f = out.shape[1] / max(1, photo.width)
+    # crop pixel <- photo pixel <- output pixel (cv2.resize's pixel-centre convention)
+    to_photo = np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
+    m = np.asarray(face.matrix, np.float64)
+    matrix = m[:, :2] @ to_photo[:, :2]
+    offset = m[:, :2] @ to_photo[:, 2] + m[:, 2]
+    full = np.concatenate([matrix, offset[:, None]], axis=1)
+    return cv2.warpAffine(out, full, (size, size), flags=cv2.INTER_LINEAR)
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -274,7 +405,7 @@ class Restorer:
         True = damaged; see :func:`gpen_desktop.core.inpaint.as_damage_mask`).
         """
         from gpen_desktop.core.faces.align import align_face
-        from gpen_desktop.core.faces.paste import parsing_mask, paste_faces, reference_mask
+        from gpen_desktop.core.faces.paste import parsing_mask, reference_mask
 
         o = self.options
         timings: dict[str, float] = {}
@@ -375,44 +506,18 @@ class Restorer:
             masks = [parsing_mask(r, o.weights_dir) for r in restored]
         else:
             masks = [reference_mask(size)] * len(restored)
+        paste_base = PasteBase(
+            pixels=base,
+            matrices=list(paste_matrices),
+            upscale=upscale,
+            gray=photo.is_gray and keep_gray,
+            superres=sr is not None,
+            photo=photo,
+        )
         blends = [o.blend if f.blend is None else f.blend for f in faces]
-        weight = None
-        if sr is not None and not faces:
-            pixels = base
-        elif faces or upscale > 1:
-            pixels, weight = paste_faces(
-                base,
-                restored,
-                paste_matrices,
-                masks,
-                blends,
-                upscale=upscale,
-                color_match=o.color_match,
-                face_sizes=[min(f.width, f.height) for f in faces],
-            )
-        else:
-            pixels = photo.pixels.copy()
-        if photo.is_gray and keep_gray and (faces or sr is not None):
-            pixels = _gray(pixels)
-        alpha = photo.alpha
-        if alpha is not None and alpha.shape[:2] != pixels.shape[:2]:
-            import cv2
-
-            alpha = cv2.resize(
-                alpha, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_CUBIC
-            )
+        image, weight = _paste(paste_base, restored, paste_base.matrices, masks, blends, faces, o)
         step("paste", t0)
         check_cancel()
-        image = Photo(
-            pixels=pixels,
-            alpha=alpha,
-            is_gray=photo.is_gray and keep_gray,
-            path=photo.path,
-            format=photo.format,
-            exif=photo.exif,
-            icc=photo.icc,
-            info=dict(photo.info),
-        )
         results = [
             FaceResult(positions[k], f, crops[k], restored[k], matrices[k], masks[k])
             for k, f in enumerate(faces)
@@ -429,6 +534,7 @@ class Restorer:
             weight=weight,
             superres=superres,
             inpainting=inpainting,
+            paste_base=paste_base,
         )
 
     def _inpaint_faces(
@@ -537,6 +643,9 @@ __all__ = [
     "UPSCALES",
     "RestoreOptions",
     "RestoreResult",
+    "PasteBase",
     "Restorer",
+    "composite",
+    "pasted_crop",
     "restore_photo_file",
 ]
