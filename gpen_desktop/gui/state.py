@@ -20,6 +20,25 @@ from PySide6.QtGui import QImage, QUndoCommand, QUndoGroup, QUndoStack
 
 from gpen_desktop.core.types import Face, Photo
 
+#: RestoreOptions fields whose change makes a restored result out of date (network or paste
+#: base); ``blend`` and ``color_match`` are recomposited from the kept crops instead.
+RESULT_FIELDS = ("model_path", "dtype", "mask", "upscale", "sr_model", "inpaint_model", "keep_gray")
+#: Option fields the composite depends on (changed live, no network).
+COMPOSITE_FIELDS = ("blend", "color_match")
+
+
+#: The score of a face a person drew (no detector vouched for it); Detect Faces Again keeps them.
+MANUAL_SCORE = 0.0
+
+
+def is_manual(face: Face) -> bool:
+    return face.score == MANUAL_SCORE
+
+
+def same_geometry(a: Face, b: Face) -> bool:
+    """Same box and landmarks (landmarks None on ``a`` = predicted, matches any)."""
+    return tuple(a.box) == tuple(b.box) and (a.landmarks is None or a.landmarks == b.landmarks)
+
 
 class PhotoStatus(enum.Enum):
     LOADING = "Loading…"
@@ -102,11 +121,21 @@ class PhotoDoc(QObject):
         self.detected = False
         self.status = PhotoStatus.LOADING
         self.message = ""
-        self.result: Any = None  # core.pipeline.RestoreResult
-        self.result_image: QImage | None = None
+        #: the last restore's full result (every kept restored crop), and what it was made of
+        self.network_result: Any = None  # core.pipeline.RestoreResult
         self.result_faces: tuple[Face, ...] = ()
-        self._face_results: dict[int, Any] = {}
+        self.result_options: Any = None  # core.pipeline.RestoreOptions
+        #: what the canvas shows and Save writes: ``network_result`` composited for today's
+        #: faces and options (blend, exclusions, colour match), and its display copy
+        self.result: Any = None
+        self.result_image: QImage | None = None
+        self.composite_key: Any = None
+        self._face_results: dict[int, Any] = {}  # result index -> FaceResult pasted
+        self._shown_crops: dict[int, Any] = {}  # result index -> pasted crop (RGB)
         self.saved_path: Path | None = None
+        self.exports: list[Path] = []
+        self._result_gen = 0
+        self._saved_gen = 0
         self.undo_stack = QUndoStack(self)
 
     # ------------------------------------------------------------------ read-only helpers
@@ -120,13 +149,29 @@ class PhotoDoc(QObject):
 
     @property
     def result_is_stale(self) -> bool:
-        """True when the faces were edited after the last restore."""
-        return self.has_result and self.faces != self.result_faces
+        """True when a face's box or landmarks changed (or a face was added or included
+        without a kept crop) after the last restore: the result needs the network again."""
+        return self.has_result and bool(self.faces_needing_restore())
+
+    @property
+    def unsaved(self) -> bool:
+        """Restored results or hand edits that were not saved, exported or put in a session."""
+        if self.has_result and self._result_gen != self._saved_gen:
+            return True
+        return not self.undo_stack.isClean()
+
+    def mark_saved(self, path: Path | None = None) -> None:
+        """The current result (and the faces as edited) went to a file."""
+        self._saved_gen = self._result_gen
+        self.undo_stack.setClean()
+        if path is not None and Path(path) not in self.exports:
+            self.exports.append(Path(path))
+        self.statusChanged.emit()
 
     def status_text(self) -> str:
         text = self.status.value
         if self.status is PhotoStatus.RESTORED and self.result_is_stale:
-            text += " (faces edited since)"
+            text += " (needs restore: faces edited since)"
         if self.message and self.status in (PhotoStatus.UNREADABLE, PhotoStatus.FAILED):
             text += f": {self.message}"
         return text
@@ -155,22 +200,129 @@ class PhotoDoc(QObject):
         self.status, self.message = status, message
         self.statusChanged.emit()
 
-    def set_result(self, result: Any, image: QImage | None, faces: tuple[Face, ...]) -> None:
-        """A finished restore: ``faces`` the document's faces when it started (each
-        FaceResult's ``index`` is its face's position in them)."""
-        self._face_results = {fr.index: fr for fr in getattr(result, "faces", ())}
-        self.result, self.result_image, self.result_faces = result, image, tuple(faces)
+    def set_result(
+        self,
+        result: Any,
+        image: QImage | None,
+        faces: tuple[Face, ...],
+        options: Any = None,
+        shown: dict[int, Any] | None = None,
+    ) -> None:
+        """A finished restore: ``faces`` the faces it was given (each FaceResult's ``index`` is
+        its face's position in them), ``options`` the RestoreOptions it ran with, ``shown`` its
+        pasted crops. It becomes the kept result and, until recomposited, what is shown."""
+        self.network_result, self.result_faces = result, tuple(faces)
+        self.result_options = options
+        self.set_composite(result, image, shown or {})
+        self.composite_key = self.composite_key_for(options) if options is not None else None
         self.status, self.message = PhotoStatus.RESTORED, ""
-        self.resultChanged.emit()
         self.statusChanged.emit()
 
+    def set_composite(self, result: Any, image: QImage | None, shown: dict[int, Any]) -> None:
+        """What is shown and saved: a composite of the kept result (``shown``: result face
+        index -> the pasted crop as the output shows it)."""
+        self._face_results = {fr.index: fr for fr in getattr(result, "faces", ())}
+        self._shown_crops = dict(shown)
+        self.result, self.result_image = result, image
+        self._result_gen += 1
+        self.resultChanged.emit()
+
     def face_result(self, index: int) -> Any:
-        """The FaceResult (aligned input and restored crop) of face ``index``, or None."""
-        return self._face_results.get(index) if self.result is not None else None
+        """The FaceResult (aligned input and restored crop) pasted for face ``index``, or None."""
+        j = self._matches().get(index)
+        return None if j is None or self.result is None else self._face_results.get(j)
 
     def face_results(self) -> list[tuple[int, Any]]:
-        """(face index, FaceResult) for every face of the current result, in face order."""
-        return sorted(self._face_results.items()) if self.result is not None else []
+        """(face index, FaceResult) for every face of the shown result, in face order."""
+        if self.result is None:
+            return []
+        pairs = sorted(self._matches().items())
+        return [(i, self._face_results[j]) for i, j in pairs if j in self._face_results]
+
+    def shown_crop(self, index: int) -> Any:
+        """Face ``index`` as the shown result has it pasted (aligned crop, RGB), or None."""
+        j = self._matches().get(index)
+        return None if j is None or self.result is None else self._shown_crops.get(j)
+
+    # ------------------------------------------------------------------ kept crops
+    def _matches(self) -> dict[int, int]:
+        """Current face index -> index in ``result_faces`` of the same face (same box and
+        landmarks; each kept face matches once, in order)."""
+        if self.network_result is None:
+            return {}
+        kept = {fr.index for fr in self.network_result.faces}
+        free = [j for j in range(len(self.result_faces)) if j in kept]
+        out: dict[int, int] = {}
+        for i, face in enumerate(self.faces):
+            for j in free:
+                if same_geometry(self.result_faces[j], face) or same_geometry(
+                    face, self.result_faces[j]
+                ):
+                    out[i] = j
+                    free.remove(j)
+                    break
+        return out
+
+    def kept_crop(self, index: int) -> Any:
+        """The kept restored crop of current face ``index`` (same box and landmarks), or None."""
+        j = self._matches().get(index)
+        if j is None:
+            return None
+        return next(fr.restored for fr in self.network_result.faces if fr.index == j)
+
+    def composite_faces(self) -> list[Face]:
+        """The faces in the kept result's index space with today's include and blend (faces
+        deleted or moved since count as excluded): what ``core.pipeline.composite`` takes."""
+        back = {j: i for i, j in self._matches().items()}
+        out = []
+        for j, sent in enumerate(self.result_faces):
+            i = back.get(j)
+            out.append(sent.with_(include=False) if i is None else self.faces[i])
+        return out
+
+    def composite_key_for(self, options: Any) -> Any:
+        """What the composite depends on; a shown result with another key is out of date."""
+        return (
+            tuple((f.include, f.blend) for f in self.composite_faces()),
+            tuple(getattr(options, name) for name in COMPOSITE_FIELDS),
+        )
+
+    def options_changed(self, options: Any) -> bool:
+        """Whether ``options`` differ from the last restore's in a field the composite cannot
+        follow (model, precision, mask, scale…); False when either is unknown."""
+        if options is None or self.result_options is None:
+            return False
+        return any(
+            getattr(options, f, None) != getattr(self.result_options, f, None)
+            for f in RESULT_FIELDS
+        )
+
+    def faces_needing_restore(self, options: Any = None) -> list[int]:
+        """Included faces with no kept crop (added, moved, reshaped, or excluded at the last
+        restore); every included face when ``options`` changed the model, precision, mask or
+        scale since."""
+        included = self.included_faces()
+        if self.network_result is None or self.options_changed(options):
+            return included
+        matched = self._matches()
+        return [i for i in included if i not in matched]
+
+    def reuse_for(
+        self, sent: tuple[Face, ...], options: Any, only_face: int | None = None
+    ) -> dict[int, Any]:
+        """The reuse decision: position in ``sent`` -> kept restored crop that may be pasted
+        again without the network (same face, same model and precision); ``only_face`` is
+        always restored afresh."""
+        if self.network_result is None or self.options_changed(options):
+            return {}
+        reuse = {}
+        for i, face in enumerate(sent):
+            if i == only_face or not face.include or i >= len(self.faces):
+                continue
+            crop = self.kept_crop(i)
+            if crop is not None:
+                reuse[i] = crop
+        return reuse
 
     # ------------------------------------------------------------------ undoable edits
     def edit_faces(

@@ -1,8 +1,8 @@
 """The one inference thread: runs core work (detection, restoration) off the GUI thread.
 
-The GUI builds a request (a frozen dataclass: photo, faces, options) and calls
-:meth:`InferenceWorker.submit`; the request runs on ONE long-lived ``QThread`` which owns the
-loaded model (a :class:`gpen_desktop.core.pipeline.Restorer`, reused across runs). Progress,
+The GUI builds a request (a frozen dataclass: photo, faces, options, with its own ``run``; see
+:mod:`gpen_desktop.gui.jobs`) and calls :meth:`InferenceWorker.submit`; the request runs on ONE
+long-lived ``QThread`` which owns the loaded model (a :class:`gpen_desktop.core.pipeline.Restorer`, reused across runs). Progress,
 results and errors come back as queued signals and resolve an ``asyncio.Future`` on the GUI
 thread, so coroutines on the qasync loop simply ``await job.future``.
 
@@ -17,7 +17,6 @@ a long restore.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import logging
 import threading
@@ -26,118 +25,19 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
-from PySide6.QtGui import QImage
 
 from gpen_desktop.core.errors import Cancelled, GpenError
-from gpen_desktop.core.types import Face, Photo, to_uint8
+from gpen_desktop.gui.jobs import JobContext
 
 log = logging.getLogger(__name__)
 
 
 class UnexpectedError(GpenError):
     """Something failed that the core did not turn into a GpenError (details in the log)."""
-
-
-# --------------------------------------------------------------------------- options & requests
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    models: list  # list[core.models.FoundModel]
-    devices: list[tuple[str, str]]
-    weights_dir: str
-    detectors: tuple[str, ...] = ()  # usable now, besides "auto"
-    parsing: bool = False  # ParseNet weights present (the "parsing" mask works)
-
-
-def scan_models(folders: tuple[str, ...] = ()) -> ScanResult:
-    """List the checkpoints in ``folders`` (default: the weights folder) and the compute devices.
-
-    Runs in the I/O pool (:meth:`InferenceWorker.run_io`), not on the inference thread, so the
-    first face detection does not wait for torch to import.
-    """
-    from gpen_desktop.core.devices import available_devices
-    from gpen_desktop.core.faces.detect import available_detectors
-    from gpen_desktop.core.faces.paste import parsing_available
-    from gpen_desktop.core.models import default_weights_dir, scan_weights
-
-    paths = [Path(f) for f in folders] or None
-    models = scan_weights(paths)
-    weights_dir = str(paths[0] if paths else default_weights_dir())
-    return ScanResult(
-        models=models,
-        devices=available_devices(),
-        weights_dir=weights_dir,
-        detectors=tuple(available_detectors(weights_dir)),
-        parsing=parsing_available(weights_dir),
-    )
-
-
-def identify_model(path: str) -> Any:
-    """What one checkpoint file is (``core.models.FoundModel``); for the I/O pool."""
-    from gpen_desktop.core.models import identify
-
-    return identify(path)
-
-
-@dataclass(frozen=True, eq=False)
-class DetectRequest:
-    """Detect faces. Result: list[Face]."""
-
-    photo: Photo
-    options: Any  # core.pipeline.RestoreOptions
-    label = "Detecting faces"
-
-
-@dataclass(frozen=True, eq=False)
-class LandmarksRequest:
-    """Predict the 5 landmarks inside a user-drawn box. Result: Face (landmarks may be None)."""
-
-    photo: Photo
-    box: tuple[float, float, float, float]
-    options: Any  # core.pipeline.RestoreOptions
-    label = "Finding landmarks"
-
-
-@dataclass(frozen=True, eq=False)
-class RestoreRequest:
-    """Restore ``faces`` (None: detect) of ``photo``. Result: :class:`RestoreOutcome`."""
-
-    photo: Photo
-    faces: tuple[Face, ...] | None
-    options: Any  # core.pipeline.RestoreOptions
-    name: str = ""
-    #: position in ``faces`` -> restored crop from the photo's previous result, pasted again
-    #: without the network (restoring one face keeps the others as they were)
-    reuse: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return f"Restoring {self.name}" if self.name else "Restoring"
-
-
-@dataclass(frozen=True)
-class RestoreOutcome:
-    result: Any  # core.pipeline.RestoreResult
-    image: QImage  # display copy of result.image, made on the worker thread
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def qimage_from_rgb(pixels: np.ndarray) -> QImage:
-    """A deep-copied RGB888 QImage of an HxWx3 uint8 (or uint16, scaled) RGB array."""
-    pixels = to_uint8(pixels)
-    if pixels.ndim == 2:
-        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
-    pixels = np.ascontiguousarray(pixels[:, :, :3])
-    h, w = pixels.shape[:2]
-    return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def describe_exception(exc: BaseException) -> GpenError:
@@ -191,46 +91,13 @@ class _Runner(QObject):
         else:
             self.succeeded.emit(job_id, result)
 
-    # Requests ------------------------------------------------------------------------------
     def _execute(self, request: Any, progress: Callable, cancelled: Callable[[], bool]) -> Any:
-        if isinstance(request, DetectRequest):
-            return list(self._get_restorer(request.options).detect(request.photo))
-        if isinstance(request, LandmarksRequest):
-            return self._landmarks(request)
-        if isinstance(request, RestoreRequest):
-            return self._restore(request, progress, cancelled)
-        raise TypeError(f"unknown request {type(request).__name__}")
-
-    def _landmarks(self, request: LandmarksRequest) -> Face:
-        from gpen_desktop.core.faces.detect import landmarks_for_box
-
-        box = tuple(float(v) for v in request.box)
-        try:
-            points = landmarks_for_box(request.photo.rgb8(), box)
-        except GpenError as exc:  # the pipeline predicts them again at restore time
-            log.info("no landmarks for the drawn box: %s", exc)
-            return Face(box=box, landmarks=None)  # type: ignore[arg-type]
-        landmarks = tuple((float(x), float(y)) for x, y in points)
-        return Face(box=box, landmarks=landmarks)  # type: ignore[arg-type]
-
-    def _restore(self, request: RestoreRequest, progress: Callable, cancelled: Callable) -> Any:
-        restorer = self._get_restorer(request.options)
-        faces = list(request.faces) if request.faces is not None else None
         job_id = self._job_id
 
         def face_ready(index: int, aligned: np.ndarray, restored: np.ndarray) -> None:
             self.faceReady.emit(job_id, index, aligned, restored)
 
-        result = restorer.restore(
-            request.photo,
-            faces,
-            progress=progress,
-            cancel=cancelled,
-            on_face=face_ready,
-            reuse=dict(request.reuse),
-        )
-        image = qimage_from_rgb(result.image.pixels)
-        return RestoreOutcome(result=result, image=image)
+        return request.run(JobContext(self._get_restorer, progress, cancelled, face_ready))
 
     def _get_restorer(self, options: Any) -> Any:
         """The one Restorer of this thread: it keeps its model while the checkpoint and device

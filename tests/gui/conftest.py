@@ -79,6 +79,36 @@ def no_leftover_threads(qapp, monkeypatch):
         pytest.fail(f"test left threads running: {', '.join(left)}")
 
 
+@pytest.fixture(autouse=True)
+def questions(monkeypatch):
+    """The window's questions answered without a dialog: Discard unsaved work, stop a running
+    restore, save a stale result as it is, use a saved session. ``questions.asked`` lists
+    (question, argument) in order; set ``questions.answers[name]`` to answer otherwise."""
+    from gpen_desktop.gui import questions as hooks
+
+    class Answers:
+        def __init__(self) -> None:
+            self.asked: list[tuple[str, object]] = []
+            self.answers = {
+                "ask_unsaved": "discard",
+                "ask_stale_save": "save",
+                "confirm_stop_restore": True,
+                "ask_open_session": True,
+            }
+
+        def hook(self, name: str):
+            def answer(_parent, *args):
+                self.asked.append((name, args[0] if args else None))
+                return self.answers[name]
+
+            return answer
+
+    answers = Answers()
+    for name in answers.answers:
+        monkeypatch.setattr(hooks, name, answers.hook(name))
+    return answers
+
+
 @pytest.fixture
 def aloop(qapp):
     """A qasync event loop; drive a test coroutine with ``aloop.run_until_complete(...)``."""

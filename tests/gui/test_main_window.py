@@ -293,7 +293,11 @@ def test_cancel_stops_a_running_restore(window, aloop, until, photo):
     run(
         aloop,
         until(
-            lambda: window._current_job is not None and window._current_job.done >= 1,
+            lambda: (
+                window.controller.run is not None
+                and window.controller.run.job is not None
+                and window.controller.run.job.done >= 1
+            ),
             60,
             "the first batch",
         ),
@@ -302,7 +306,7 @@ def test_cancel_stops_a_running_restore(window, aloop, until, photo):
     run(aloop, asyncio.wait({task}, timeout=30))
     assert task.done() and task.exception() is None
     assert doc.status is PhotoStatus.READY and not doc.has_result
-    assert window._run is None and not window.act_cancel.isEnabled()
+    assert window.controller.run is None and not window.act_cancel.isEnabled()
     assert "Cancelled" in window.banner.text
     assert window.act_restore.isEnabled()
 
@@ -358,7 +362,9 @@ def test_export_writes_and_never_overwrites_silently(
     # Save As with JPEG through the (patched) file dialog; the extension is added
     window.options_panel.format.setCurrentText("JPEG")
     window.options_panel.quality.setValue(80)
-    monkeypatch.setattr(window, "_ask_save_path", lambda suggested: str(tmp_path / "out" / "as"))
+    monkeypatch.setattr(
+        window.exporter, "_ask_save_path", lambda suggested: str(tmp_path / "out" / "as")
+    )
     written = run(aloop, window.save(ask=True))
     assert written == tmp_path / "out" / "as.jpg" and written.read_bytes()[:2] == b"\xff\xd8"
 

@@ -52,10 +52,33 @@ def test_blend_steps_merge_and_detection_resets_history(doc):
 def test_status_text_and_stale_result(doc):
     doc.set_status(PhotoStatus.FAILED, "no faces to restore")
     assert doc.status_text() == "Failed: no faces to restore"
-    doc.set_result(object(), None, doc.faces)
-    assert doc.status_text() == "Restored"
-    doc.set_included(0, False)
-    assert doc.result_is_stale and "edited since" in doc.status_text()
+    doc.set_result(_Result([_FR(0, 32), _FR(1, 32)]), None, doc.faces)
+    assert doc.status_text() == "Restored" and doc.unsaved
+    doc.set_included(0, False)  # compositing, not network work
+    assert not doc.result_is_stale and doc.faces_needing_restore() == []
+    doc.replace_face(1, B.with_(box=(101, 20, 150, 80)), "Move face 2")
+    assert doc.result_is_stale and "needs restore" in doc.status_text()
+    assert doc.faces_needing_restore() == [1]
+    doc.mark_saved()
+    assert not doc.unsaved
+    doc.undo_stack.undo()
+    assert doc.unsaved and not doc.result_is_stale
+
+
+def test_kept_crops_follow_their_faces_and_the_reuse_decision(doc):
+    from gpen_desktop.core.pipeline import RestoreOptions
+
+    opts = RestoreOptions(model_path="a.pth")
+    doc.set_result(_Result([_FR(0, 32), _FR(1, 32)]), None, doc.faces, opts)
+    doc.remove_face(0)  # face B is now face 0: its crop goes with it
+    assert doc.kept_crop(0) is not None and doc.face_result(0).index == 1
+    assert [f.include for f in doc.composite_faces()] == [False, True]
+    assert set(doc.reuse_for(doc.faces, opts)) == {0}
+    assert doc.reuse_for(doc.faces, opts, only_face=0) == {}
+    other_model = RestoreOptions(model_path="b.pth")
+    assert doc.reuse_for(doc.faces, other_model) == {}
+    assert doc.faces_needing_restore(other_model) == [0]
+    assert doc.faces_needing_restore(RestoreOptions(model_path="a.pth", blend=0.2)) == []
 
 
 def test_session_current_and_removal(qapp):
@@ -69,6 +92,11 @@ def test_session_current_and_removal(qapp):
     session.deleteLater()
 
 
+class _Result:
+    def __init__(self, faces):
+        self.faces = faces
+
+
 class _FR:
     def __init__(self, i, s):
         self.index = i
@@ -79,7 +107,7 @@ class _FR:
 def test_results_map_back_to_face_numbers(doc):
     # face 0 excluded: the pipeline's only result carries face 1's position
     fr = _FR(1, 32)
-    doc.set_result(type("R", (), {"faces": [fr]})(), None, doc.faces)
+    doc.set_result(_Result([fr]), None, doc.faces)
     assert doc.face_result(0) is None and doc.face_result(1) is fr
     assert doc.face_results() == [(1, fr)]
     assert [p.name for p in export.face_targets("x", doc.face_results(), export.Path("."))] == [
