@@ -81,7 +81,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     A("close", "&Close Photo", _spawn("close_photo"), (Std.Close,), help="Close this photo"),
     A("close_all", "Close A&ll Photos", _spawn("close_all"), ("Ctrl+Shift+W",)),
-    A("quit", "&Quit", _call("close"), (Std.Quit,)),
+    A("quit", "&Quit", _call("close"), ("Ctrl+Q",)),
     # Edit (undo and redo come from the session's undo group)
     A(
         "add_face",

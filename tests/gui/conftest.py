@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import shutil
 import threading
 import time
 import weakref
@@ -77,6 +78,32 @@ def no_leftover_threads(qapp, monkeypatch):
         for worker in live_workers():
             worker.shutdown(timeout_ms=5000)
         pytest.fail(f"test left threads running: {', '.join(left)}")
+
+
+@pytest.fixture
+def weights(tmp_path, tiny_checkpoint):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    shutil.copy(tiny_checkpoint, folder / "tiny-64.pth")
+    return folder
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut_png):
+    """A private copy of the astronaut photo (tests may try to overwrite it)."""
+    path = tmp_path / "astronaut.png"
+    shutil.copy(astronaut_png, path)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, aloop, until, weights):
+    from gui_helpers import make_window
+
+    w = make_window(qtbot, aloop, until, weights)
+    yield w
+    w.close()
+    w.deleteLater()
 
 
 @pytest.fixture(autouse=True)

@@ -13,59 +13,13 @@ import time
 
 import numpy as np
 import pytest
+from gui_helpers import make_window, open_photo, run
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from gpen_desktop.core.inference import cpu_has_native_bfloat16
 from gpen_desktop.gui import export
-from gpen_desktop.gui.main_window import GapMonitor, MainWindow
+from gpen_desktop.gui.main_window import GapMonitor
 from gpen_desktop.gui.state import PhotoStatus
-
-
-def run(loop, coro, timeout: float = 60.0):
-    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-
-@pytest.fixture
-def weights(tmp_path, tiny_checkpoint):
-    folder = tmp_path / "weights"
-    folder.mkdir()
-    shutil.copy(tiny_checkpoint, folder / "tiny-64.pth")
-    return folder
-
-
-@pytest.fixture
-def photo(tmp_path, astronaut_png):
-    """A private copy of the astronaut photo (tests may try to overwrite it)."""
-    path = tmp_path / "astronaut.png"
-    shutil.copy(astronaut_png, path)
-    return path
-
-
-def make_window(qtbot, aloop, until, weights_dir) -> MainWindow:
-    window = MainWindow(weights_dir=str(weights_dir))
-    qtbot.addWidget(window)
-    window.resize(1280, 820)
-    window.show()
-    qtbot.waitExposed(window)
-    run(aloop, until(lambda: window.options_panel._scanned, 60, "the model scan"))
-    return window
-
-
-@pytest.fixture
-def window(qtbot, aloop, until, weights):
-    w = make_window(qtbot, aloop, until, weights)
-    yield w
-    w.close()
-    w.deleteLater()
-
-
-def open_photo(window, aloop, until, path):
-    docs = run(aloop, window.open_paths_async([path]))
-    assert docs, "nothing opened"
-    doc = docs[0]
-    run(aloop, until(lambda: doc.detected, 60, "face detection"))
-    return doc
-
 
 # --------------------------------------------------------------------------- opening
 
