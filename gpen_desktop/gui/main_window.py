@@ -12,26 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
 import time
 from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -44,12 +39,13 @@ from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.canvas import CanvasView
 from gpen_desktop.gui.compare import SideBySideView
 from gpen_desktop.gui.exporter import Exporter
-from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops, identify_model, scan_models
+from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops
+from gpen_desktop.gui.model_choice import ModelChooser
 from gpen_desktop.gui.opening import PhotoOpener
 from gpen_desktop.gui.panels import EmptyState, FacePanel, MessageBanner, OptionsPanel, PhotoStrip
-from gpen_desktop.gui.panels.options_panel import model_text
 from gpen_desktop.gui.qimage import qimage_to_photo
 from gpen_desktop.gui.restore_run import RestoreController
+from gpen_desktop.gui.run_status import RunStatus
 from gpen_desktop.gui.settings import app_settings
 from gpen_desktop.gui.state import MANUAL_SCORE, DocBinding, PhotoDoc, PhotoStatus, Session
 from gpen_desktop.gui.worker import InferenceWorker, describe_exception
@@ -57,36 +53,6 @@ from gpen_desktop.gui.worker import InferenceWorker, describe_exception
 log = logging.getLogger(__name__)
 
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")  # open dialog
-
-
-class GapMonitor(QObject):
-    """Measures the longest gap between ticks of a fast GUI-thread timer while started: how
-    long the event loop was blocked (``longest``, seconds, including one interval)."""
-
-    def __init__(self, parent: QObject | None = None, interval_ms: int = 10) -> None:
-        super().__init__(parent)
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._tick)
-        self._last = 0.0
-        self.longest = 0.0
-        self.ticks = 0
-
-    def start(self) -> None:
-        self.longest = 0.0
-        self.ticks = 0
-        self._last = time.perf_counter()
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._tick()
-        self._timer.stop()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
-        self.ticks += 1
 
 
 class MainWindow(QMainWindow):
@@ -109,8 +75,6 @@ class MainWindow(QMainWindow):
         self.worker = worker or InferenceWorker(self)
         self.weights_dir = weights_dir
         self._tasks: set[asyncio.Task] = set()
-        self._scan_task: asyncio.Task | None = None
-        self._weights_dir_seen = ""
         self._closing = False
         self._close_confirmed = False
         self._no_model_shown = False
@@ -120,6 +84,7 @@ class MainWindow(QMainWindow):
 
         self.opener = PhotoOpener(self)
         self.exporter = Exporter(self)
+        self.models = ModelChooser(self)
         self.controller = RestoreController(
             self.worker, self.session, self.opener.ensure_ready, self.spawn, self
         )
@@ -130,11 +95,11 @@ class MainWindow(QMainWindow):
             self, self.actions_by_name, [self.photos_dock, self.faces_dock, self.options_dock]
         )
         actions.build_toolbar(self, self.actions_by_name)
-        self._build_status_bar()
+        self.status = RunStatus(self)
         self._connect()
         self._load_settings()
         self._update_actions()
-        self._update_central()
+        self.update_central()
 
     # ================================================================== building
     def _build_central(self) -> None:
@@ -197,36 +162,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.activity = QLabel("Ready")
-        self.progress = QProgressBar()
-        self.progress.setFixedWidth(220)
-        self.progress.setTextVisible(True)
-        self.progress.hide()
-        self.elapsed = QLabel()
-        self.elapsed.hide()
-        self.cancel_button = QToolButton()
-        self.cancel_button.setDefaultAction(self.act_cancel)
-        self.cancel_button.setAutoRaise(True)
-        self.cancel_button.hide()
-        self.zoom_label = QLabel()
-        self.model_label = QLabel()
-        sb.addWidget(self.activity, 1)
-        sb.addWidget(self.progress)
-        sb.addWidget(self.elapsed)
-        sb.addWidget(self.cancel_button)
-        sb.addPermanentWidget(self.zoom_label)
-        sb.addPermanentWidget(self.model_label)
-        self._tick = QTimer(self)
-        self._tick.setInterval(250)
-        self._tick.timeout.connect(self._update_progress)
-        self._stalls = GapMonitor(self)
-
     def _connect(self) -> None:
         s = self.session
         s.currentChanged.connect(self._on_current_changed)
-        s.photoAdded.connect(lambda _d: self._update_central())
+        s.photoAdded.connect(lambda _d: self.update_central())
         s.photoRemoved.connect(self._on_photo_removed)
         self.canvas.faceEdited.connect(self._on_face_edited)
         self.canvas.faceDrawn.connect(lambda box: self.spawn(self.add_face(box)))
@@ -239,19 +178,15 @@ class MainWindow(QMainWindow):
         self.canvas.modeChanged.connect(self._on_mode_changed)
         self.canvas.faceMenuRequested.connect(self._face_menu)
         self.options_panel.optionsChanged.connect(self._on_options_changed)
-        self.options_panel.manageModelsRequested.connect(self.open_model_manager)
-        self.options_panel.chooseCheckpointRequested.connect(self.choose_checkpoint)
+        for source in (self.options_panel, self.empty_state):
+            source.manageModelsRequested.connect(self.open_model_manager)
+            source.chooseCheckpointRequested.connect(self.choose_checkpoint)
         self.empty_state.openRequested.connect(self.open_dialog)
         self.empty_state.openFolderRequested.connect(self.open_folder_dialog)
-        self.empty_state.manageModelsRequested.connect(self.open_model_manager)
-        self.empty_state.chooseCheckpointRequested.connect(self.choose_checkpoint)
         self.worker.busyChanged.connect(lambda _b: self._update_actions())
-        self.worker.jobStarted.connect(lambda _j: self._update_progress())
-        self.worker.jobFinished.connect(lambda _j: self._update_progress())
         c = self.controller
-        c.runStarted.connect(self._on_run_started)
-        c.runChanged.connect(lambda _r: self._update_progress())
-        c.runFinished.connect(self._on_run_finished)
+        c.runStarted.connect(lambda _r: self._update_actions())
+        c.runFinished.connect(lambda _r: self._update_actions())
         c.faceRestored.connect(self._on_face_restored)
         c.restored.connect(self._on_restored)
         c.message.connect(lambda text, level: self.show_message(text, level))
@@ -371,7 +306,8 @@ class MainWindow(QMainWindow):
 
     def apply_session_options(self, saved: Any) -> None:
         """Show a saved session's options in the options panel (its model when found)."""
-        model = saved.find_model([self._weights_dir_seen] if self._weights_dir_seen else None)
+        seen = self.models.weights_dir_seen
+        model = saved.find_model([seen] if seen else None)
         values = {k: getattr(saved.options, k) for k in self.options_panel.values()}
         values["model_path"] = str(model) if model else self.options_panel.model_path()
         self.options_panel.set_values(values)
@@ -392,13 +328,13 @@ class MainWindow(QMainWindow):
         else:
             self.setWindowTitle("GPEN Desktop")
         self._update_actions()
-        self._update_central()
+        self.update_central()
 
     def _on_photo_removed(self, doc: PhotoDoc) -> None:
         if self._banner_owner is doc:
             self.banner.hide()
             self._banner_owner = None
-        self._update_central()
+        self.update_central()
 
     def _on_faces_changed(self) -> None:
         self._crop_timer.start()
@@ -603,94 +539,29 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.rescan_models)
 
     def rescan_models(self) -> None:
-        if self._scan_task is not None and not self._scan_task.done():
-            return
-        self._scan_task = self.spawn(self.scan_models())
-
-    async def scan_models(self) -> None:
-        folders = (self.weights_dir,) if self.weights_dir else ()
-        self.options_panel.model_info.setText("Looking for models…")
-        try:
-            result = await self.worker.run_io(scan_models, folders)
-        except Exception as exc:  # noqa: BLE001 - the window must still become usable
-            self.options_panel.set_models([], "")
-            self.report_error(exc, "Couldn't look for models")
-            return
-        self._weights_dir_seen = result.weights_dir
-        self.options_panel.set_devices(result.devices)
-        self.options_panel.set_available(result.detectors, result.parsing, result.weights_dir)
-        self.options_panel.set_models(result.models, result.weights_dir)
-        self._update_model_label()
-        self._update_central()
-        bad = [m for m in result.models if getattr(m, "kind", "") == "invalid"]
-        if bad:
-            names = ", ".join(Path(m.path).name for m in bad[:3])
-            self.show_message(
-                f"Some files in the weights folder are not usable models: {names}", "warning"
-            )
+        self.models.rescan()
 
     def open_model_manager(self) -> None:
-        from gpen_desktop.gui.dialogs.model_manager import ModelManagerDialog
-
-        kwargs = {"weights_dir": self.weights_dir} if self.weights_dir else {}
-        dialog = ModelManagerDialog(self, **kwargs)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.modelsChanged.connect(self.rescan_models)
-        dialog.finished.connect(lambda _r: self.rescan_models())
-        dialog.open()
+        self.models.open_manager()
 
     def choose_checkpoint(self) -> None:
-        start = cfg.CHECKPOINT_DIR.read(self.settings) or self._weights_dir_seen or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Choose a GPEN Checkpoint",
-            start,
-            "PyTorch checkpoints (*.pth *.pt *.ckpt *.bin *.tar);;All files (*)",
-        )
-        if path:
-            self.spawn(self.use_checkpoint(path))
+        self.models.choose_checkpoint()
 
     async def use_checkpoint(self, path: str) -> None:
-        """Check a checkpoint from disk on the worker and select it."""
-        cfg.CHECKPOINT_DIR.write(self.settings, str(Path(path).parent))
-        match = await self.worker.run_io(identify_model, path)
-        if getattr(match, "kind", "") != "restorer":
-            why = match.error or f"it is a {match.kind} model, not a GPEN face restorer"
-            self.show_message(f"Can't use {Path(path).name}: {why}", "error")
-            return
-        label = model_text(match)
-        self.options_panel.add_custom_model(str(path), label)
-        self._update_model_label()
-        self._update_central()
-        self.show_message(f"Using {label}", "info")
+        await self.models.use_checkpoint(path)
 
     def run_options(self) -> Any:
         """The options panel's ``RestoreOptions`` with this window's weights folder."""
         return self.options_panel.options(weights_dir=self.weights_dir)
 
     def _on_options_changed(self) -> None:
-        self._update_model_label()
-        self._update_central()
+        self.status.model_label()
+        self.update_central()
         self._update_actions()
         doc = self.session.current
         if doc is not None:
             self.controller.schedule_composite(doc, self.run_options())
             doc.statusChanged.emit()  # "needs restore" may have changed
-
-    def _update_model_label(self, device: str = "") -> None:
-        o = self.options_panel
-        device = device or o.device.currentText() or "Auto"
-        self.model_label.setText(f"Model: {o.model_label()}  ·  Device: {device}")
-
-    def _show_no_model(self) -> None:
-        self.show_message(
-            "No face restoration model yet. Get one with the model manager or choose a checkpoint file.",
-            "warning",
-            actions=[
-                ("Get Models…", self.open_model_manager),
-                ("Choose File…", self.choose_checkpoint),
-            ],
-        )
 
     # ================================================================== restoring
     @property
@@ -700,12 +571,10 @@ class MainWindow(QMainWindow):
     async def restore_docs(
         self, docs: list[PhotoDoc], only_face: int | None = None, reuse_kept: bool = False
     ) -> None:
-        if self._scan_task is not None and not self._scan_task.done():
-            self.activity.setText("Looking for models…")
-            await asyncio.gather(self._scan_task, return_exceptions=True)
+        await self.models.wait_for_scan()
         options = self.run_options()
         if not options.model_path:
-            self._show_no_model()
+            self.models.show_no_model()
             return
         if docs:
             await self.controller.restore(docs, options, only_face, reuse_kept)
@@ -733,36 +602,6 @@ class MainWindow(QMainWindow):
         if self.controller.cancel():
             self.activity.setText("Cancelling…")
 
-    def _on_run_started(self, _run) -> None:
-        self._tick.start()
-        self._stalls.start()
-        self._update_actions()
-        self._update_progress()
-
-    def _on_run_finished(self, run) -> None:
-        self._tick.stop()
-        self._stalls.stop()
-        self._update_actions()
-        self._update_progress()
-        elapsed = run.elapsed
-        log.info(
-            "restore run: %.2f s, longest GUI-thread gap %.0f ms",
-            elapsed,
-            self._stalls.longest * 1000,
-        )
-        if os.environ.get("GPEN_DESKTOP_TIMING"):
-            print(
-                f"gpen-desktop: restore run {elapsed:.2f} s, longest GUI-thread gap "
-                f"{self._stalls.longest * 1000:.0f} ms",
-                file=sys.stderr,
-                flush=True,
-            )
-        if run.cancelled:
-            self.show_message(f"Cancelled after {elapsed:.1f} s.", "info")
-        elif run.failed == 0 and run.done:
-            what = f"{run.done} photos" if run.count > 1 else run.docs[0].name
-            self.activity.setText(f"Restored {what} in {elapsed:.1f} s")
-
     def _on_restored(self, doc: PhotoDoc, outcome) -> None:
         result = outcome.result
         if result.fallback_note:
@@ -770,7 +609,7 @@ class MainWindow(QMainWindow):
         device = str(result.device).replace("cpu", "CPU").replace("cuda", "CUDA")
         if device and result.precision:
             device = f"{device} · {result.precision}"
-        self._update_model_label(device)
+        self.status.model_label(device)
         self.controller.schedule_composite(doc, self.run_options())
         if doc is self.session.current and self.canvas.mode == "edit":
             self.canvas.set_flipped(False)
@@ -780,39 +619,6 @@ class MainWindow(QMainWindow):
         """Show each face as soon as the network has it, before the photo is pasted."""
         if doc is self.session.current and index == doc.selected:
             self.face_panel.show_preview(aligned, restored)
-
-    def _update_progress(self) -> None:
-        run = self.controller.run
-        if run is None:
-            self.progress.hide()
-            self.elapsed.hide()
-            self.cancel_button.hide()
-            busy = [j for j in self.worker.jobs if j.started is not None]
-            if busy:
-                self.activity.setText(busy[0].label + "…")
-            elif self.activity.text().endswith("…") and self.activity.text() != "Cancelling…":
-                self.activity.setText("Ready")
-            return
-        job = run.job
-        self.progress.show()
-        self.elapsed.show()
-        self.cancel_button.show()
-        prefix = f"Photo {run.index + 1}/{run.count} · " if run.count > 1 else ""
-        if job is not None and job.total:
-            self.progress.setRange(0, job.total)
-            self.progress.setValue(job.done)
-            self.progress.setFormat(f"{prefix}{job.done}/{job.total} faces")
-        else:
-            self.progress.setRange(0, 0)
-            self.progress.setFormat(prefix.rstrip(" ·"))
-        secs = int(run.elapsed)
-        self.elapsed.setText(f"{secs // 60}:{secs % 60:02d}")
-        if run.cancelled:
-            self.activity.setText("Cancelling…")
-        elif job is not None and job.started is not None:
-            self.activity.setText(f"{run.name}: {job.message or 'restoring'}")
-        else:
-            self.activity.setText(f"{run.name}: waiting for the worker…")
 
     # ================================================================== export
     async def save(self, ask: bool = False, path: str | Path | None = None) -> Path | None:
@@ -859,15 +665,15 @@ class MainWindow(QMainWindow):
         ):
             act.setEnabled(loaded)
 
-    def _update_central(self) -> None:
+    def update_central(self) -> None:
         has_docs = bool(self.session.docs)
         self.stack.setCurrentIndex(1 if has_docs else 0)
         missing = self.options_panel._scanned and not self.options_panel.has_model()
-        self.empty_state.set_model_missing(missing, self._weights_dir_seen)
+        self.empty_state.set_model_missing(missing, self.models.weights_dir_seen)
         # with photos open, the same pointer to the model manager sits in the banner
         if has_docs and missing and not self._no_model_shown:
             self._no_model_shown = True
-            self._show_no_model()
+            self.models.show_no_model()
         elif not missing:
             self._no_model_shown = False
             if self.banner.text.startswith("No face restoration model"):
@@ -904,7 +710,7 @@ class MainWindow(QMainWindow):
             self.restoreState(QByteArray(state))
         self.options_panel.load_settings(s)
         self.opener.rebuild_recent_menu()
-        self._update_model_label()
+        self.status.model_label()
 
     def save_settings(self) -> None:
         s = self.settings

@@ -18,7 +18,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 
 from gpen_desktop.core.inference import cpu_has_native_bfloat16
 from gpen_desktop.gui import export
-from gpen_desktop.gui.main_window import GapMonitor
+from gpen_desktop.gui.run_status import GapMonitor
 from gpen_desktop.gui.state import PhotoStatus
 
 # --------------------------------------------------------------------------- opening
