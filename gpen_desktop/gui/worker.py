@@ -142,11 +142,108 @@ class Job:
 
 
 _LIVE: weakref.WeakSet[InferenceWorker] = weakref.WeakSet()
+_LIVE_POOLS: weakref.WeakSet[TaskPool] = weakref.WeakSet()
 
 
 def live_workers() -> list[InferenceWorker]:
     """Workers whose thread or I/O pool is still running (tests fail on leftovers)."""
     return [w for w in list(_LIVE) if w.is_alive()]
+
+
+def live_pools() -> list[TaskPool]:
+    """Task pools with a thread still running (the workers' own and the dialogs')."""
+    return [p for p in list(_LIVE_POOLS) if p.is_alive()]
+
+
+# --------------------------------------------------------------------------- background tasks
+
+
+class BackgroundTask(QObject):
+    """One blocking function for a :class:`TaskPool`: ``fn(task)`` runs on a pool thread and
+    may call ``task.report(done, total)`` and poll ``task.stop``; the outcome arrives on the GUI
+    thread as ``succeeded(result)``, ``failed(message)`` or ``cancelled(message)``, then
+    ``done()``. ``progressed(done, total)`` carries the reports."""
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal(str)
+    progressed = Signal(object, object)
+    done = Signal()
+
+    def __init__(self, fn: Callable[[BackgroundTask], Any], label: str) -> None:
+        super().__init__()
+        self._fn = fn
+        self.label = label
+        self.stop = threading.Event()
+        self._ended = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the function to stop early (it polls ``stop``; others run to the end)."""
+        self.stop.set()
+
+    def report(self, done: Any, total: Any) -> None:
+        self.progressed.emit(done, total)
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Block until the function returned (True) or ``timeout_ms`` passed (False)."""
+        return self._ended.wait(max(0, timeout_ms) / 1000)
+
+    @property
+    def running(self) -> bool:
+        return not self._ended.is_set()
+
+    def _run(self) -> None:
+        try:
+            result = self._fn(self)
+        except Cancelled as exc:
+            self.cancelled.emit(str(exc))
+        except GpenError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the task must always report back
+            log.exception("%s failed", self.label)
+            self.failed.emit(str(describe_exception(exc)))
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self._ended.set()
+            self.done.emit()
+
+
+class TaskPool:
+    """The one mechanism for light background work: a small thread pool whose functions run
+    as :class:`BackgroundTask` (signals) or are awaited from coroutines (:meth:`run`)."""
+
+    def __init__(self, threads: int = 2, name: str = "gpen-io") -> None:
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix=name
+        )
+        _LIVE_POOLS.add(self)
+
+    def start(self, task: BackgroundTask) -> BackgroundTask:
+        if self._pool is None:
+            raise RuntimeError("the task pool is shut down")
+        self._pool.submit(task._run)
+        return task
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._pool is None:
+            raise RuntimeError("the worker is shut down")
+        return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
+
+    def is_alive(self) -> bool:
+        pool = self._pool
+        return pool is not None and any(t.is_alive() for t in getattr(pool, "_threads", ()))
+
+    def threads(self) -> list[threading.Thread]:
+        pool = self._pool
+        return [t for t in getattr(pool, "_threads", ()) if t.is_alive()] if pool else []
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Drop queued work and stop the threads (``wait``: until the running work ended)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+            if wait:
+                self._pool = None
 
 
 class InferenceWorker(QObject):
@@ -181,9 +278,7 @@ class InferenceWorker(QObject):
         self._runner.faceReady.connect(self._on_face_ready)
         self._runner.succeeded.connect(self._on_succeeded)
         self._runner.failed.connect(self._on_failed)
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            max_workers=io_threads, thread_name_prefix="gpen-io"
-        )
+        self._pool: TaskPool | None = TaskPool(io_threads, "gpen-io")
         self._closed = False
         self._thread.start()
         _LIVE.add(self)
@@ -264,14 +359,13 @@ class InferenceWorker(QObject):
         """Run a light blocking function (decode, encode, crop) in the I/O pool."""
         if self._pool is None:
             raise RuntimeError("the worker is shut down")
-        return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
+        return await self._pool.run(fn, *args)
 
     # ------------------------------------------------------------------ lifetime
     def is_alive(self) -> bool:
         if self._thread.isRunning():
             return True
-        pool = self._pool
-        return pool is not None and any(t.is_alive() for t in getattr(pool, "_threads", ()))
+        return self._pool is not None and self._pool.is_alive()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Cancel everything, stop the thread and the pool. True when both ended in time."""
@@ -284,7 +378,7 @@ class InferenceWorker(QObject):
         self._thread.quit()
         ended = self._thread.wait(timeout_ms)
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True)
             self._pool = None
         if not ended:
             log.warning("the inference thread did not stop within %d ms", timeout_ms)

@@ -38,8 +38,9 @@ def _running(thread: QThread) -> bool:
 
 @pytest.fixture(autouse=True)
 def no_leftover_threads(qapp, monkeypatch):
-    """Fail the test when a QThread, worker or Python thread it started is still running."""
-    from gpen_desktop.gui.worker import live_workers
+    """Fail the test when a QThread, worker, task pool or Python thread it started is still
+    running, after stopping every one of them (so the next test starts clean)."""
+    from gpen_desktop.gui.worker import live_pools, live_workers
 
     started: weakref.WeakSet[QThread] = weakref.WeakSet()
     original_start = QThread.start
@@ -61,6 +62,7 @@ def no_leftover_threads(qapp, monkeypatch):
             f"QThread {t.objectName() or type(t).__name__}" for t in list(started) if _running(t)
         ]
         out += [f"InferenceWorker {id(w):x}" for w in live_workers()]
+        out += [f"TaskPool {id(p):x}" for p in live_pools()]
         out += [
             f"thread {t.name}"
             for t in threading.enumerate()
@@ -74,9 +76,21 @@ def no_leftover_threads(qapp, monkeypatch):
         qapp.processEvents()
         time.sleep(0.02)
         left = leftovers()
-    if left:  # stop them so the next test starts clean, then fail this one
+    if left:  # stop them all so the next test starts clean, then fail this one
         for worker in live_workers():
             worker.shutdown(timeout_ms=5000)
+        for pool in live_pools():
+            pool.shutdown(wait=False)
+            for t in pool.threads():
+                t.join(5.0)
+        for t in list(started):
+            if _running(t):
+                t.requestInterruption()
+                t.quit()
+                t.wait(5000)
+        for t in threading.enumerate():
+            if t not in before and t.is_alive() and t is not threading.current_thread():
+                t.join(5.0)
         pytest.fail(f"test left threads running: {', '.join(left)}")
 
 

@@ -122,3 +122,22 @@ def test_before_after_strip_layout():
     assert strip[0, 0].tolist() == [0, 0, 0] and strip[0, -1].tolist() == [255, 255, 255]
     pair = export.side_by_side(np.zeros((10, 20, 3), np.uint8), np.zeros((20, 40, 3), np.uint8))
     assert pair.shape == (20, 40 + 8 + 40, 3)
+
+
+def test_task_pools_are_seen_by_the_thread_guard(qapp):
+    """``no_leftover_threads`` finds running task pools (and stops them) like workers."""
+    import threading
+
+    from gpen_desktop.gui.worker import BackgroundTask, TaskPool, live_pools
+
+    pool = TaskPool(1, "leftover")
+    gate = threading.Event()
+    outcome = []
+    task = BackgroundTask(lambda t: gate.wait(5), "waits")
+    task.succeeded.connect(outcome.append)
+    pool.start(task)
+    assert pool in live_pools() and task.running
+    gate.set()
+    assert task.wait(5000)
+    pool.shutdown()
+    assert pool not in live_pools()
