@@ -174,15 +174,15 @@ class CanvasView(QGraphicsView):
         self._syncing = True
         try:
             if len(faces) == len(self._face_items):
-                for item, face in zip(self._face_items, faces, strict=True):
-                    item.set_face(face)
+                for i, (item, face) in enumerate(zip(self._face_items, faces, strict=True)):
+                    item.set_face(face, self.doc.number(i))
             else:
                 for item in self._face_items:
                     self.scene().removeItem(item)
                     item.deleteLater()
                 self._face_items = []
                 for i, face in enumerate(faces):
-                    item = FaceItem(i, face, self._bounds)
+                    item = FaceItem(i, face, self._bounds, self.doc.number(i))
                     item.committed.connect(self.faceEdited)
                     self.scene().addItem(item)
                     self._face_items.append(item)

@@ -97,7 +97,7 @@ class HandleItem(_DragPart):
         self._face.drag_handle(self.role, pos)
 
     def _done_text(self) -> str:
-        return f"Resize face {self._face.index + 1}"
+        return f"Resize face {self._face.number}"
 
 
 class LandmarkItem(_DragPart):
@@ -131,7 +131,7 @@ class LandmarkItem(_DragPart):
         self._face.drag_landmark(self.index, pos)
 
     def _done_text(self) -> str:
-        return f"Move {LANDMARK_NAMES[self.index]} of face {self._face.index + 1}"
+        return f"Move {LANDMARK_NAMES[self.index]} of face {self._face.number}"
 
 
 class BadgeItem(QGraphicsItem):
@@ -148,7 +148,7 @@ class BadgeItem(QGraphicsItem):
         self._font.setPixelSize(12)
 
     def _text(self) -> str:
-        return str(self._face.index + 1)
+        return str(self._face.number)
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         w = 10 + 8 * len(self._text())
@@ -174,9 +174,10 @@ class FaceItem(QGraphicsObject):
 
     committed = Signal(int, object, str)
 
-    def __init__(self, index: int, face: Face, bounds: QRectF) -> None:
+    def __init__(self, index: int, face: Face, bounds: QRectF, number: int | None = None) -> None:
         super().__init__()
         self.index = index
+        self.number = index + 1 if number is None else number
         self.face = face
         self._bounds = bounds
         self.box = QRectF(QPointF(face.box[0], face.box[1]), QPointF(face.box[2], face.box[3]))
@@ -192,8 +193,11 @@ class FaceItem(QGraphicsObject):
         self._move_from: QPointF | None = None
         self._layout_children()
 
-    def set_face(self, face: Face) -> None:
+    def set_face(self, face: Face, number: int | None = None) -> None:
         """Show ``face`` (after an edit, undo or redo) without rebuilding the item."""
+        if number is not None and number != self.number:
+            self.number = number
+            self._badge.update()
         if face == self.face and self._drag_start is None:
             return
         self.prepareGeometryChange()
@@ -365,7 +369,7 @@ class FaceItem(QGraphicsObject):
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         self._move_from = None
-        self.end_drag(f"Move face {self.index + 1}")
+        self.end_drag(f"Move face {self.number}")
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802
         self.setCursor(QCursor(Qt.CursorShape.SizeAllCursor))

@@ -122,7 +122,8 @@ class Exporter(QObject):
         if await self.result_to_write(doc) is None:
             return []
         stem = doc.path.stem if doc.path else doc.name.replace(" ", "_")
-        targets = export.face_targets(stem, doc.face_results(), folder)
+        numbered = [(doc.number(i) - 1, fr) for i, fr in doc.face_results()]
+        targets = export.face_targets(stem, numbered, folder)
         existing = [t for t in targets if t.exists()]
         skip = False
         if existing:
@@ -130,9 +131,7 @@ class Exporter(QObject):
             if answer == "cancel":
                 return []
             skip = answer == "skip"
-        written = await self.window.worker.run_io(
-            export.write_faces, stem, doc.face_results(), folder, skip
-        )
+        written = await self.window.worker.run_io(export.write_faces, stem, numbered, folder, skip)
         self.window.show_message(f"Exported {len(written)} file(s) to {folder}", "info")
         return written
 

@@ -23,7 +23,13 @@ from gpen_desktop.gui import questions
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.jobs import DetectRequest, expand_paths, load_for_display
 from gpen_desktop.gui.qimage import display_images
-from gpen_desktop.gui.state import MANUAL_SCORE, PhotoDoc, PhotoStatus, is_manual
+from gpen_desktop.gui.state import (
+    MANUAL_SCORE,
+    PhotoDoc,
+    PhotoStatus,
+    is_manual,
+    reading_order,
+)
 from gpen_desktop.gui.worker import describe_exception
 
 if TYPE_CHECKING:
@@ -111,7 +117,7 @@ class PhotoOpener(QObject):
         if saved is None or not questions.ask_open_session(w, doc.name, len(saved.faces)):
             return False
         faces = [sf.face.with_(score=MANUAL_SCORE) if sf.manual else sf.face for sf in saved.faces]
-        doc.set_detected(faces)
+        doc.set_detected(faces, sort=False)  # the session's order (and numbers) as saved
         doc.exports = [Path(p) for p in saved.exports]
         w.apply_session_options(saved)
         warnings = await w.worker.run_io(saved.check, doc.path, w.run_options().model_path)
@@ -146,7 +152,8 @@ class PhotoOpener(QObject):
             return
         if keep_manual:
             drawn = [f for f in doc.faces if is_manual(f)]
-            doc.edit_faces(tuple(faces) + tuple(drawn), "Detect faces again", select=0)
+            found = tuple(reading_order(faces)) + tuple(drawn)
+            doc.edit_faces(found, "Detect faces again", select=0)
         else:
             doc.set_detected(faces)
         if doc is self.session.current:

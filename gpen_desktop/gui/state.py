@@ -35,6 +35,26 @@ def is_manual(face: Face) -> bool:
     return face.score == MANUAL_SCORE
 
 
+def reading_order(faces) -> list[Face]:
+    """``faces`` top-left to bottom-right: rows of faces whose centres lie within half a
+    typical face height of each other, each row left to right."""
+    faces = list(faces)
+    if len(faces) < 2:
+        return faces
+    heights = sorted(f.height for f in faces)
+    tolerance = heights[len(heights) // 2] / 2
+    by_y = sorted(faces, key=lambda f: (f.box[1] + f.box[3]) / 2)
+    rows: list[list[Face]] = []
+    row_y = None
+    for f in by_y:
+        cy = (f.box[1] + f.box[3]) / 2
+        if row_y is None or cy - row_y > tolerance:
+            rows.append([])
+            row_y = cy
+        rows[-1].append(f)
+    return [f for row in rows for f in sorted(row, key=lambda f: f.box[0] + f.box[2])]
+
+
 def same_geometry(a: Face, b: Face) -> bool:
     """Same box and landmarks (landmarks None on ``a`` = predicted, matches any)."""
     return tuple(a.box) == tuple(b.box) and (a.landmarks is None or a.landmarks == b.landmarks)
@@ -63,11 +83,14 @@ class FacesCommand(QUndoCommand):
         text: str,
         select: int | None = None,
         merge_key: str | None = None,
+        numbers: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__(text)
         self._doc = doc
         self.before = doc.faces
         self.after = after
+        self._numbers_before = doc.numbers
+        self._numbers_after = numbers if numbers is not None else doc.numbers_for(after)
         self._select_before = doc.selected
         self._select_after = doc.selected if select is None else select
         self._merge_key = merge_key
@@ -82,13 +105,14 @@ class FacesCommand(QUndoCommand):
             return False
         self.after = other.after
         self._select_after = other._select_after
+        self._numbers_after = other._numbers_after
         return True
 
     def redo(self) -> None:
-        self._doc._apply_faces(self.after, self._select_after)
+        self._doc._apply_faces(self.after, self._select_after, self._numbers_after)
 
     def undo(self) -> None:
-        self._doc._apply_faces(self.before, self._select_before)
+        self._doc._apply_faces(self.before, self._select_before, self._numbers_before)
 
 
 class PhotoDoc(QObject):
@@ -117,6 +141,8 @@ class PhotoDoc(QObject):
         self.image: QImage | None = None
         self.thumbnail: QImage | None = None
         self.faces: tuple[Face, ...] = ()
+        #: each face's number as shown (reading order at detection; kept when one is deleted)
+        self.numbers: tuple[int, ...] = ()
         self.selected = -1
         self.detected = False
         self.status = PhotoStatus.LOADING
@@ -190,11 +216,13 @@ class PhotoDoc(QObject):
         self.status, self.message = PhotoStatus.UNREADABLE, reason
         self.statusChanged.emit()
 
-    def set_detected(self, faces: list[Face] | tuple[Face, ...]) -> None:
-        """The detector's faces: the starting point of editing (clears undo history)."""
+    def set_detected(self, faces: list[Face] | tuple[Face, ...], sort: bool = True) -> None:
+        """The detector's faces (put in reading order unless ``sort`` is False): the starting
+        point of editing (clears undo history), numbered 1..n."""
         self.detected = True
         self.undo_stack.clear()
-        self._apply_faces(tuple(faces), 0 if faces else -1)
+        faces = tuple(reading_order(faces) if sort else faces)
+        self._apply_faces(faces, 0 if faces else -1, tuple(range(1, len(faces) + 1)))
 
     def set_status(self, status: PhotoStatus, message: str = "") -> None:
         self.status, self.message = status, message
@@ -325,17 +353,28 @@ class PhotoDoc(QObject):
         return reuse
 
     # ------------------------------------------------------------------ undoable edits
+    def number(self, index: int) -> int:
+        """The number face ``index`` shows (its place in ``faces`` + 1 when unnumbered)."""
+        return self.numbers[index] if 0 <= index < len(self.numbers) else index + 1
+
+    def numbers_for(self, faces: tuple[Face, ...]) -> tuple[int, ...]:
+        """Numbers for an edit to ``faces``: kept when the count stays, else 1..n."""
+        if len(faces) == len(self.numbers):
+            return self.numbers
+        return tuple(range(1, len(faces) + 1))
+
     def edit_faces(
         self,
         faces: tuple[Face, ...],
         text: str,
         select: int | None = None,
         merge_key: str | None = None,
+        numbers: tuple[int, ...] | None = None,
     ) -> None:
         faces = tuple(faces)
         if faces == self.faces:
             return
-        self.undo_stack.push(FacesCommand(self, faces, text, select, merge_key))
+        self.undo_stack.push(FacesCommand(self, faces, text, select, merge_key, numbers))
 
     def replace_face(self, index: int, face: Face, text: str, merge_key: str | None = None) -> None:
         faces = list(self.faces)
@@ -344,24 +383,31 @@ class PhotoDoc(QObject):
 
     def add_face(self, face: Face) -> int:
         index = len(self.faces)
-        self.edit_faces((*self.faces, face), f"Add face {index + 1}", select=index)
+        number = max((self.number(i) for i in range(index)), default=0) + 1
+        numbers = tuple(self.number(i) for i in range(index)) + (number,)
+        self.edit_faces((*self.faces, face), f"Add face {number}", select=index, numbers=numbers)
         return index
 
     def remove_face(self, index: int) -> None:
+        """Delete face ``index``; the others keep their numbers."""
         faces = self.faces[:index] + self.faces[index + 1 :]
+        numbers = tuple(self.number(i) for i in range(len(self.faces)) if i != index)
         select = min(index, len(faces) - 1)
-        self.edit_faces(faces, f"Delete face {index + 1}", select=select)
+        self.edit_faces(faces, f"Delete face {self.number(index)}", select=select, numbers=numbers)
 
     def set_included(self, index: int, include: bool) -> None:
         verb = "Include" if include else "Exclude"
         self.replace_face(
-            index, self.faces[index].with_(include=include), f"{verb} face {index + 1}"
+            index, self.faces[index].with_(include=include), f"{verb} face {self.number(index)}"
         )
 
     def set_face_blend(self, index: int, blend: float | None) -> None:
         face = self.faces[index].with_(blend=None if blend is None else round(float(blend), 3))
         self.replace_face(
-            index, face, f"Set blend of face {index + 1}", merge_key=f"blend-{id(self)}-{index}"
+            index,
+            face,
+            f"Set blend of face {self.number(index)}",
+            merge_key=f"blend-{id(self)}-{index}",
         )
 
     def select(self, index: int) -> None:
@@ -370,7 +416,10 @@ class PhotoDoc(QObject):
             self.selected = index
             self.selectionChanged.emit(index)
 
-    def _apply_faces(self, faces: tuple[Face, ...], select: int) -> None:
+    def _apply_faces(
+        self, faces: tuple[Face, ...], select: int, numbers: tuple[int, ...] | None = None
+    ) -> None:
+        self.numbers = numbers if numbers is not None else self.numbers_for(faces)
         self.faces = faces
         self.selected = select if 0 <= select < len(faces) else -1
         self.facesChanged.emit()

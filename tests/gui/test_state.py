@@ -139,5 +139,35 @@ def test_task_pools_are_seen_by_the_thread_guard(qapp):
     assert pool in live_pools() and task.running
     gate.set()
     assert task.wait(5000)
+    qapp.processEvents()  # the outcome arrives on this (the GUI) thread
+    assert outcome == [True]
     pool.shutdown()
     assert pool not in live_pools()
+
+
+def test_faces_are_numbered_in_reading_order_and_keep_their_numbers(qapp):
+    from gpen_desktop.gui.state import reading_order
+
+    def at(x, y):
+        return Face(box=(x, y, x + 40, y + 50))
+
+    # two rows (the second face of the top row sits a little lower), given shuffled
+    top = [at(10, 10), at(100, 18), at(200, 5)]
+    bottom = [at(30, 120), at(150, 115)]
+    shuffled = [bottom[1], top[2], bottom[0], top[0], top[1]]
+    assert reading_order(shuffled) == top + bottom
+    session = Session()
+    doc = session.add(PhotoDoc(None, "group"))
+    doc.set_detected(shuffled)
+    assert doc.faces == tuple(top + bottom) and doc.numbers == (1, 2, 3, 4, 5)
+    doc.remove_face(1)
+    assert doc.numbers == (1, 3, 4, 5) and doc.undo_stack.undoText() == "Delete face 2"
+    doc.add_face(at(300, 300))
+    assert doc.numbers == (1, 3, 4, 5, 6)
+    doc.set_included(1, False)
+    assert doc.numbers == (1, 3, 4, 5, 6) and "face 3" in doc.undo_stack.undoText()
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert doc.numbers == (1, 2, 3, 4, 5)
+    session.deleteLater()

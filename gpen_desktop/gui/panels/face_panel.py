@@ -101,7 +101,7 @@ class FacePanel(QWidget):
             self.list.clear()
             faces = self.doc.faces if self.doc else ()
             for i, face in enumerate(faces):
-                item = QListWidgetItem(f"Face {i + 1}  ·  {face.size:.0f} px")
+                item = QListWidgetItem(f"Face {self.doc.number(i)}  ·  {face.size:.0f} px")
                 extra = []
                 if face.blend is not None:
                     extra.append(f"blend {face.blend * 100:.0f} %")
@@ -150,7 +150,7 @@ class FacePanel(QWidget):
                 self.compare.set_crops(None, None)
                 return
             face = doc.faces[index]
-            self.detail.setTitle(f"Face {index + 1}")
+            self.detail.setTitle(f"Face {doc.number(index)}")
             self.include.setChecked(face.include)
             self.own_blend.setChecked(face.blend is not None)
             self.blend.setEnabled(face.blend is not None)
