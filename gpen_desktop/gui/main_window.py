@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         self.canvas.modeChanged.connect(self._on_mode_changed)
         self.canvas.faceMenuRequested.connect(self._face_menu)
         self.options_panel.optionsChanged.connect(self._on_options_changed)
+        self.options_panel.themeChanged.connect(self.set_theme)
         for source in (self.options_panel, self.empty_state):
             source.manageModelsRequested.connect(self.open_model_manager)
             source.chooseCheckpointRequested.connect(self.choose_checkpoint)
@@ -688,6 +689,15 @@ class MainWindow(QMainWindow):
             + "</table>"
         )
         QMessageBox.information(self, "Keyboard Shortcuts", html)
+
+    def set_theme(self, mode: str) -> None:
+        """Apply and remember a theme: "system", "light" or "dark"."""
+        from PySide6.QtWidgets import QApplication
+
+        from gpen_desktop.gui import theme
+
+        theme.apply_theme(QApplication.instance(), mode)
+        cfg.THEME.write(self.settings, mode)
 
     def show_about(self) -> None:
         QMessageBox.about(

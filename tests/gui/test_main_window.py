@@ -367,6 +367,7 @@ def test_settings_persist(qtbot, aloop, until, weights):
     window.options_panel.blend.setValue(70)
     window.options_panel.detector.setCurrentIndex(window.options_panel.detector.findData("dlib"))
     window.options_panel.precision.setCurrentIndex(1)
+    window.options_panel.theme.setCurrentIndex(window.options_panel.theme.findData("dark"))
     assert window.options_panel.options().dtype == "float32"
     window.close()
     again = make_window(qtbot, aloop, until, weights)
@@ -375,6 +376,8 @@ def test_settings_persist(qtbot, aloop, until, weights):
         assert again.options_panel.options().detector == "dlib"
         assert again.options_panel.precision.currentText() == "Exact (float32)"
         assert again.options_panel.model_path().endswith("tiny-64.pth")
+        assert again.options_panel.theme.currentData() == "dark"
+        again.options_panel.theme.setCurrentIndex(0)  # back to the system's for other tests
     finally:
         again.close()
 

@@ -70,7 +70,9 @@ class MessageBanner(QFrame):
         bg, fg, border = self._STYLES.get(level, self._STYLES["info"])
         self.setStyleSheet(
             f"#MessageBanner {{ background: {bg}; border: 1px solid {border}; border-radius: 6px; }}"
-            f"#MessageBanner QLabel {{ color: {fg}; }}"
+            f"#MessageBanner QLabel, #MessageBanner QToolButton {{ color: {fg}; }}"
+            f"#MessageBanner QPushButton {{ color: {fg}; background: transparent;"
+            f" border: 1px solid {border}; border-radius: 4px; padding: 2px 8px; }}"
         )
         pix = {
             "info": QStyle.StandardPixmap.SP_MessageBoxInformation,

@@ -76,6 +76,7 @@ class OptionsPanel(QWidget):
     """
 
     optionsChanged = Signal()
+    themeChanged = Signal(str)  # "system", "light" or "dark"
     chooseCheckpointRequested = Signal()
     manageModelsRequested = Signal()
 
@@ -191,6 +192,15 @@ class OptionsPanel(QWidget):
         )
         self.quality.setEnabled(False)
         layout.addWidget(export_box)
+        look_box = QGroupBox("Appearance")
+        lform = QFormLayout(look_box)
+        self.theme = QComboBox()
+        _fill(self.theme, cfg.THEMES, {"system": "System", "light": "Light", "dark": "Dark"})
+        self.theme.currentIndexChanged.connect(
+            lambda _i: self._loading or self.themeChanged.emit(self.theme.currentData())
+        )
+        lform.addRow("Theme", self.theme)
+        layout.addWidget(look_box)
         layout.addStretch()
 
     # ------------------------------------------------------------------ models and devices
@@ -377,6 +387,7 @@ class OptionsPanel(QWidget):
         cfg.EXPORT_QUALITY.write(s, e.quality)
         cfg.EXPORT_METADATA.write(s, e.keep_metadata)
         cfg.EXPORT_SUFFIX.write(s, e.suffix)
+        cfg.THEME.write(s, self.theme.currentData())
 
     def load_settings(self, s) -> None:
         v = cfg.read_options(s)
@@ -403,6 +414,7 @@ class OptionsPanel(QWidget):
             self.quality.setValue(cfg.EXPORT_QUALITY.read(s))
             self.keep_metadata.setChecked(cfg.EXPORT_METADATA.read(s))
             self.suffix.setText(cfg.EXPORT_SUFFIX.read(s))
+            _select(self.theme, cfg.THEME.read(s))
         finally:
             self._loading = False
 
