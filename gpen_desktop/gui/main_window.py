@@ -17,7 +17,7 @@ from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -53,6 +53,41 @@ from gpen_desktop.gui.worker import InferenceWorker, describe_exception
 log = logging.getLogger(__name__)
 
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")  # open dialog
+
+
+class _OverlayArea(QWidget):
+    """The centre: ``content`` filling it and ``overlay`` (the banner) floating over its top
+    edge, so a message never pushes the photo around."""
+
+    def __init__(self, content: QWidget, overlay: QWidget) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(content)
+        self._overlay = overlay
+        overlay.setParent(self)
+        overlay.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self._overlay and event.type() in (
+            QEvent.Type.Show,
+            QEvent.Type.LayoutRequest,
+        ):
+            QTimer.singleShot(0, self._place)
+        return False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place()
+
+    def _place(self) -> None:
+        margin = 8
+        width = max(100, self.width() - 2 * margin)
+        height = self._overlay.heightForWidth(width)
+        if height <= 0:
+            height = self._overlay.sizeHint().height()
+        self._overlay.setGeometry(margin, 6, width, height)
+        self._overlay.raise_()
 
 
 class MainWindow(QMainWindow):
@@ -118,15 +153,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.splitter)
         self.banner = MessageBanner()
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        banner_box = QVBoxLayout()
-        banner_box.setContentsMargins(8, 6, 8, 0)
-        banner_box.addWidget(self.banner)
-        layout.addLayout(banner_box)
-        layout.addWidget(self.stack, 1)
+        central = _OverlayArea(self.stack, self.banner)
         self.setCentralWidget(central)
 
     def _build_docks(self) -> None:

@@ -224,3 +224,21 @@ def test_f1_lists_every_shortcut(window):
             if not text:  # a standard key this platform has no binding for
                 continue
             assert any(text in keys.split(", ") for keys in rows), (name, text)
+
+
+def test_banners_belong_to_a_photo_and_float_over_it(window, aloop, until, photo, tmp_path):
+    import shutil
+
+    other = tmp_path / "other.png"
+    shutil.copy(photo, other)
+    first = open_photo(window, aloop, until, photo)
+    second = open_photo(window, aloop, until, other)
+    window.session.set_current(first)
+    canvas_rect = window.stack.geometry()
+    window.show_message("About this photo", "warning", doc=first)
+    assert window.banner.isVisible() and window.stack.geometry() == canvas_rect
+    window.session.set_current(second)
+    assert not window.banner.isVisible()
+    window.show_message("For every photo", "warning")
+    window.session.set_current(first)
+    assert window.banner.isVisible() and window.banner.text == "For every photo"

@@ -268,7 +268,7 @@ class OptionsPanel(QWidget):
         try:
             self.device.clear()
             for key, label in devices:
-                self.device.addItem(label, key)
+                self.device.addItem(_plain_device(label), key)
             index = self.device.findData(current)
             self.device.setCurrentIndex(max(0, index))
         finally:
@@ -417,6 +417,15 @@ class OptionsPanel(QWidget):
             _select(self.theme, cfg.THEME.read(s))
         finally:
             self._loading = False
+
+
+def _plain_device(label: str) -> str:
+    """'Auto (CPU (2 threads))' reads 'Auto (CPU, 2 threads)'."""
+    head, sep, inner = label.partition(" (")
+    if sep and inner.endswith("))") and " (" in inner:
+        name, _, rest = inner[:-1].partition(" (")
+        return f"{head} ({name}, {rest}"
+    return label
 
 
 def _select(combo: QComboBox, data: Any) -> None:
