@@ -79,7 +79,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "export",
         "Export every restored photo to a folder",
     ),
-    A("close", "&Close Photo", _spawn("close_photo"), (Std.Close,), help="Close this photo"),
+    A("close", "&Close Photo", _spawn("close_photo"), ("Ctrl+W",), help="Close this photo"),
     A("close_all", "Close A&ll Photos", _spawn("close_all"), ("Ctrl+Shift+W",)),
     A("quit", "&Quit", _call("close"), ("Ctrl+Q",)),
     # Edit (undo and redo come from the session's undo group)
