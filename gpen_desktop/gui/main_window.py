@@ -442,6 +442,7 @@ class MainWindow(QMainWindow):
         if doc is None or not doc.is_loaded:
             return
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if index >= 0:
             doc.select(index)
             face = doc.faces[index]
