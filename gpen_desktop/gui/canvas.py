@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -511,13 +511,18 @@ class CanvasView(QGraphicsView):
             return True
         return super().event(event)
 
+    def face_index_at(self, pos) -> int:
+        """The face under viewport point ``pos`` (its box, handles, landmarks), or -1."""
+        item = self.itemAt(pos)
+        while item is not None and not isinstance(item, FaceItem):
+            item = item.parentItem()
+        return item.index if item is not None else -1
+
     def contextMenuEvent(self, event) -> None:  # noqa: N802
         if self.mode != "edit" or self._bounds.isEmpty():
             return
-        item = self.itemAt(event.pos())
-        while item is not None and not isinstance(item, FaceItem):
-            item = item.parentItem()
-        self.faceMenuRequested.emit(item.index if item is not None else -1, event.globalPos())
+        where = QPoint(event.globalPos())  # a copy: the event's own point dies with it
+        self.faceMenuRequested.emit(self.face_index_at(event.pos()), where)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         key = event.key()

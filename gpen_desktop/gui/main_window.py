@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self._close_confirmed = False
         self._no_model_shown = False
         self._banner_owner: PhotoDoc | None = None
+        self._context_menu = None  # the one right-click menu, refilled each time
         self.first_shown_at: float | None = None
         self.setAcceptDrops(True)
 
@@ -441,24 +442,29 @@ class MainWindow(QMainWindow):
         doc = self.session.current
         if doc is None or not doc.is_loaded:
             return
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu = self._context_menu
+        if menu is None:
+            menu = self._context_menu = QMenu(self)
+        menu.clear()
         if index >= 0:
             doc.select(index)
             face = doc.faces[index]
             menu.addAction(self.act_restore_face)
             menu.addAction("Exclude" if face.include else "Include", self.toggle_selected_face)
             menu.addAction(self.act_delete_face)
-            reset = menu.addAction("Reset Landmarks", lambda: self._reset_landmarks(doc, index))
+            reset = menu.addAction("Reset Landmarks", self.reset_selected_landmarks)
             reset.setEnabled(face.landmarks is not None)
         else:
             menu.addAction(self.act_add_face)
             menu.addAction(self.act_detect_again)
         menu.popup(global_pos)
 
-    def _reset_landmarks(self, doc: PhotoDoc, index: int) -> None:
-        face = doc.faces[index]
-        self.spawn(self._predict_landmarks(doc, index, face))
+    def reset_selected_landmarks(self) -> None:
+        """Predict the selected face's landmarks afresh inside its box (undoable)."""
+        doc = self.session.current
+        if doc is not None and doc.selected >= 0:
+            index = doc.selected
+            self.spawn(self._predict_landmarks(doc, index, doc.faces[index]))
 
     async def _predict_landmarks(self, doc: PhotoDoc, index: int, face: Face) -> None:
         found = await self.worker.run(LandmarksRequest(doc.photo, face.box, self.run_options()))

@@ -244,24 +244,15 @@ def test_banners_belong_to_a_photo_and_float_over_it(window, aloop, until, photo
     assert window.banner.isVisible() and window.banner.text == "For every photo"
 
 
-def test_right_click_on_a_face_and_on_the_photo(window, aloop, until, photo, qtbot):
+def test_right_click_on_a_face_and_on_the_photo(window, aloop, until, photo):
     from PySide6.QtCore import QPoint
-    from PySide6.QtGui import QContextMenuEvent
-    from PySide6.QtWidgets import QMenu
 
     doc = open_photo(window, aloop, until, photo)
-    canvas = window.canvas
-    asked = []
-    canvas.faceMenuRequested.connect(lambda i, pos: asked.append(i))
-    item = canvas.face_items[0]
-    inside = canvas.mapFromScene(item.box.center() + (item.box.topLeft() - item.box.center()) / 2)
-    outside = canvas.mapFromScene(5, 500)
-    for pos in (inside, outside):
-        event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, canvas.mapToGlobal(pos))
-        canvas.contextMenuEvent(event)
-    assert asked == [0, -1]
     window._face_menu(0, QPoint(10, 10))  # the face's menu: restore it, exclude, delete, reset
-    menu = window.findChildren(QMenu)[-1]
+    menu = window._context_menu
     texts = [a.text() for a in menu.actions()]
     assert "Exclude" in texts and "Reset Landmarks" in texts and doc.selected == 0
+    menu.close()
+    window._face_menu(-1, QPoint(10, 10))  # the photo's: add a face here, detect again
+    assert window.act_add_face in menu.actions() and window.act_detect_again in menu.actions()
     menu.close()
