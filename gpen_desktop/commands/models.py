@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from gpen_desktop.commands._output import say
 
@@ -12,9 +13,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="inspect checkpoints and the weights folder")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
     info = msub.add_parser(
-        "info", help="describe a checkpoint or ONNX file (read from its tensors or graph)"
+        "info",
+        help="describe a checkpoint, ONNX or super-resolution file (read from its tensors or "
+        "graph)",
     )
-    info.add_argument("path", help="checkpoint file (.pth/.pt) or ONNX file (.onnx)")
+    info.add_argument(
+        "path",
+        help="GPEN checkpoint (.pth/.pt), ONNX file (.onnx) or a super-resolution model "
+        "spandrel reads (e.g. realesrnet_x4.pth)",
+    )
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(func=run_info)
     lst = msub.add_parser("list", help="identify every checkpoint in the weights folder")
@@ -85,10 +92,62 @@ def _onnx_rows(info) -> list[tuple[str, object]]:
     ]
 
 
-def run_info(args: argparse.Namespace) -> int:
-    from gpen_desktop.core.models import inspect_model_file
+def _sr_rows(info) -> list[tuple[str, object]]:
+    return [
+        ("file", info.path),
+        ("model", info.name),
+        ("kind", "background super-resolution (spandrel)"),
+        ("architecture", info.arch),
+        ("scale", f"x{info.scale}"),
+        ("purpose", info.purpose),
+        ("tags", ", ".join(info.tags) or "none"),
+        ("parameters", f"{info.n_params:,}"),
+        ("file form", info.format),
+    ]
 
-    info = inspect_model_file(args.path)
+
+def _other_model(path: str, error: Exception):
+    """A file that is no GPEN restorer: a super-resolution model (SRInfo), or a detector or
+    parsing network (FoundModel); the original error when it is none of them."""
+    from gpen_desktop.core.errors import CheckpointError
+    from gpen_desktop.core.models import identify
+
+    found = identify(path)
+    if found.kind == "superres":
+        return found.info
+    if found.kind in ("detector", "parsing"):
+        return found
+    if found.kind == "invalid" and found.error and found.error != str(error):
+        raise CheckpointError(found.error)  # e.g. an upscaler while spandrel is missing
+    raise error
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from gpen_desktop.core.errors import CheckpointError
+    from gpen_desktop.core.models import inspect_model_file
+    from gpen_desktop.core.superres import SRInfo
+
+    try:
+        info = inspect_model_file(args.path)
+    except CheckpointError as exc:
+        if Path(args.path).suffix.lower() == ".onnx" or not Path(args.path).is_file():
+            raise
+        other = _other_model(args.path, exc)
+        if isinstance(other, SRInfo):
+            if args.json:
+                say(json.dumps({"kind": "superres", **other.to_json()}, indent=2))
+                return 0
+            rows = _sr_rows(other)
+        else:
+            name = other.known.name if other.known else other.kind
+            if args.json:
+                say(json.dumps({"kind": other.kind, "path": str(other.path), "name": name}))
+                return 0
+            rows = [("file", str(other.path)), ("model", name), ("kind", other.kind)]
+        width = max(len(r[0]) for r in rows)
+        for key, value in rows:
+            say(f"{key:<{width}}  {value}")
+        return 0
     if args.json:
         say(json.dumps(info.to_json(), indent=2))
         return 0

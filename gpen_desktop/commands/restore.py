@@ -20,6 +20,7 @@ from gpen_desktop.commands._restore_common import (
     _copy_atomic,
     _output_for,
     _pick_model,
+    _pick_models_by_size,
     _save_faces,
 )
 from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
@@ -48,9 +49,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model_path",
         "--model-path",
+        "--model",
         "-m",
         dest="model_path",
-        help="GPEN checkpoint (default: a restorer from weights/, 512 px preferred)",
+        metavar="PATH|auto",
+        help="GPEN checkpoint for every face (default: a restorer from weights/, 512 px "
+        "preferred); 'auto': each face through the weights/ model of its size (the smallest "
+        "size at least the face's, capped at the largest present)",
+    )
+    p.add_argument(
+        "--model-for-size",
+        dest="model_for_size",
+        action="append",
+        metavar="SIZE=PATH",
+        help="per-face models: faces whose size picks SIZE (same rule as 'auto', among the "
+        "sizes given) go through PATH; repeat for each size, e.g. --model-for-size "
+        "256=weights/GPEN-BFR-256.pth --model-for-size 512=weights/GPEN-BFR-512.pth. With "
+        "--model auto it replaces or adds to the weights/ models of that size",
     )
     p.add_argument("--size", type=int, help="expected model size; checked against the checkpoint")
     mode = p.add_mutually_exclusive_group()
@@ -99,6 +114,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ext", help="output format by extension: png, jpg, webp, tif, bmp")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave outputs that already exist as they are and go on (a restarted run only "
+        "does what is left; always on in a torchrun job unless --overwrite)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     _register_old_photo_options(p)
     p.set_defaults(func=run)
@@ -195,14 +216,35 @@ def _old_photo_note(rep: dict) -> str:
     return "".join(f"; {p}" for p in parts)
 
 
+def _aligned_model(restorer, photo) -> str:
+    """With --aligned, the model of a crop: per-face choice by the crop's own size."""
+    from gpen_desktop.core.face_models import model_for_face
+    from gpen_desktop.core.types import Face
+
+    o = restorer.options
+    crop = Face(box=(0.0, 0.0, float(photo.width), float(photo.height)))
+    return model_for_face(crop, o.main_model, o.models_by_size)
+
+
+def _models_note(used: dict | None, models_by_size) -> str:
+    """ "; models: GPEN-BFR-256.pth x2, GPEN-BFR-512.pth x1" for per-face runs."""
+    if not models_by_size or not used:
+        return ""
+    return "; models: " + ", ".join(f"{Path(p).name} x{n}" for p, n in used.items())
+
+
 # --------------------------------------------------------------------------- run
 
 
 def run(args: argparse.Namespace) -> int:
+    from gpen_desktop.commands._shard import Exchange, assign, shard_device, shard_from_env
     from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
     from gpen_desktop.core.imageio import iter_images, load_photo, save_restored
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
+    shard = shard_from_env()  # a torchrun job: this process restores its share
+    if shard is not None and args.sessions:
+        raise GpenError("--session runs are not sharded: give photos or folders under torchrun")
     if args.sessions:  # gpen restore --session FILE: commands/restore_session.py
         tools = restore_session.Tools(_output_for, _Bar, _save_faces, _copy_atomic, _pick_model)
         return restore_session.run_sessions(args, tools)
@@ -224,11 +266,23 @@ def run(args: argparse.Namespace) -> int:
         raise GpenError("--damage-mask belongs to one photo: give exactly one input file")
     if args.aligned and (args.sr_model or args.damage_mask):
         raise GpenError("--sr-model and --damage-mask work on whole photos, not with --aligned")
+    models_by_size = _pick_models_by_size(args)
     model_path = _pick_model(args)
     upscale = args.upscale if args.upscale is not None else (0 if args.sr_model else 1)
+    outs = [_output_for(src, root, args, single, args.aligned) for src, root in files]
+    total_inputs, all_files = len(files), files
+    device = args.device
+    exchange = None
+    if shard is not None:
+        mine = assign(outs, shard)
+        files, outs = [files[i] for i in mine], [outs[i] for i in mine]
+        device = shard_device(args.device, shard)
+        exchange = Exchange(shard)
+    skip_existing = (args.skip_existing or shard is not None) and not args.overwrite
+    tag = f"[rank {shard.rank}] " if shard is not None else ""
     options = RestoreOptions(
         model_path=model_path,
-        device=args.device,
+        device=device,
         batch_size=args.batch_size,
         blend=args.blend,
         mask=args.mask,
@@ -244,9 +298,12 @@ def run(args: argparse.Namespace) -> int:
         inpaint_model=_pick_inpaint_model(args),
         inpaint_method=args.inpaint_method,
         inpaint_mode=args.inpaint_mode,
+        models_by_size=models_by_size,
     )
     restorer = Restorer(options)
-    size = restorer.model_size  # loads the checkpoint: a bad one fails here, once
+    # One model: load it now (a bad one fails here, once). Per-face models load when a face
+    # first needs them, each once for the whole run.
+    size = 0 if models_by_size else restorer.model_size
     if args.size and args.size != size:
         raise CheckpointError(
             f"--size {args.size} does not match the checkpoint, which is a {size} px model "
@@ -257,19 +314,27 @@ def run(args: argparse.Namespace) -> int:
     progress = _tile_progress(not args.json)
 
     reports, failed = [], 0
-    bar = _Bar(len(files), enabled=not args.json)
-    for n, (src, root) in enumerate(files, 1):
+    bar = _Bar(len(files), enabled=not args.json and shard is None)
+    for n, ((src, _root), out) in enumerate(zip(files, outs, strict=True), 1):
         t0 = time.perf_counter()
-        out = _output_for(src, root, args, single, args.aligned)
         rep = {
             "input": str(src),
             "output": str(out),
             "faces_found": 0,
             "faces_restored": 0,
             "seconds": 0.0,
-            "device": str(restorer.enhancer.device),
+            "device": "",
             "status": "ok",
         }
+        if shard is not None:
+            rep["rank"] = shard.rank
+        if skip_existing and out.exists() and out.resolve() != src.resolve():
+            rep["status"] = "skipped"
+            reports.append(rep)
+            bar.update(n, src.name)
+            if not args.json:
+                say(f"{tag}{src} -> {out}: already there, skipped")
+            continue
         try:
             if out.resolve() == src.resolve():
                 raise ImageError(
@@ -277,7 +342,12 @@ def run(args: argparse.Namespace) -> int:
                 )
             photo = load_photo(src)
             if args.aligned:
-                restored = restorer.enhancer.restore_crops([photo.rgb8()])[0]
+                chosen = _aligned_model(restorer, photo)
+                enhancer = restorer.enhancer_for(chosen)
+                restored = enhancer.restore_crops([photo.rgb8()])[0]
+                rep["device"] = str(enhancer.device)
+                if models_by_size:
+                    rep["models"] = {chosen: 1}
                 save_restored(
                     restored,
                     out,
@@ -294,6 +364,9 @@ def run(args: argparse.Namespace) -> int:
 
                     damage = load_damage_mask(args.damage_mask, photo.width, photo.height)
                 result = restorer.restore(photo, progress=progress, damage=damage)
+                rep["device"] = result.device
+                if models_by_size:
+                    rep["models"] = result.models
                 rep["faces_found"] = result.detected
                 rep["faces_restored"] = result.restored_count
                 rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
@@ -319,7 +392,6 @@ def run(args: argparse.Namespace) -> int:
                     )
                     if args.save_faces:
                         _save_faces(result, out, args.overwrite)
-            rep["device"] = str(restorer.enhancer.device)
         except Cancelled:
             raise
         except (GpenError, OSError) as exc:
@@ -328,7 +400,7 @@ def run(args: argparse.Namespace) -> int:
             message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
             failed += 1
             rep.update(status="error", error=message, output=None)
-            say(f"error: {src}: {message}", file=sys.stderr)
+            say(f"{tag}error: {src}: {message}", file=sys.stderr)
         rep["seconds"] = round(time.perf_counter() - t0, 3)
         reports.append(rep)
         bar.update(n, src.name)
@@ -336,23 +408,51 @@ def run(args: argparse.Namespace) -> int:
             extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
             if rep.get("superres") or rep.get("inpainting"):
                 extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
+            extra += _models_note(rep.get("models"), models_by_size)
             say(
-                f"{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
+                f"{tag}{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
             )
 
+    if exchange is not None:  # rank 0 merges every rank's reports; the others are done
+        try:
+            gathered = exchange.gather(reports)
+        finally:
+            exchange.close()
+        if gathered is None:
+            return 0
+        reports = [r for part in gathered for r in part]
+        order = {str(src): i for i, (src, _) in enumerate(all_files)}
+        reports.sort(key=lambda r: (order.get(r["input"], len(order)), r["input"]))
+        failed = sum(r["status"] == "error" for r in reports)
+    skipped = sum(r["status"] == "skipped" for r in reports)
     summary = {
-        "inputs": len(files),
-        "ok": len(files) - failed,
+        "inputs": total_inputs,
+        "ok": total_inputs - failed - skipped,
+        "skipped": skipped,
         "failed": failed,
         "faces_restored": sum(r["faces_restored"] for r in reports),
         "model": model_path,
         "model_size": size,
     }
+    if shard is not None:
+        summary["world_size"] = shard.world_size
+    if models_by_size:
+        used: dict[str, int] = {}
+        for r in reports:
+            for path, n in (r.get("models") or {}).items():
+                used[path] = used.get(path, 0) + n
+        summary.update(
+            model="auto",
+            models_by_size={str(n): path for n, path in models_by_size},
+            models=used,
+        )
     if args.json:
         say(json.dumps({"results": reports, "summary": summary}, indent=2))
-    elif len(files) > 1 or failed:
+    elif total_inputs > 1 or failed or skipped:
         say(
-            f"done: {summary['ok']} of {len(files)} photos, {summary['faces_restored']} faces restored"
+            f"done: {summary['ok']} of {total_inputs} photos, {summary['faces_restored']} faces restored"
+            + (f", {skipped} already there (skipped)" if skipped else "")
             + (f", {failed} failed" if failed else "")
+            + (f", {shard.world_size} processes" if shard is not None else "")
         )
     return 1 if failed else 0

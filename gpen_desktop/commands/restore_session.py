@@ -3,7 +3,9 @@
 Each session sidecar (see :mod:`gpen_desktop.core.session`) brings its photo, its faces (no
 detection: boxes and landmarks as edited, excluded faces left untouched, per-face blend), its
 restore options and its model, identified by SHA-256 (found in the weights folder by content
-when the file moved). Options given explicitly on the command line override the session's,
+when the file moved), its per-face models (``models_by_size``, a face's own model), and its
+background super-resolution and damage options (``sr_model``, ``tile``, ``inpaint_*``, the
+damage mask beside the sidecar), so the photo is re-run as a whole. Options given explicitly on the command line override the session's,
 and the run says which.
 
 Kept apart from ``restore.py`` so the two can change independently; ``restore.py`` calls
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gpen_desktop.commands._output import say
+from gpen_desktop.commands._restore_common import _is_auto, _pick_models_by_size
 
 #: Attribute of the parsed namespace listing the ``dest`` of every option actually given.
 GIVEN_ATTR = "_given_options"
@@ -38,6 +41,10 @@ OVERRIDES = {
     "upscale": "upscale",
     "color_match": "color_match",
     "detector": "detector",
+    "sr_model": "sr_model",
+    "tile": "tile",
+    "inpaint_method": "inpaint_method",
+    "inpaint_mode": "inpaint_mode",
 }
 #: Options that choose which faces to detect: meaningless when a session brings its faces.
 _DETECTION_ONLY = ("only_center_face", "min_face", "max_faces")
@@ -95,11 +102,40 @@ def _session_options(session, args: argparse.Namespace, given: set[str]):
     said: list[str] = []
     for dest, fld in OVERRIDES.items():
         if dest in given:
-            new = getattr(args, dest)
+            new = old = getattr(args, dest)
             old = getattr(opts, fld)
+            if fld == "sr_model":
+                new = new or ""
+                old, shown = old or "none", new or "none"
+            else:
+                shown = new
             changes[fld] = new
-            said.append(f"{dest.replace('_', '-')} {old} -> {new}")
+            said.append(f"{dest.replace('_', '-')} {old} -> {shown}")
+    if "inpaint_model" in given:
+        new = args.inpaint_model or ""
+        new = "" if new.lower() in ("opencv", "none") else new
+        changes["inpaint_model"] = new
+        said.append(f"inpaint-model {opts.inpaint_model or 'opencv'} -> {new or 'opencv'}")
+    if "model_for_size" in given or ("model_path" in given and _is_auto(args)):
+        changes["models_by_size"] = _pick_models_by_size(args)
+        said.append("per-face models from the command line")
     return replace(opts, **changes), said
+
+
+def _damage_for(session, spec: str, args: argparse.Namespace, given: set[str], photo):
+    """The damage mask to re-run with: --damage-mask when given, else the session's mask file
+    (beside the sidecar), else None. SessionError when the session's mask file is missing."""
+    from gpen_desktop.core.errors import SessionError
+    from gpen_desktop.core.inpaint import load_damage_mask
+
+    if "damage_mask" in given and args.damage_mask:
+        return load_damage_mask(args.damage_mask, photo.width, photo.height)
+    if not session.damage_mask:
+        return None
+    path = Path(spec).parent / session.damage_mask
+    if not path.is_file():
+        raise SessionError(f"the session's damage mask {path} is missing")
+    return load_damage_mask(path, photo.width, photo.height)
 
 
 def _model_for(session, args: argparse.Namespace, given: set[str], warn, pick_model) -> str:
@@ -109,8 +145,13 @@ def _model_for(session, args: argparse.Namespace, given: set[str], warn, pick_mo
     from gpen_desktop.core.models import default_weights_dir
 
     if "model_path" in given and args.model_path:
-        return args.model_path
+        return "" if _is_auto(args) else args.model_path
+    if "model_for_size" in given:
+        return ""  # per-face models from the command line
     if session.model_sha256 is None and not session.options.model_path:
+        if session.options.models_by_size:
+            return ""  # the session's per-face models decide
+
         path = pick_model(args)
         warn(f"the session records no model; using {path}")
         return path
@@ -208,7 +249,7 @@ def run_sessions(args: argparse.Namespace, tools: Tools) -> int:
                 restorer = Restorer(options)
             else:
                 restorer.set_options(options)
-            size = restorer.model_size
+            size = 0 if options.models_by_size else restorer.model_size
             if args.size and args.size != size:
                 raise CheckpointError(
                     f"--size {args.size} does not match the checkpoint, which is a {size} px "
@@ -222,16 +263,23 @@ def run_sessions(args: argparse.Namespace, tools: Tools) -> int:
                     f"refusing to overwrite the original {src.name}; use another -o or --suffix"
                 )
             photo = load_photo(src)
-            result = restorer.restore(photo, session.restore_faces)
+            damage = _damage_for(session, spec, args, given, photo)
+            result = restorer.restore(photo, session.restore_faces, damage=damage)
             rep["faces_found"] = len(session.faces)
             rep["faces_restored"] = result.restored_count
-            rep["device"] = str(restorer.enhancer.device)
+            rep["device"] = result.device
+            rep["models"] = result.models
+            if result.superres:
+                rep["superres"] = result.superres
+            if result.inpainting:
+                rep["inpainting"] = result.inpainting
             rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
             if result.fallback_note:
                 rep["note"] = result.fallback_note
             if result.restored_count == 0:
                 rep["status"] = "no_face"
-                if out.suffix.lower() == src.suffix.lower() and options.upscale == 1:
+                unchanged = options.upscale == 1 and not options.sr_model and damage is None
+                if out.suffix.lower() == src.suffix.lower() and unchanged:
                     tools.copy_atomic(src, out, args.overwrite)
                 else:
                     save_restored(

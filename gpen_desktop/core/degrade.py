@@ -46,7 +46,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gpen_desktop.core.errors import GpenError
+from gpen_desktop.core.errors import DegradeConfigError, GpenError
 
 STEP_NAMES: tuple[str, ...] = (
     "color",
@@ -68,10 +68,6 @@ INTERPOLATIONS: dict[str, int] = {
 
 _BORDER = cv2.BORDER_REFLECT_101
 _DIGITS = 4  # float parameters are rounded to this many decimals before they are used
-
-
-class DegradeConfigError(GpenError, ValueError):
-    """A degradation configuration (file or options) is invalid."""
 
 
 Range = tuple[float, float]

@@ -17,21 +17,21 @@ import hashlib
 import http.client
 import json
 import logging
-import os
 import shutil
 import socket
 import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from gpen_desktop import __version__
 from gpen_desktop.core.catalog import KnownModel, known_model
-from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError
+from gpen_desktop.core.errors import Cancelled, CheckpointError, DownloadError, GpenError
+from gpen_desktop.core.fileio import atomic_open, move_into_place
 from gpen_desktop.core.models import identify, verify_download
+from gpen_desktop.core.types import ByteProgressFn, CancelFn
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,8 @@ CHECKSUMS_FILE = "checksums.json"
 PART_SUFFIX = ".part"
 USER_AGENT = f"gpen-desktop/{__version__} (+python-urllib)"
 
-ProgressFn = Callable[[int, "int | None"], None]
-CancelFn = Callable[[], bool]
 
 _registry_lock = threading.Lock()
-
-
-class DownloadError(GpenError):
-    """A download failed for a network or disk reason (HTTP error, timeout, DNS, disk full)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -197,9 +191,8 @@ def record_checksum(
             "url": url,
             "recorded": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
-        tmp = registry.with_name(registry.name + ".tmp")
-        tmp.write_text(json.dumps({"version": 1, "files": files}, indent=2) + "\n", "utf-8")
-        os.replace(tmp, registry)
+        with atomic_open(registry, "w", overwrite=True) as fh:
+            fh.write(json.dumps({"version": 1, "files": files}, indent=2) + "\n")
     return True
 
 
@@ -230,7 +223,7 @@ def _stream(
     append: bool,
     done: int,
     total: int | None,
-    progress: ProgressFn | None,
+    progress: ByteProgressFn | None,
     cancel: CancelFn | None,
     url: str,
     timeout: float,
@@ -294,7 +287,7 @@ def _fetch(
     url: str,
     part: Path,
     *,
-    progress: ProgressFn | None,
+    progress: ByteProgressFn | None,
     cancel: CancelFn | None,
     timeout: float,
 ) -> None:
@@ -363,7 +356,7 @@ def download(
     dest_path: str | Path,
     *,
     expected_model: KnownModel | str | None = None,
-    progress: ProgressFn | None = None,
+    progress: ByteProgressFn | None = None,
     cancel: CancelFn | None = None,
     timeout: float = 30,
 ) -> Path:
@@ -423,16 +416,11 @@ def download(
         raise
 
     digest = sha256_file(part)
-    try:
-        os.replace(part, dest)
-    except OSError as exc:
-        raise DownloadError(
-            _disk_message(exc, dest) or f"cannot rename {part.name} to {dest.name}: {exc.strerror}"
-        ) from None
+    move_into_place(part, dest, overwrite=True, error=DownloadError)
     name = expected.name if expected else (found.known.name if found.known else None)
     try:
         record_checksum(dest, digest, url=url, model=name)
-    except OSError as exc:  # the model is fine; only the registry could not be written
+    except (OSError, GpenError) as exc:  # the model is fine; only the registry failed
         log.warning("Could not record the checksum of %s: %s", dest.name, exc)
     log.info("Downloaded %s as %s (sha256 %s)", what, dest, digest)
     return dest

@@ -1,4 +1,10 @@
-"""Exceptions whose message is meant for a person: one line, specific, no traceback needed."""
+"""Exceptions whose message is meant for a person: one line, specific, no traceback needed.
+
+Every error class of core lives here (the modules that raise them re-export their own, so
+``from gpen_desktop.core.downloads import DownloadError`` keeps working). The one exception
+is ``core.gpen.ConfigError`` (a ``ValueError`` about network shapes): ``core.gpen`` is the
+bottom layer and imports nothing else from core.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,18 @@ class GpenError(Exception):
 
 class CheckpointError(GpenError):
     """A checkpoint file is missing, unreadable, unsafe or of another architecture."""
+
+
+class SuperResolutionError(CheckpointError):
+    """A file is not a usable super-resolution model (or spandrel is missing)."""
+
+
+class DownloadError(GpenError):
+    """A download failed for a network or disk reason (HTTP error, timeout, DNS, disk full)."""
+
+
+class DegradeConfigError(GpenError, ValueError):
+    """A degradation configuration (file or options) is invalid."""
 
 
 class ImageError(GpenError):

@@ -26,7 +26,7 @@ import logging
 import math
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, GpenError, ImageError
 from gpen_desktop.core.inference import resize_crop
+from gpen_desktop.core.types import CancelFn, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,6 @@ METRICS: tuple[tuple[str, str, str], ...] = (  # key, label, better
 )
 SHEET_MAX_ROWS = 64
 """At most this many faces go on the contact sheet (the JSON report holds them all)."""
-
-ProgressFn = Callable[[int, int, str], None]
-CancelFn = Callable[[], bool]
 
 
 @dataclass(frozen=True)

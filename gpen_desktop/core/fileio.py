@@ -1,7 +1,8 @@
 """Safe file output: write-to-temp-then-rename, and free "name (1).ext" names (stdlib only).
 
-Every file the app produces (exported photos, reports, downloads) goes through
-:func:`atomic_write` or :func:`atomic_open`, so a crash, a full disk or an exception in the
+Every file the app produces (exported photos, reports, sessions) goes through
+:func:`atomic_write`, :func:`atomic_open` or :func:`atomic_copy` (a finished download through
+:func:`move_into_place`), so a crash, a full disk or an exception in the
 writer never leaves a half-written file under the final name: the bytes go to a hidden temp
 file in the same folder, are flushed to disk (``fsync``) and only then renamed into place.
 
@@ -240,6 +241,26 @@ def atomic_copy(
             shutil.copyfile(src, tmp)
         except OSError as exc:
             raise write_error(path, exc, error) from exc
+
+
+def move_into_place(
+    src: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    overwrite: bool = False,
+    *,
+    error: type[GpenError] = GpenError,
+) -> None:
+    """Give a finished file ``src`` (in ``path``'s folder, e.g. a ``.part`` download) the name
+    ``path``, durably: ``src`` is fsynced, renamed (an existing ``path`` is replaced only with
+    ``overwrite``, else refused as in :func:`atomic_write`), then the folder is fsynced.
+    OS errors become ``error`` with a one-line message; ``src`` is then left where it was."""
+    src, path = Path(src), Path(path)
+    try:
+        _fsync_file(src)
+        _commit(src, path, overwrite, error)
+    except OSError as exc:
+        raise write_error(path, exc, error) from exc
+    _fsync_dir(path.parent)
 
 
 def unique_path(path: str | os.PathLike[str]) -> Path:

@@ -17,11 +17,9 @@ import numpy as np
 from gpen_desktop.core.errors import Cancelled
 from gpen_desktop.core.precision import PRECISIONS
 from gpen_desktop.core.runtime import release_memory
+from gpen_desktop.core.types import CancelFn, ProgressFn
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[int, int, str], None]
-CancelFn = Callable[[], bool]
 
 
 def to_tensor(batch_u8: np.ndarray, device: Any = "cpu", dtype: Any = None) -> Any:

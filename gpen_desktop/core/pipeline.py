@@ -17,12 +17,10 @@ import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, FaceError, GpenError
 from gpen_desktop.core.precision import PRECISIONS
-from gpen_desktop.core.types import Face, Photo, luma
+from gpen_desktop.core.types import CancelFn, Face, Photo, ProgressFn, luma
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, str], None]
-CancelFn = Callable[[], bool]
 FaceReadyFn = Callable[[int, np.ndarray, np.ndarray], None]
 
 MASK_TYPES = ("feather", "parsing")
@@ -47,6 +45,13 @@ class RestoreOptions:
     faces under damage strokes ("" = OpenCV fills them too); ``inpaint_method``: OpenCV's
     filler (telea or ns) for the rest; ``inpaint_mode``: "inpaint" or "inpaint+restore" (the
     restoration model then runs on the inpainted faces). See :mod:`gpen_desktop.core.inpaint`.
+
+    ``models_by_size``: ``(size, path)`` pairs for the per-face model choice — each face goes
+    through the entry :func:`~gpen_desktop.core.face_models.choose_model_size` picks for its
+    size in the photo (the smallest size at least the face's, else the largest); empty = every
+    face through ``model_path``. ``model_path`` stays the run's main model (``model_size``,
+    ``--aligned`` crops); when it is empty the entry chosen for a 512 px face is. A face's own
+    :attr:`Face.model <gpen_desktop.core.types.Face.model>` wins over both.
     """
 
     model_path: str = ""
@@ -69,6 +74,17 @@ class RestoreOptions:
     inpaint_model: str = ""
     inpaint_method: str = "telea"
     inpaint_mode: str = "inpaint+restore"
+    models_by_size: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def main_model(self) -> str:
+        """``model_path``, or with only ``models_by_size`` the entry a 512 px face gets."""
+        if self.model_path or not self.models_by_size:
+            return self.model_path
+        from gpen_desktop.core.face_models import choose_model_size
+
+        table = dict(self.models_by_size)
+        return table[choose_model_size(512, table)]
 
     def check(self) -> None:
         if not 0.0 <= float(self.blend) <= 1.0:
@@ -83,6 +99,9 @@ class RestoreOptions:
         from gpen_desktop.core.inpaint import check_inpaint_options
 
         check_inpaint_options(self.inpaint_method, self.inpaint_mode)
+        from gpen_desktop.core.face_models import check_models_by_size
+
+        check_models_by_size(self.models_by_size)
         if self.batch_size < 1:
             raise GpenError(f"batch size must be at least 1, got {self.batch_size}")
         if self.dtype not in PRECISIONS:
@@ -95,7 +114,7 @@ class FaceResult:
     :meth:`Restorer.restore` (excluded faces keep their places; with detection, the position
     among the detected faces); its (possibly completed) Face, the aligned input and restored
     crops (S x S x 3 uint8), the 2x3 photo->crop ``matrix`` and the paste ``mask`` (S x S
-    float32)."""
+    float32). ``model``: the model file that restored it (S is that model's size)."""
 
     index: int
     face: Face
@@ -103,6 +122,7 @@ class FaceResult:
     restored: np.ndarray
     matrix: np.ndarray
     mask: np.ndarray
+    model: str = ""
 
 
 @dataclass
@@ -117,6 +137,7 @@ class RestoreResult:
     weight: np.ndarray | None = None  # per-pixel weight of restored faces (0 = untouched)
     superres: dict[str, Any] = field(default_factory=dict)  # model, scale, tiles, tile
     inpainting: dict[str, Any] = field(default_factory=dict)  # what filled the damage mask
+    models: dict[str, int] = field(default_factory=dict)  # model file -> faces it restored
     #: what :func:`composite` pastes the kept crops on again (None: not recompositable)
     paste_base: PasteBase | None = field(default=None, repr=False)
 
@@ -260,53 +281,74 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
 
 
 class Restorer:
-    """Restores faces in photos with one GPEN checkpoint (loaded on first use, then reused)."""
+    """Restores faces in photos with GPEN checkpoints: the options' model, or one per face
+    (``models_by_size``, :attr:`Face.model`). Each model is loaded on first use and kept, so a
+    run over many photos loads every model once."""
 
     def __init__(self, options: RestoreOptions) -> None:
         options.check()
         self.options = options
-        self._enhancer: Any = None
-        self._loaded_key: tuple[str, str, str] | None = None
+        self._enhancers: dict[tuple[str, str, str], Any] = {}  # (path, device, engine)
+        self._last_used: set[str] = set()  # faces' own models in the last restore()
         self._extras: dict[str, tuple[tuple, Any]] = {}  # SR model and inpainter, by key
 
     # ------------------------------------------------------------------ model
     def set_options(self, options: RestoreOptions) -> None:
-        """Change options; the model is reloaded only if its path or device changed."""
+        """Change options. Loaded models stay when the new options (or a face's own model in
+        the last run) still use them on the same device and engine; the others are released
+        (switching the model frees the old one)."""
         options.check()
         self.options = options
-        if self._enhancer is not None:
-            self._enhancer.batch_size = options.batch_size
-            self._enhancer.set_precision(options.dtype)
+        keep = {options.main_model, *(p for _, p in options.models_by_size), *self._last_used}
+        for key in list(self._enhancers):
+            if key[0] not in keep or key[1:] != (options.device, options.engine):
+                del self._enhancers[key]
+        for enhancer in self._enhancers.values():
+            enhancer.batch_size = options.batch_size
+            enhancer.set_precision(options.dtype)
 
-    @property
-    def enhancer(self) -> Any:
+    def enhancer_for(self, path: str) -> Any:
+        """The :class:`~gpen_desktop.core.inference.Enhancer` of the model file ``path``,
+        loaded on first use and then reused."""
         from gpen_desktop.core.inference import Enhancer
         from gpen_desktop.core.models import load_model_file
 
         o = self.options
-        key = (str(o.model_path), o.device, o.engine)
-        if self._enhancer is None or self._loaded_key != key:
-            if not self.options.model_path:
-                raise GpenError("no model chosen: pick a GPEN checkpoint (see `gpen models list`)")
-            self._enhancer = None
-            loaded = load_model_file(self.options.model_path)  # .pth or .onnx
-            self._enhancer = Enhancer(
-                loaded,
-                self.options.device,
-                self.options.batch_size,
-                dtype=self.options.dtype,
-                engine=self.options.engine,
-            )
-            self._loaded_key = key
+        key = (str(path), o.device, o.engine)
+        enhancer = self._enhancers.get(key)
+        if enhancer is None:
+            loaded = load_model_file(path)  # .pth or .onnx
             if loaded.info.task == "inpainting":
-                self._enhancer = None
                 raise GpenError(
-                    f"{Path(o.model_path).name} is GPEN's inpainting model (it fills white brush "
+                    f"{Path(path).name} is GPEN's inpainting model (it fills white brush "
                     "strokes), not a restorer: give it as the inpainting model with a damage "
                     "mask and pick a restoration model"
                 )
-        self._enhancer.set_precision(o.dtype)
-        return self._enhancer
+            enhancer = Enhancer(loaded, o.device, o.batch_size, dtype=o.dtype, engine=o.engine)
+            self._enhancers[key] = enhancer
+        enhancer.set_precision(o.dtype)
+        return enhancer
+
+    @property
+    def enhancer(self) -> Any:
+        """The Enhancer of the main model (:attr:`RestoreOptions.main_model`)."""
+        path = self.options.main_model
+        if not path:
+            raise GpenError("no model chosen: pick a GPEN checkpoint (see `gpen models list`)")
+        return self.enhancer_for(path)
+
+    def _device(self) -> Any:
+        from gpen_desktop.core.devices import resolve_device
+
+        return resolve_device(self.options.device)
+
+    def models_for(self, faces: Sequence[Face]) -> list[str]:
+        """The model file of each face (:func:`~gpen_desktop.core.face_models.model_for_face`:
+        its own, else by its size from ``models_by_size``, else the main model)."""
+        from gpen_desktop.core.face_models import model_for_face
+
+        o = self.options
+        return [model_for_face(f, o.main_model, o.models_by_size) for f in faces]
 
     def _extra(self, name: str, key: tuple, build: Callable[[], Any]) -> Any:
         held = self._extras.get(name)
@@ -353,8 +395,8 @@ class Restorer:
         return self.enhancer.size
 
     def unload(self) -> None:
-        self._enhancer = None
-        self._loaded_key = None
+        self._enhancers.clear()
+        self._last_used = set()
         self._extras.clear()
 
     # ------------------------------------------------------------------ steps
@@ -418,8 +460,8 @@ class Restorer:
         def step(name: str, t0: float) -> None:
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
 
-        enhancer = self.enhancer  # load (or reuse) the model first: fail fast on a bad checkpoint
-        size = enhancer.size
+        if not o.models_by_size:  # one model for all: load (or reuse) it first, fail fast
+            self.enhancer  # noqa: B018
         sr = self.superres
         original = photo
         dmask, inpainting = None, {}
@@ -444,16 +486,27 @@ class Restorer:
         step("detect", t0)
         check_cancel()
 
+        # Each face's model (its own, by size, or the main one), each loaded once.
+        paths = self.models_for(faces)
+        enhancers = {p: self.enhancer_for(p) for p in dict.fromkeys(paths)}
+        self._last_used = {f.model for f in faces if f.model}  # kept by set_options
+        main = next(iter(enhancers.values()), None)
+        if main is None and not o.models_by_size:
+            main = self.enhancer  # already loaded above
+        sizes = [enhancers[p].size for p in paths]
+
         t0 = time.perf_counter()
         rgb8 = photo.rgb8()
         # GPEN-Colorization takes grey faces (as 3 equal channels) and returns colour ones.
-        colorize = enhancer.info.task == "colorization"
-        if colorize:
-            rgb8 = _gray(rgb8)
+        colorizes = {p: e.info.task == "colorization" for p, e in enhancers.items()}
+        colorize = any(colorizes.values()) or (
+            main is not None and main.info.task == "colorization"
+        )
+        gray8 = _gray(rgb8) if colorize else None
         keep_gray = o.keep_gray and not colorize
         crops, matrices = [], []
-        for f in faces:
-            crop, matrix = align_face(rgb8, f.landmarks_array(), size)
+        for f, p, sz in zip(faces, paths, sizes, strict=True):
+            crop, matrix = align_face(gray8 if colorizes[p] else rgb8, f.landmarks_array(), sz)
             crops.append(crop)
             matrices.append(matrix)
         step("align", t0)
@@ -466,31 +519,45 @@ class Restorer:
         restored: list = [None] * len(faces)
         for k, pos in enumerate(positions):
             crop = reuse.get(pos)
-            if crop is not None and crop.shape == (size, size, 3) and crop.dtype == np.uint8:
+            if (
+                crop is not None
+                and crop.shape == (sizes[k], sizes[k], 3)
+                and crop.dtype == np.uint8
+            ):
                 restored[k] = crop
         if dmask is not None:
             t0 = time.perf_counter()
-            orig8 = _gray(original.rgb8()) if colorize else original.rgb8()
+            orig8 = original.rgb8()
+            origs = [_gray(orig8) if colorizes[p] else orig8 for p in paths]
             inpainting.update(
-                self._inpaint_faces(orig8, dmask, faces, crops, matrices, restored, ready, cancel)
+                self._inpaint_faces(origs, dmask, faces, crops, matrices, restored, ready, cancel)
             )
             step("inpaint", t0)
         todo = [k for k, r in enumerate(restored) if r is None]
         total = len(todo)
         if progress:
             progress(0, total, f"restoring {total} face{'s' if total != 1 else ''}")
+        done = 0
+        for path, enhancer in enhancers.items():  # faces batched per model
+            group = [k for k in todo if paths[k] == path]
+            if not group:
+                continue
 
-        def batch_done(first: int, outs: list[np.ndarray]) -> None:
-            for j, out in enumerate(outs):
-                k = todo[first + j]
-                ready(k, crops[k], out)
+            def batch_done(first: int, outs: list[np.ndarray], group: list[int] = group) -> None:
+                for j, out in enumerate(outs):
+                    k = group[first + j]
+                    ready(k, crops[k], out)
 
-        if todo:
+            def group_progress(n: int, _total: int, _msg: str, before: int = done) -> None:
+                if progress is not None:
+                    progress(before + n, total, f"restored {before + n}/{total} faces")
+
             fresh = enhancer.restore_crops(
-                [crops[k] for k in todo], progress, cancel, on_batch=batch_done
+                [crops[k] for k in group], group_progress, cancel, on_batch=batch_done
             )
-            for k, out in zip(todo, fresh, strict=True):
+            for k, out in zip(group, fresh, strict=True):
                 restored[k] = out
+            done += len(group)
         step("network", t0)
         check_cancel()
 
@@ -505,7 +572,7 @@ class Restorer:
         if o.mask == "parsing":
             masks = [parsing_mask(r, o.weights_dir) for r in restored]
         else:
-            masks = [reference_mask(size)] * len(restored)
+            masks = [reference_mask(sz) for sz in sizes]
         paste_base = PasteBase(
             pixels=base,
             matrices=list(paste_matrices),
@@ -519,27 +586,29 @@ class Restorer:
         step("paste", t0)
         check_cancel()
         results = [
-            FaceResult(positions[k], f, crops[k], restored[k], matrices[k], masks[k])
+            FaceResult(positions[k], f, crops[k], restored[k], matrices[k], masks[k], paths[k])
             for k, f in enumerate(faces)
         ]
+        notes = dict.fromkeys(e.fallback_note for e in enhancers.values() if e.fallback_note)
         timings["total"] = time.perf_counter() - t_start
         return RestoreResult(
             image=image,
             faces=results,
             timings=timings,
-            device=str(enhancer.device),
-            precision=enhancer.precision,
-            fallback_note=enhancer.fallback_note,
+            device=str(main.device if main is not None else self._device()),
+            precision=next((e.precision for e in enhancers.values() if e.precision), ""),
+            fallback_note="; ".join(notes) or None,
             detected=detected,
             weight=weight,
             superres=superres,
             inpainting=inpainting,
+            models={p: paths.count(p) for p in enhancers},
             paste_base=paste_base,
         )
 
     def _inpaint_faces(
         self,
-        rgb8: np.ndarray,
+        sources: Sequence[np.ndarray],
         dmask: np.ndarray,
         faces: Sequence[Face],
         crops: list[np.ndarray],
@@ -550,18 +619,18 @@ class Restorer:
     ) -> dict[str, Any]:
         """Faces whose crop shows damage (and that are not reused) go through the inpainting
         model as aligned crops with white strokes; updates ``crops``/``matrices`` (to restore
-        the inpainted face) or ``restored`` (mode "inpaint") in place. Without an inpainting
-        model the OpenCV-filled photo's crops are already in ``crops``."""
+        the inpainted face) or ``restored`` (mode "inpaint") in place; each crop keeps its own
+        model's size. ``sources[k]``: the photo (without OpenCV's filling) face k is cut from.
+        Without an inpainting model the OpenCV-filled photo's crops are already in ``crops``."""
         from gpen_desktop.core.faces.align import align_face, resize_crop_matrix
         from gpen_desktop.core.inference import resize_crop
         from gpen_desktop.core.inpaint import METHOD_LABELS, touches, warp_mask, whiten_strokes
 
         o = self.options
-        size = crops[0].shape[0] if crops else 0
         hit = [
             k
             for k in range(len(faces))
-            if restored[k] is None and touches(dmask, matrices[k], size)
+            if restored[k] is None and touches(dmask, matrices[k], crops[k].shape[0])
         ]
         if not hit:
             return {"faces_inpainted": 0}
@@ -571,11 +640,12 @@ class Restorer:
         isz = inpainter.size
         whites, imats = [], []
         for k in hit:
-            crop, m = align_face(rgb8, faces[k].landmarks_array(), isz)
+            crop, m = align_face(sources[k], faces[k].landmarks_array(), isz)
             whites.append(whiten_strokes(crop, warp_mask(dmask, m, isz)))
             imats.append(m)
         outs = inpainter.restore_crops(whites, cancel=cancel)
         for k, white, m, out in zip(hit, whites, imats, outs, strict=True):
+            size = crops[k].shape[0]
             matrices[k] = resize_crop_matrix(m, isz, size)
             if o.inpaint_mode == "inpaint":
                 crops[k] = resize_crop(white, size)

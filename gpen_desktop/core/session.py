@@ -11,14 +11,18 @@ The sidecar of ``photo.jpg`` is ``photo.jpg.gpen.json`` in the same folder. Its 
     {"format": "gpen-desktop-session", "version": 1,
      "photo": "photo.jpg", "photo_sha256": "…",
      "model_sha256": "…" | null,
-     "options": {<RestoreOptions fields>},
+     "options": {<RestoreOptions fields>, "models_by_size": {"256": "GPEN-BFR-256.pth", …}},
      "faces": [{"box": [x0, y0, x1, y1], "landmarks": [[x, y] × 5] | null, "score": s,
                 "blend": b | null, "include": true, "manual": false, "model": null}, …],
      "exports": ["photo_restored.jpg", …],
      "damage_mask": "photo.jpg.damage.png" | null}
 
-Paths (photo, exports, ``options.model_path``, ``options.weights_dir``) are stored relative
-to the sidecar's folder when the file lies in that folder or below it, absolute otherwise; in
+A face's ``"model"`` is its own restoration model file (``Face.model``; null = the run's
+choice). Sidecars written before per-face models existed load unchanged (no
+``models_by_size``: one model for every face).
+
+Paths (photo, exports, the model files in ``options`` and in faces, ``options.weights_dir``,
+``options.sr_model``, ``options.inpaint_model``) are stored relative to the sidecar's folder when the file lies in that folder or below it, absolute otherwise; in
 memory they are always absolute. Coordinates are photo pixels after EXIF orientation, stored
 at full float precision (a round trip gives equal faces).
 
@@ -51,7 +55,7 @@ SESSION_VERSION = 1
 SESSION_FORMAT = "gpen-desktop-session"
 
 #: RestoreOptions fields that hold file or folder paths (stored relative where possible).
-_PATH_OPTIONS = ("model_path", "weights_dir")
+_PATH_OPTIONS = ("model_path", "weights_dir", "sr_model", "inpaint_model")
 
 
 def sidecar_path(photo_path: str | os.PathLike[str]) -> Path:
@@ -63,12 +67,15 @@ def sidecar_path(photo_path: str | os.PathLike[str]) -> Path:
 @dataclass
 class SessionFace:
     """One face of a session: the :class:`Face` as edited (box, landmarks, score, per-face
-    ``blend``, ``include``), whether a person drew it (``manual``) and an optional per-face
-    model (a path or name; None = the session's model)."""
+    ``blend``, ``include``, per-face ``model``) and whether a person drew it (``manual``)."""
 
     face: Face
     manual: bool = False
-    model: str | None = None
+
+    @property
+    def model(self) -> str | None:
+        """The face's own model file (``face.model``), None = the session's choice."""
+        return self.face.model
 
 
 @dataclass
@@ -230,8 +237,34 @@ def make_session(
 
 
 def options_to_dict(options: RestoreOptions) -> dict[str, Any]:
-    """Every field of ``options`` by name (JSON-ready values)."""
-    return {f.name: getattr(options, f.name) for f in dataclasses.fields(RestoreOptions)}
+    """Every field of ``options`` by name (JSON-ready values; ``models_by_size`` as an object
+    ``{"256": path, …}``)."""
+    data = {f.name: getattr(options, f.name) for f in dataclasses.fields(RestoreOptions)}
+    data["models_by_size"] = {str(size): path for size, path in options.models_by_size}
+    return data
+
+
+def _models_by_size_from(value: Any, where: str) -> tuple[tuple[int, str], ...]:
+    """``{"256": path, …}`` (or a list of [size, path] pairs) -> sorted (size, path) pairs."""
+    name = f"{where}.models_by_size"
+    pairs = value.items() if isinstance(value, dict) else value
+    if not isinstance(pairs, (list, type({}.items()))):
+        raise SessionError(f"'{name}' must be an object of size: model file, got {_short(value)}")
+    out: dict[int, str] = {}
+    for pair in pairs:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+            raise SessionError(f"'{name}' must map sizes to model files, got {_short(value)}")
+        size, path = pair
+        try:
+            size_n = int(size) if not isinstance(size, (bool, float)) else None
+        except ValueError:
+            size_n = None
+        if size_n is None or size_n < 1 or not isinstance(path, str) or not path:
+            raise SessionError(
+                f"'{name}' must map positive whole sizes to model files, got {_short([size, path])}"
+            )
+        out[size_n] = path
+    return tuple(sorted(out.items()))
 
 
 def _option_types() -> dict[str, Any]:
@@ -278,6 +311,9 @@ def options_from_dict(
     known = {f.name for f in dataclasses.fields(RestoreOptions)}
     values: dict[str, Any] = {}
     for key, value in data.items():
+        if key == "models_by_size":
+            values[key] = _models_by_size_from(value, where)
+            continue
         if key not in known:
             note = f"ignored unknown option '{key}' (from another version?)"
             log.warning("%s", note)
@@ -323,6 +359,9 @@ def session_to_dict(session: Session, folder: Path) -> dict[str, Any]:
     for key in _PATH_OPTIONS:
         if options.get(key):
             options[key] = _store_path(options[key], folder)
+    options["models_by_size"] = {
+        size: _store_path(path, folder) for size, path in options["models_by_size"].items()
+    }
     faces = []
     for sf in session.faces:
         f = sf.face
@@ -336,7 +375,7 @@ def session_to_dict(session: Session, folder: Path) -> dict[str, Any]:
                 "blend": None if f.blend is None else float(f.blend),
                 "include": bool(f.include),
                 "manual": bool(sf.manual),
-                "model": sf.model,
+                "model": None if not f.model else _store_path(f.model, folder),
             }
         )
     return {
@@ -407,7 +446,7 @@ def _optional(data: dict, key: str, kind: type, what: str, where: str = "") -> A
     return value
 
 
-def _face_from_dict(data: Any, i: int) -> SessionFace:
+def _face_from_dict(data: Any, i: int, folder: Path) -> SessionFace:
     where = f"faces[{i}]"
     if not isinstance(data, dict):
         raise SessionError(f"'{where}' must be an object")
@@ -443,8 +482,11 @@ def _face_from_dict(data: Any, i: int) -> SessionFace:
     if not isinstance(manual, bool):
         raise SessionError(f"'{where}.manual' must be true/false, got {_short(manual)}")
     model = _optional(data, "model", str, "text", where)
-    face = Face(box=box, landmarks=landmarks, score=score, blend=blend, include=include)
-    return SessionFace(face, manual, model)
+    model = _load_path(model, folder) if model else None
+    face = Face(
+        box=box, landmarks=landmarks, score=score, blend=blend, include=include, model=model
+    )
+    return SessionFace(face, manual)
 
 
 def session_from_dict(data: Any, folder: Path, name: str = "session") -> Session:
@@ -468,8 +510,12 @@ def session_from_dict(data: Any, folder: Path, name: str = "session") -> Session
         if isinstance(options_data.get(key), str) and options_data[key]:
             options_data[key] = _load_path(options_data[key], folder)
     options = options_from_dict(options_data, warnings)
+    options = dataclasses.replace(
+        options,
+        models_by_size=tuple((s, _load_path(p, folder)) for s, p in options.models_by_size),
+    )
     faces_data = _require(data, "faces", list, "a list")
-    faces = [_face_from_dict(f, i) for i, f in enumerate(faces_data)]
+    faces = [_face_from_dict(f, i, folder) for i, f in enumerate(faces_data)]
     exports = data.get("exports", [])
     if not isinstance(exports, list) or not all(isinstance(e, str) for e in exports):
         raise SessionError(f"'exports' must be a list of paths, got {_short(exports)}")

@@ -19,19 +19,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError
+from gpen_desktop.core.errors import Cancelled, GpenError, SuperResolutionError
+from gpen_desktop.core.types import CancelFn, ProgressFn
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, str], None]
-CancelFn = Callable[[], bool]
 
 INSTALL_HINT = "background super-resolution needs the 'spandrel' package: pip install spandrel"
 #: Context pixels (input resolution) run on each side of a tile and then discarded.
@@ -46,10 +44,6 @@ MEMORY_SHARE = {"cpu": 0.4, "cuda": 0.6, "mps": 0.4}
 _BYTES_PER_OUT_PX_PER_FEAT = 18.0
 #: The same at the input resolution (the residual trunk).
 _BYTES_PER_IN_PX_PER_FEAT = 20.0
-
-
-class SuperResolutionError(CheckpointError):
-    """A file is not a usable super-resolution model (or spandrel is missing)."""
 
 
 @dataclass

@@ -1,16 +1,24 @@
-"""Plain data shared by every layer: photos and faces.
+"""Plain data shared by every layer: photos and faces, and the callback types.
 
 Coordinates are image pixels of the photo *after* EXIF orientation, x to the right, y down.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 Point = tuple[float, float]
+
+#: ``progress(done, total, message)``: ``done`` of ``total`` steps (photos, faces, tiles).
+ProgressFn = Callable[[int, int, str], None]
+#: ``progress(bytes_done, bytes_total_or_None)`` of a download.
+ByteProgressFn = Callable[[int, "int | None"], None]
+#: ``cancel()``: polled between steps; True stops the run (``Cancelled`` is raised).
+CancelFn = Callable[[], bool]
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
@@ -35,6 +43,8 @@ class Face:
     centre, right eye centre, nose tip, left mouth corner, right mouth corner (left/right as
     seen in the image), or ``None`` when only a box is known (they are predicted inside it).
     ``blend`` overrides the run's blend factor for this face; ``include`` False skips it.
+    ``model``: a restoration model file for this face alone (None = the run's choice, see
+    :mod:`gpen_desktop.core.face_models`).
     """
 
     box: tuple[float, float, float, float]
@@ -42,6 +52,7 @@ class Face:
     score: float = 1.0
     blend: float | None = None
     include: bool = True
+    model: str | None = None
 
     @property
     def width(self) -> float:

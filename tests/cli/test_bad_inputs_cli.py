@@ -114,13 +114,12 @@ def test_degrade_json_lists_the_failure(tmp_path, capsys):
     assert report[1]["error"]
 
 
-def test_evaluate_folder_reports_and_skips_bad_files(tmp_path, tiny_checkpoint, capsys):
-    from conftest import aligned_face
+def test_evaluate_folder_reports_and_skips_bad_files(tmp_path, tiny_checkpoint, capsys, align):
     from skimage import data
 
     hq = tmp_path / "hq"
     hq.mkdir()
-    Image.fromarray(aligned_face(data.astronaut(), 64)).save(hq / "a.png")
+    Image.fromarray(align(data.astronaut(), 64)).save(hq / "a.png")
     (hq / "b.png").write_bytes(b"broken")
     base = tmp_path / "rep"
     args = ["evaluate", "--hq", str(hq), "--model_path", str(tiny_checkpoint), "--out", str(base)]
@@ -136,13 +135,12 @@ def test_evaluate_folder_reports_and_skips_bad_files(tmp_path, tiny_checkpoint, 
 
 
 @pytest.fixture(scope="module")
-def strict_folder(tmp_path_factory) -> Path:
+def strict_folder(tmp_path_factory, align) -> Path:
     """A folder with one face photo and one plain photo, both named with a \\xff byte."""
-    from conftest import aligned_face
     from skimage import data
 
     folder = tmp_path_factory.mktemp("strict")
-    face = aligned_face(data.astronaut(), 128)
+    face = align(data.astronaut(), 128)
     Image.fromarray(face).save(folder / f"{XFF}-face.png")
     Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(folder / f"{XFF}-plain.png")
     return folder

@@ -114,3 +114,29 @@ def test_bench_table(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:4] == ["size", "batch", "device", "dtype"]
     assert len(lines) == 5 and lines[-1].split()[:2] == ["128", "2"]
+
+
+def test_models_info_on_a_super_resolution_file(tmp_path, capsys):
+    from gpen_desktop.core.superres import random_sr_checkpoint
+
+    x2 = random_sr_checkpoint(tmp_path / "tiny_x2.pth", 2)
+    assert main(["models", "info", str(x2), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["kind"], info["arch"], info["scale"]) == ("superres", "ESRGAN", 2)
+    assert info["n_params"] > 0
+    assert main(["models", "info", str(x2)]) == 0
+    out = capsys.readouterr().out
+    assert "ESRGAN" in out and "x2" in out and "super-resolution" in out
+
+
+def test_models_info_on_an_upscaler_without_spandrel_says_what_to_install(
+    tmp_path, capsys, monkeypatch
+):
+    from gpen_desktop.core import superres
+    from gpen_desktop.core.superres import random_sr_checkpoint
+
+    x2 = random_sr_checkpoint(tmp_path / "tiny_x2.pth", 2)
+    monkeypatch.setattr(superres, "spandrel_available", lambda: False)
+    assert main(["models", "info", str(x2)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "spandrel" in err and "\n" not in err

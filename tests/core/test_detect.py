@@ -349,3 +349,59 @@ def test_tiled_scan_finds_the_same_faces(group, monkeypatch):
     assert len(parts) > 4 and parts[-1].endswith(f"{len(parts)}/{len(parts)}")
     fractions = [f for f, _ in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+# --------------------------------------------------------------------------- precision
+
+
+def test_magnification_bands_halve_down_to_one():
+    assert detect._bands(4.0, cnn=False) == [4.0, 2.0, 1.0]
+    assert detect._bands(1.6, cnn=False) == [1.6, 1.0]
+    assert detect._bands(0.7, cnn=False) == [0.7]
+    assert detect._bands(4.0, cnn=True) == [4.0]
+
+
+@pytest.mark.parametrize("layout", ["mirror", "half-size"])
+def test_suit_patches_seen_only_when_magnified_are_not_faces(astronaut, layout):
+    """HOG scores patches of the astronaut's suit 0.15-0.26 on 2x/4x copies (never at 1x): beside
+    her mirror image, and beside a half-size copy of herself. Two people, two faces."""
+    if layout == "mirror":
+        image = np.ascontiguousarray(np.concatenate([astronaut, astronaut[:, ::-1]], axis=1))
+    else:
+        image = np.zeros((512, 800, 3), np.uint8)
+        image[:, :512] = astronaut
+        image[128:384, 520:776] = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    faces = detect_faces(image, "dlib")
+    assert len(faces) == 2
+    assert all(f.box[1] < 220 for f in faces)  # both on heads, none on the suit below
+    assert min(f.score for f in faces) > 0.5
+
+
+def test_confirmation_needs_every_band_that_shows_the_face():
+    box = (100.0, 100.0, 200.0, 200.0)  # 100 px: big enough in the 4x, 2x and 1x copies
+    seen_everywhere = [[(box, 0.8)], [(box, 1.2)], [(box, 0.9)]]
+    missed_at_1x = [[(box, 0.8)], [(box, 1.2)], []]
+    bands = [4.0, 2.0, 1.0]
+    assert detect._confirmed(seen_everywhere, bands, 80.0) == [(box, 0.8)]
+    assert detect._confirmed(missed_at_1x, bands, 80.0) == []
+    small = (10.0, 10.0, 40.0, 40.0)  # 30 px: only the 4x copy can show it
+    assert detect._confirmed([[(small, 0.3)], [], []], bands, 80.0) == [(small, 0.3)]
+    assert detect._confirmed([[(small, 0.05)], [], []], bands, 80.0) == []
+
+
+@pytest.mark.parametrize("angle", [-30.0, 30.0])
+def test_a_tilted_face_gets_landmarks_fitted_upright(astronaut, angle, monkeypatch):
+    """dlib's predictor under-reads a tilt; a tilted face is predicted again on an upright copy,
+    so the eye line follows the whole roll (within 3 degrees)."""
+    lm = detect_faces(astronaut, "dlib")[0].landmarks_array()
+    rot = cv2.getRotationMatrix2D(tuple(lm.mean(axis=0)), angle, 1.0)
+    tilted = cv2.warpAffine(astronaut, rot, (512, 512), borderMode=cv2.BORDER_REFLECT_101)
+    calls = []
+    real = detect._predict_68
+    monkeypatch.setattr(detect, "_predict_68", lambda rgb, box: calls.append(1) or real(rgb, box))
+    faces = detect_faces(tilted, "dlib")
+    assert len(faces) == 1 and len(calls) == 2  # once as found, once upright
+    (lx, ly), (rx, ry) = faces[0].landmarks[:2]
+    roll = np.degrees(np.arctan2(ly - ry, rx - lx))  # counter-clockwise on screen is positive
+    base = np.degrees(np.arctan2(lm[0, 1] - lm[1, 1], lm[1, 0] - lm[0, 0]))
+    assert roll - base == pytest.approx(angle, abs=3.0)

@@ -13,7 +13,7 @@ import pytest
 from gpen_desktop.core import downloads
 from gpen_desktop.core.catalog import KnownModel
 from gpen_desktop.core.downloads import DownloadError, download, part_path
-from gpen_desktop.core.errors import Cancelled, CheckpointError
+from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +237,23 @@ def test_content_range_and_filename_helpers():
     assert downloads._filename_from_url("https://h/robin/models/GPEN-BFR-512.pth") == (
         "GPEN-BFR-512.pth"
     )
+
+
+def test_checksum_registry_written_atomically(tmp_path, monkeypatch):
+    from gpen_desktop.core import fileio
+
+    f = tmp_path / "w.pth"
+    f.write_bytes(b"abc")
+    assert downloads.record_checksum(f, hashlib.sha256(b"abc").hexdigest()) is True
+    before = (tmp_path / "checksums.json").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checksums.json", "w.pth"]
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio, "_fsync_file", broken)  # the disk fills before the rename
+    f.write_bytes(b"abd")
+    with pytest.raises(GpenError, match="disk full"):
+        downloads.record_checksum(f, hashlib.sha256(b"abd").hexdigest())
+    assert (tmp_path / "checksums.json").read_bytes() == before  # the old registry is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checksums.json", "w.pth"]

@@ -179,3 +179,36 @@ def test_a_file_where_a_folder_should_be_is_named(tmp_path, parents):
         pass
     assert str(info.value) == f"cannot write {target}: {blocker} is a file, not a folder"
     assert blocker.read_bytes() == b"jpeg"
+
+
+def test_move_into_place_replaces_or_refuses(tmp_path):
+    from gpen_desktop.core.fileio import move_into_place
+
+    part = tmp_path / "model.pth.part"
+    part.write_bytes(b"new")
+    dest = tmp_path / "model.pth"
+    dest.write_bytes(b"old")
+    with pytest.raises(ImageError, match="already exists"):
+        move_into_place(part, dest, error=ImageError)
+    assert dest.read_bytes() == b"old" and part.read_bytes() == b"new"  # both untouched
+    move_into_place(part, dest, overwrite=True)
+    assert dest.read_bytes() == b"new" and not part.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pth"]
+
+
+def test_move_into_place_failure_is_one_line_and_keeps_the_source(tmp_path, monkeypatch):
+    import errno
+
+    from gpen_desktop.core import fileio
+
+    part = tmp_path / "model.pth.part"
+    part.write_bytes(b"data")
+
+    def refuse(src, dst):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(fileio.os, "replace", refuse)
+    with pytest.raises(ImageError) as info:
+        fileio.move_into_place(part, tmp_path / "model.pth", overwrite=True, error=ImageError)
+    assert str(info.value) == f"cannot write {tmp_path / 'model.pth'}: permission denied"
+    assert part.read_bytes() == b"data" and not (tmp_path / "model.pth").exists()

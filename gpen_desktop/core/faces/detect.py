@@ -8,9 +8,12 @@ mouth corner; left/right as seen in the image), sorted by box size, largest firs
   scaled so the smallest face wanted (20 px unless ``min_face`` says more; larger when the
   32-megapixel working budget runs out) becomes dlib's 80 px window, and dlib's image pyramid
   covers every larger face from there; a full-frame pass on a mirrored-padded ~200 px copy finds
-  faces that fill or overflow the frame. The 68-point shape predictor then runs on the photo
-  itself, reduced to the 5 points. ``score`` is the HOG SVM **margin** (kept from 0.1, a
-  threshold measured on the test photos; up to about 3), not a probability.
+  faces that fill or overflow the frame. Above 1x, copies at half the magnification down to 1x
+  are searched too, and a face must score in each copy big enough to show it (see
+  :func:`_bands`). The 68-point shape predictor then runs on the photo itself (again on an
+  upright copy for a tilted face), reduced to the 5 points. ``score`` is the HOG SVM
+  **margin** (kept from 0.1, a threshold measured on the test photos; up to about 3), not a
+  probability.
 - ``dlib-cnn``: dlib's MMOD CNN detector, the same two passes (same smallest face, a 16 MP
   working budget: about 5 s per working megapixel on 2 CPU cores); ``score`` is its margin.
 - ``retinaface``: facexlib's RetinaFace with weights from the weights folder (GPEN's
@@ -71,6 +74,12 @@ _HOG_TILE_PIXELS = 1.0e9
 _TILE_OVERLAP = 400
 _TILE_EDGE = 8
 _CNN_MIN_MARGIN = 0.0
+# HOG confirmation (see _bands): a face must score in every band where its box is at least
+# this many windows, searched there with dlib's own threshold 0.
+_CONFIRM_SIZE = 1.15
+_HOG_SEARCH_MARGIN = 0.0
+# Faces whose eyes are tilted more than this (degrees) get their landmarks predicted again upright.
+_TILT_REFIT = 10.0
 # Smallest face (longer box side, photo pixels) the dlib detectors look for when the budget allows.
 _SMALLEST_FACE = 20.0
 _MAX_UPSCALE = 4.0
@@ -282,15 +291,51 @@ def _points68_to_5(pts: np.ndarray) -> tuple[Point, Point, Point, Point, Point]:
     return tuple((float(x), float(y)) for x, y in five)  # type: ignore[return-value]
 
 
-def _predict_5(rgb: np.ndarray, box: Sequence[float]) -> tuple[Point, Point, Point, Point, Point]:
+def _predict_68(rgb: np.ndarray, box: Sequence[float]) -> np.ndarray:
     dlib = _dlib()
     predictor = _shape_predictor()
     x0, y0, x1, y1 = (round(float(v)) for v in box)
     rect = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))
     with _call_lock("dlib-shape68"):
         shape = predictor(rgb, rect)
-    pts = np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
-    return _points68_to_5(pts)
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+
+
+def _eye_tilt(pts: np.ndarray) -> float:
+    """The angle (degrees, image coordinates) of the line from the image-left eye to the other."""
+    dx, dy = pts[42:48].mean(axis=0) - pts[36:42].mean(axis=0)
+    return math.degrees(math.atan2(dy, dx))
+
+
+def _predict_5(rgb: np.ndarray, box: Sequence[float]) -> tuple[Point, Point, Point, Point, Point]:
+    """The 5 landmarks of the face in ``box``. dlib's predictor was trained on near-upright
+    faces and under-reads a tilt (a face turned 30 degrees reads as ~19 from some boxes), so a
+    face tilted more than _TILT_REFIT degrees is predicted again on a copy of its surroundings
+    turned upright, and the points are mapped back."""
+    import cv2
+
+    pts = _predict_68(rgb, box)
+    tilt = _eye_tilt(pts)
+    if abs(tilt) <= _TILT_REFIT:
+        return _points68_to_5(pts)
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = max(x1 - x0, y1 - y0, 8.0)
+    patch = int(math.ceil(2.0 * side))
+    # photo -> patch: turn by -tilt about the box centre, which lands in the patch centre
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    m = cv2.getRotationMatrix2D((cx, cy), tilt, 1.0)
+    m[:, 2] += (patch / 2.0 - cx, patch / 2.0 - cy)
+    upright = cv2.warpAffine(
+        rgb, m, (patch, patch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
+    half_w, half_h = (x1 - x0) / 2.0, (y1 - y0) / 2.0
+    c = patch / 2.0
+    local = _predict_68(
+        np.ascontiguousarray(upright), (c - half_w, c - half_h, c + half_w, c + half_h)
+    )
+    inv = cv2.invertAffineTransform(m)
+    back = local @ inv[:, :2].T + inv[:, 2]
+    return _points68_to_5(back)
 
 
 def _box_tuple(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
@@ -323,8 +368,11 @@ Box = tuple[float, float, float, float]
 Progress = Callable[[float, str], None]
 
 
-def _run_dlib(model_key: str, work: np.ndarray, cnn: bool) -> list[tuple[Box, float]]:
-    """Boxes (working-copy pixels) and margins of one dlib pass over ``work``."""
+def _run_dlib(
+    model_key: str, work: np.ndarray, cnn: bool, hog_margin: float = _HOG_MIN_MARGIN
+) -> list[tuple[Box, float]]:
+    """Boxes (working-copy pixels) and margins of one dlib pass over ``work`` (HOG keeps margins
+    from ``hog_margin``)."""
     if cnn:
         with _call_lock(model_key):
             dets = _cnn()(work, 0)
@@ -334,7 +382,7 @@ def _run_dlib(model_key: str, work: np.ndarray, cnn: bool) -> list[tuple[Box, fl
             if d.confidence >= _CNN_MIN_MARGIN
         ]
     with _call_lock(model_key):
-        rects, scores, _ = _hog().run(work, 0, _HOG_MIN_MARGIN)
+        rects, scores, _ = _hog().run(work, 0, hog_margin)
     return [(_rect_box(r), float(s)) for r, s in zip(rects, scores, strict=True)]
 
 
@@ -392,6 +440,50 @@ def _plan(h: int, w: int, scale: float, tile_px: float, window: float) -> list[t
         scale *= window / (_TILE_OVERLAP - 2 * _TILE_EDGE)
 
 
+def _bands(scale: float, cnn: bool) -> list[float]:
+    """The magnifications the main pass scans: ``scale``, then half of it and so on down to 1x
+    for HOG above 1x; ``[scale]`` otherwise.
+
+    HOG on a magnified copy sees interpolation-smoothed gradients and finds face-like patterns
+    in clothes there: on the astronaut beside her mirror image a patch of the suit scores 0.26
+    at 4x, 0.19 at 2x and nothing at 1x; beside a half-size copy of herself, another patch
+    scores 0.05 at 4x and 0.17 at 2x. Real faces score 0.8-1.6 at every scale that shows them.
+    So every copy is searched and a face is kept only if it scores in each copy where it is
+    big enough to be seen (see :func:`_confirmed`). The dlib CNN does not show this and scans
+    one copy.
+    """
+    if cnn or scale <= 1.0:
+        return [scale]
+    bands = [scale]
+    while bands[-1] > 1.0:
+        nxt = max(1.0, bands[-1] / 2.0)
+        bands.append(1.0 if nxt < 1.03 else nxt)
+    return bands
+
+
+def _confirmed(
+    per_band: list[list[tuple[Box, float]]], bands: list[float], window: float
+) -> list[tuple[Box, float]]:
+    """Faces found in several magnified copies (photo-pixel boxes and margins per band), merged
+    and confirmed: a face's margin is its lowest over the bands where its box is at least
+    _CONFIRM_SIZE windows (a band that misses it there counts as no face), or its best where no
+    band shows it that big; faces from _HOG_MIN_MARGIN are kept, with that margin."""
+    kept = []
+    for box, _ in _merge([d for band in per_band for d in band]):
+        size = max(box[2] - box[0], box[3] - box[1])
+        scores = []
+        best = -math.inf
+        for band_scale, found in zip(bands, per_band, strict=True):
+            here = max((m for b, m in found if _iou(b, box) > _MERGE_IOU), default=-math.inf)
+            best = max(best, here)
+            if size * band_scale >= _CONFIRM_SIZE * window:
+                scores.append(here)
+        margin = min(scores) if scores else best
+        if margin >= _HOG_MIN_MARGIN:
+            kept.append((box, margin))
+    return kept
+
+
 def _inside_tile(box: Box, rect: tuple[int, int, int, int], ww: int, wh: int) -> bool:
     """True unless ``box`` (tile pixels) comes within _TILE_EDGE of an edge of the tile that is
     not an edge of the copy (such a face is whole in a neighbour or on the next level)."""
@@ -425,37 +517,45 @@ def _dlib_boxes(
     window = _CNN_WINDOW if cnn else _HOG_WINDOW
     budget = _CNN_PIXEL_BUDGET if cnn else _HOG_PIXEL_BUDGET
     scale = _work_scale(h, w, window, budget, min_face)
-    levels = _plan(h, w, scale, _CNN_TILE_PIXELS if cnn else _HOG_TILE_PIXELS, window)
-    parts = sum(len(rects) for _, rects in levels)
-    total = sum((r[2] - r[0]) * (r[3] - r[1]) for _, rects in levels for r in rects)
+    tile_px = _CNN_TILE_PIXELS if cnn else _HOG_TILE_PIXELS
+    bands = _bands(scale, cnn)
+    confirm = len(bands) > 1
+    scans = [_plan(h, w, band_scale, tile_px, window) for band_scale in bands]
+    parts = sum(len(rects) for levels in scans for _, rects in levels)
+    total = sum((r[2] - r[0]) * (r[3] - r[1]) for lv in scans for _, rects in lv for r in rects)
     t0 = time.perf_counter()
     if progress is not None:
-        ww, wh = levels[0][1][-1][2], levels[0][1][-1][3]
+        first = scans[0][0][1][-1]
         progress(
             0.0,
-            f"{name}: searching a {ww}x{wh} copy"
+            f"{name}: searching a {first[2]}x{first[3]} copy"
             + (f" in {parts} parts" if parts > 1 else "")
             + f" for faces from {window / scale:.0f} px",
         )
-    found: list[tuple[Box, float]] = []
+    per_band: list[list[tuple[Box, float]]] = []
     done = part = 0
-    for level_scale, rects in levels:
-        work = _resized(rgb, level_scale)
-        wh, ww = work.shape[:2]
-        sx, sy = ww / w, wh / h
-        for rect in rects:
-            tx0, ty0, tx1, ty1 = rect
-            tile = work if len(rects) == 1 else np.ascontiguousarray(work[ty0:ty1, tx0:tx1])
-            for box, m in _run_dlib(name, tile, cnn):
-                if len(rects) > 1 and not _inside_tile(box, rect, ww, wh):
-                    continue
-                x0, y0, x1, y1 = box[0] + tx0, box[1] + ty0, box[2] + tx0, box[3] + ty0
-                photo_box = (_unscale(x0, sx), _unscale(y0, sy), _unscale(x1, sx), _unscale(y1, sy))
-                found.append((_box_tuple(*photo_box), m))
-            part += 1
-            done += (tx1 - tx0) * (ty1 - ty0)
-            if progress is not None and parts > 1:
-                progress(0.95 * done / total, f"{name}: part {part}/{parts}")
+    for levels in scans:
+        band: list[tuple[Box, float]] = []
+        for level_scale, rects in levels:
+            work = _resized(rgb, level_scale)
+            wh, ww = work.shape[:2]
+            sx, sy = ww / w, wh / h
+            for rect in rects:
+                tx0, ty0, tx1, ty1 = rect
+                tile = work if len(rects) == 1 else np.ascontiguousarray(work[ty0:ty1, tx0:tx1])
+                margin = _HOG_SEARCH_MARGIN if confirm else _HOG_MIN_MARGIN
+                for box, m in _run_dlib(name, tile, cnn, margin):
+                    if len(rects) > 1 and not _inside_tile(box, rect, ww, wh):
+                        continue
+                    x0, y0, x1, y1 = box[0] + tx0, box[1] + ty0, box[2] + tx0, box[3] + ty0
+                    photo = (_unscale(x0, sx), _unscale(y0, sy), _unscale(x1, sx), _unscale(y1, sy))
+                    band.append((_box_tuple(*photo), m))
+                part += 1
+                done += (tx1 - tx0) * (ty1 - ty0)
+                if progress is not None and parts > 1:
+                    progress(0.95 * done / total, f"{name}: part {part}/{parts}")
+        per_band.append(band)
+    found = _confirmed(per_band, bands, window) if confirm else per_band[0]
     fs = min(1.0, _FULL_FRAME_SIDE / max(h, w))
     small = _resized(rgb, 1.0 if fs > 0.97 else fs)
     fsx, fsy = small.shape[1] / w, small.shape[0] / h

@@ -26,10 +26,17 @@ Saving (:func:`save_photo`; :func:`save_restored` for a restored photo, the one 
 and the app share) keeps the source's channel layout, picks the format from the extension, writes atomically
 (:func:`gpen_desktop.core.fileio.atomic_write`), keeps 16 bits in PNG and TIFF, alpha in PNG,
 WebP and TIFF, single-channel grey where the format has it, and copies EXIF, ICC and dpi.
-8-bit PNG, JPEG, WebP and BMP are encoded by Pillow; 16-bit PNG and all TIFF by the small
-encoders here (Pillow has no 16-bit colour modes), TIFF as Adobe-Deflate with a predictor.
+8-bit PNG, JPEG, WebP and BMP are encoded by Pillow (it has no 16-bit colour modes); 16-bit
+PNG by OpenCV, with the iCCP, pHYs and eXIf chunks put in after IHDR (OpenCV has no 16-bit
+grey+alpha: written RGBA); TIFF by tifffile, as Adobe Deflate with a predictor, the EXIF
+block's Exif and GPS IFDs appended as sub-IFDs (which tifffile does not write).
 
-Pillow is imported at module import (cheap); OpenCV only when a 16-bit file is decoded.
+TIFF is decoded by tifffile (8 and 16 bits, grey and RGB(A); tifffile never turns the pixels,
+so the Orientation tag is applied once, here, as for every format); what tifffile cannot
+decode without ``imagecodecs`` (LZW, JPEG compression) or leaves to libtiff (palette, CMYK,
+YCbCr, bilevel) goes to Pillow, or OpenCV for 16 bits. 16-bit PNG is decoded by OpenCV.
+
+Pillow is imported at module import (cheap); OpenCV and tifffile only when used.
 """
 
 from gpen_desktop.core.imageio.exif import patch_exif

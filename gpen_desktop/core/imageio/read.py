@@ -153,8 +153,75 @@ def _cmyk_to_rgb(img: Image.Image, icc: bytes | None) -> Image.Image:
     return img.convert("RGB")
 
 
+def _decode_tifffile(path: Path) -> np.ndarray | None:
+    """Decode an 8- or 16-bit grey or RGB TIFF with tifffile: HxW, HxWx2, x3 or x4 uint8 or
+    uint16, as stored. tifffile ignores the Orientation tag, so :func:`_load` applies it once
+    (Pillow's own turning scrambles uncompressed grey and RGBA files; OpenCV cannot read a
+    16-bit RGB file with the tag at all). Tiled files, BigTIFF, both byte orders and
+    premultiplied alpha are read here.
+
+    None for what tifffile cannot decode without optional codecs (LZW or JPEG compression
+    need ``imagecodecs``) and for layouts left to Pillow/libtiff (palette, CMYK, YCbCr,
+    bilevel, 12- or 32-bit samples); the caller then uses those.
+    """
+    import tifffile
+    from tifffile import PHOTOMETRIC, SAMPLEFORMAT, TIFF
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            photometric = page.photometric
+            if photometric not in (PHOTOMETRIC.MINISBLACK, PHOTOMETRIC.MINISWHITE, PHOTOMETRIC.RGB):
+                return None
+            if page.sampleformat == SAMPLEFORMAT.IEEEFP:
+                raise ImageError(
+                    f"unsupported pixel type: {path} (floating-point images are not supported)"
+                )
+            if page.bitspersample not in (8, 16) or page.compression not in TIFF.DECOMPRESSORS:
+                return None
+            if page.predictor != 1 and page.predictor not in TIFF.UNPREDICTORS:
+                return None
+            arr = page.asarray()
+            axes, extras = page.axes, tuple(page.extrasamples)
+    except (ImageError, MemoryError):
+        raise
+    except Exception as exc:
+        raise ImageError(f"corrupt or truncated TIFF image: {path} ({_reason(exc)})") from exc
+    if "S" in axes:
+        arr = np.moveaxis(arr, axes.index("S"), -1)  # samples last (planar files)
+    while arr.ndim > (3 if "S" in axes else 2):
+        arr = arr[0]  # a volume (depth axis): its first slice
+    colour = 3 if photometric == PHOTOMETRIC.RGB else 1
+    alpha = bool(extras) and extras[0] in (1, 2)  # associated or unassociated alpha
+    if arr.ndim == 3 and arr.shape[2] > colour:
+        arr = arr[:, :, : colour + alpha]  # other extra samples are dropped
+    if arr.dtype.kind == "i":  # signed samples: negatives are black
+        arr = np.clip(arr, 0, np.iinfo(arr.dtype).max)
+    arr = arr.astype(np.uint16 if arr.dtype.itemsize == 2 else np.uint8)
+    if photometric == PHOTOMETRIC.MINISWHITE:
+        grey = arr if arr.ndim == 2 else arr[:, :, :1]
+        np.subtract(np.iinfo(arr.dtype).max, grey, out=grey)
+    if alpha and arr.ndim == 3 and arr.shape[2] == colour + 1 and extras[0] == 1:
+        arr = _unpremultiply(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    return np.ascontiguousarray(arr)
+
+
+def _unpremultiply(arr: np.ndarray) -> np.ndarray:
+    """Associated (premultiplied) alpha to straight alpha: HxWxC uint8/uint16, alpha last."""
+    top = float(np.iinfo(arr.dtype).max)
+    alpha = arr[:, :, -1:].astype(np.float64)
+    colour = arr[:, :, :-1].astype(np.float64)
+    straight = np.where(alpha > 0, colour * top / np.maximum(alpha, 1.0), 0.0)
+    out = arr.copy()
+    out[:, :, :-1] = np.clip(np.round(straight), 0, top).astype(arr.dtype)
+    return out
+
+
 def _decode_cv2(path: Path, fmt: str) -> np.ndarray:
-    """Decode a 16-bit PNG/TIFF with OpenCV: HxW, HxWx3 or HxWx4 RGB(A) uint16, unrotated."""
+    """Decode a 16-bit PNG (or a TIFF tifffile leaves alone) with OpenCV: HxW, HxWx3 or HxWx4
+    RGB(A) uint16, unrotated."""
     import cv2
 
     try:
@@ -224,7 +291,11 @@ def _load(path: Path, max_pixels: int | None) -> Photo:
         dpi = img.info.get("dpi")
         if fmt == "TIFF" and 282 not in img.tag_v2:
             dpi = None  # Pillow reports (1, 1) for TIFFs without a resolution
-        if _is_sixteen_bit(img, head):
+        arr = _decode_tifffile(path) if fmt == "TIFF" else None
+        if arr is not None:
+            icc = img.info.get("icc_profile") or None
+            oriented = False
+        elif _is_sixteen_bit(img, head):
             arr = _decode_cv2(path, _NICE_FORMAT.get(fmt, fmt))
             icc = img.info.get("icc_profile") or None
             oriented = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import struct
@@ -16,6 +17,9 @@ from gpen_desktop.core.errors import ImageError
 from gpen_desktop.core.fileio import atomic_write, os_error_message
 from gpen_desktop.core.imageio.exif import (
     _EXIF_HEADER,
+    _TAG_EXIF_IFD,
+    _TAG_GPS_IFD,
+    _TAG_ORIENTATION,
     _tiff_tags_from_exif,
     _with_exif_header,
     patch_exif,
@@ -44,37 +48,49 @@ def _encode_png16(
     exif: bytes | None,
     dpi: tuple[float, float] | None,
 ) -> None:
-    """Write a 16-bit PNG: ``arr`` HxW (grey), HxWx2 (grey+alpha), x3 (RGB) or x4 (RGBA)."""
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    h, w, c = arr.shape
-    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
-    fp.write(b"\x89PNG\r\n\x1a\n")
-    fp.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)))
+    """Write a 16-bit PNG: ``arr`` HxW (grey), HxWx2 (grey+alpha), x3 (RGB) or x4 (RGBA).
+
+    OpenCV (libpng) encodes the pixels; the iCCP, pHYs and eXIf chunks, which its encoder
+    does not take in every supported version, are put in right after IHDR. OpenCV has no
+    grey+alpha PNG: that is written as RGBA with three equal channels (it loads grey again).
+    """
+    import cv2
+
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 3 and arr.shape[2] == 2:
+        log.info("16-bit grey+alpha PNG written as RGBA (OpenCV has no grey+alpha)")
+        arr = arr[:, :, [0, 0, 0, 1]]
+    if arr.ndim == 3:
+        arr = arr[:, :, [2, 1, 0, 3][: arr.shape[2]]]  # RGB(A) -> OpenCV's BGR(A)
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.10: libpng's Sub filter only, which
+        # is 30 % faster than its adaptive choice on 16-bit photos, for 3 % more bytes
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(arr), params)
+    if not ok:
+        raise ValueError("OpenCV could not encode the PNG")
+    data = buf.tobytes()
+    ihdr_end = 8 + 12 + 13  # signature, then IHDR: length, type, 13 bytes of data, CRC
+    if data[12:16] != b"IHDR":
+        raise ValueError("OpenCV wrote a PNG without IHDR first")
+    chunks = []
     if icc:
-        fp.write(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
+        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
     if dpi:
         ppm = [max(1, round(d / 0.0254)) for d in dpi]
-        fp.write(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
     if exif:
-        fp.write(_png_chunk(b"eXIf", exif[len(_EXIF_HEADER) :]))
-    bpp = 2 * c
-    compressor = zlib.compressobj(6)
-    pending = bytearray()
-    rows_per_block = max(1, (1 << 20) // (w * bpp + 1))
-    for y0 in range(0, h, rows_per_block):
-        block = arr[y0 : y0 + rows_per_block].astype(">u2").view(np.uint8).reshape(-1, w * bpp)
-        filtered = np.empty((block.shape[0], w * bpp + 1), np.uint8)
-        filtered[:, 0] = 1  # "Sub" filter: each byte minus the byte one pixel to the left
-        filtered[:, 1 : bpp + 1] = block[:, :bpp]
-        np.subtract(block[:, bpp:], block[:, :-bpp], out=filtered[:, bpp + 1 :])
-        pending += compressor.compress(filtered.tobytes())
-        while len(pending) >= 1 << 20:
-            fp.write(_png_chunk(b"IDAT", bytes(pending[: 1 << 20])))
-            del pending[: 1 << 20]
-    pending += compressor.flush()
-    fp.write(_png_chunk(b"IDAT", bytes(pending)))
-    fp.write(_png_chunk(b"IEND", b""))
+        chunks.append(_png_chunk(b"eXIf", exif[len(_EXIF_HEADER) :]))
+    fp.write(data[:ihdr_end])
+    fp.write(b"".join(chunks))
+    fp.write(data[ihdr_end:])
+
+
+# Tags tifffile cannot write (it has no Exif or GPS sub-IFDs): a LONG placeholder with the
+# code just below is written in their place (so IFD0 stays sorted) and rewritten afterwards.
+_SUB_IFD_PLACEHOLDERS = {_TAG_EXIF_IFD: _TAG_EXIF_IFD - 1, _TAG_GPS_IFD: _TAG_GPS_IFD - 1}
+_ASCII_TAGS = frozenset({0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298})
 
 
 def _encode_tiff(
@@ -85,64 +101,73 @@ def _encode_tiff(
     exif: bytes | None,
     dpi: tuple[float, float] | None,
 ) -> None:
-    """Write a TIFF (Adobe Deflate + horizontal predictor, unassociated alpha).
+    """Write a TIFF with tifffile (Adobe Deflate + horizontal predictor, unassociated alpha).
 
-    ``arr`` is uint8 or uint16, HxW (grey), HxWx2 (grey+alpha), x3 (RGB) or x4 (RGBA).
+    ``arr`` is uint8 or uint16, HxW (grey), HxWx2 (grey+alpha), x3 (RGB) or x4 (RGBA). The
+    EXIF block's photo tags go to IFD0 and, for its Exif and GPS IFDs, to sub-IFDs that
+    Pillow serialises and that are appended after tifffile's file.
     """
-    from PIL import TiffImagePlugin
+    import tifffile
 
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    if arr.dtype == np.uint16 and arr.shape[2] == 2:
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.dtype == np.uint16 and arr.ndim == 3 and arr.shape[2] == 2:
         # 16-bit grey+alpha TIFF is unreadable for many readers (Pillow included): use RGBA.
         arr = arr[:, :, [0, 0, 0, 1]]
-    h, w, c = arr.shape
-    bits = 16 if arr.dtype == np.uint16 else 8
-    data = np.ascontiguousarray(arr, dtype="<u2" if bits == 16 else np.uint8)
-    diff = data.copy()
-    np.subtract(data[:, 1:], data[:, :-1], out=diff[:, 1:])  # predictor 2, modulo 2**bits
-    row_bytes = w * c * bits // 8
-    rows_per_strip = max(1, min(h, (1 << 18) // max(1, row_bytes)))
-    strips = [
-        zlib.compress(diff[y : y + rows_per_strip].tobytes(), 6)
-        for y in range(0, h, rows_per_strip)
-    ]
-    offsets, pos = [], 0
-    for s in strips:
-        offsets.append(pos)
-        pos += len(s)
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    tags = _tiff_tags_from_exif(exif) if exif else {}
+    sub_ifds = {tag: tags.pop(tag) for tag in _SUB_IFD_PLACEHOLDERS if tag in tags}
+    extratags: list[tuple[int, int, int | None, Any, bool]] = []
+    for tag, value in sorted(tags.items()):
+        if tag == _TAG_ORIENTATION:
+            extratags.append((tag, 3, 1, int(value), True))
+        elif tag in _ASCII_TAGS and isinstance(value, (str, bytes)):
+            text = value.encode("utf-8", "replace") if isinstance(value, str) else value
+            extratags.append((tag, 2, None, text.rstrip(b"\x00") + b"\x00", True))
+    for tag in sub_ifds:
+        extratags.append((_SUB_IFD_PLACEHOLDERS[tag], 4, 1, 0, True))
 
-    ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
-    if exif:
-        for tag, value in _tiff_tags_from_exif(exif).items():
-            ifd[tag] = value
-    ifd[256] = w
-    ifd[257] = h
-    ifd[258] = (bits,) * c
-    ifd[259] = 8  # Adobe Deflate
-    ifd[262] = 1 if c <= 2 else 2  # BlackIsZero / RGB
-    ifd[273] = tuple(offsets)
-    ifd.tagtype[273] = 4
-    ifd[277] = c
-    ifd[278] = rows_per_strip
-    ifd[279] = tuple(len(s) for s in strips)
-    ifd.tagtype[279] = 4
-    ifd[284] = 1
-    ifd[317] = 2
-    if c in (2, 4):
-        ifd[338] = (2,)  # unassociated alpha
-    ifd[339] = (1,) * c
-    if dpi:
-        ifd[282] = float(dpi[0])
-        ifd[283] = float(dpi[1])
-        ifd[296] = 2
-    if icc:
-        ifd[34675] = icc
-        ifd.tagtype[34675] = 7
-    fp.write(b"II*\x00" + struct.pack("<I", 8))
-    fp.write(ifd.tobytes(8))
-    for s in strips:
-        fp.write(s)
+    buf = io.BytesIO()
+    tifffile.imwrite(
+        buf,
+        np.ascontiguousarray(arr),
+        byteorder="<",
+        photometric="minisblack" if channels <= 2 else "rgb",
+        planarconfig="contig" if channels > 1 else None,
+        extrasamples=("unassalpha",) if channels in (2, 4) else None,
+        compression="zlib",
+        compressionargs={"level": 6},
+        predictor=True,
+        resolution=(float(dpi[0]), float(dpi[1])) if dpi else None,
+        resolutionunit="INCH" if dpi else None,
+        iccprofile=icc or None,
+        metadata=None,
+        software=False,
+        extratags=extratags,
+    )
+    data = bytearray(buf.getvalue())
+    if sub_ifds:
+        _attach_sub_ifds(data, sub_ifds)
+    fp.write(data)
+
+
+def _attach_sub_ifds(data: bytearray, sub_ifds: dict[int, dict]) -> None:
+    """Append each Exif/GPS IFD (Pillow's serialiser) to a little-endian TIFF in ``data`` and
+    turn its placeholder entry in IFD0 into the pointer to it."""
+    import tifffile
+    from PIL import TiffImagePlugin
+
+    with tifffile.TiffFile(io.BytesIO(bytes(data))) as tif:
+        entries = {tag.code: tag.offset for tag in tif.pages.first.tags}
+    for tag, values in sub_ifds.items():
+        if len(data) % 2:
+            data += b"\x00"  # IFDs start on a word boundary
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II", group=tag)
+        for sub_tag, value in values.items():
+            ifd[sub_tag] = value
+        at = len(data)
+        data += ifd.tobytes(at)
+        struct.pack_into("<HHII", data, entries[_SUB_IFD_PLACEHOLDERS[tag]], tag, 4, 1, at)
 
 
 # --------------------------------------------------------------------------- public: writing
