@@ -22,7 +22,16 @@ from gpen_desktop.core.types import Face, Photo
 
 #: RestoreOptions fields whose change makes a restored result out of date (network or paste
 #: base); ``blend`` and ``color_match`` are recomposited from the kept crops instead.
-RESULT_FIELDS = ("model_path", "dtype", "mask", "upscale", "sr_model", "inpaint_model", "keep_gray")
+RESULT_FIELDS = (
+    "model_path",
+    "models_by_size",
+    "dtype",
+    "mask",
+    "upscale",
+    "sr_model",
+    "inpaint_model",
+    "keep_gray",
+)
 #: Option fields the composite depends on (changed live, no network).
 COMPOSITE_FIELDS = ("blend", "color_match")
 
@@ -56,8 +65,11 @@ def reading_order(faces) -> list[Face]:
 
 
 def same_geometry(a: Face, b: Face) -> bool:
-    """Same box and landmarks (landmarks None on ``a`` = predicted, matches any)."""
-    return tuple(a.box) == tuple(b.box) and (a.landmarks is None or a.landmarks == b.landmarks)
+    """Same box, landmarks (None on ``a`` = predicted, matches any) and own model: a kept
+    crop of ``a`` still fits ``b``."""
+    same_points = a.landmarks is None or a.landmarks == b.landmarks
+    same_model = getattr(a, "model", None) == getattr(b, "model", None)
+    return tuple(a.box) == tuple(b.box) and same_points and same_model
 
 
 class PhotoStatus(enum.Enum):

@@ -171,3 +171,15 @@ def test_faces_are_numbered_in_reading_order_and_keep_their_numbers(qapp):
     doc.undo_stack.undo()
     assert doc.numbers == (1, 2, 3, 4, 5)
     session.deleteLater()
+
+
+def test_a_face_given_its_own_model_needs_restoring(doc):
+    from gpen_desktop.core.pipeline import RestoreOptions
+
+    opts = RestoreOptions(model_path="a.pth")
+    doc.set_result(_Result([_FR(0, 32), _FR(1, 32)]), None, doc.faces, opts)
+    doc.replace_face(0, A.with_(model="b.pth"), "Face 1 model")
+    assert doc.faces_needing_restore(opts) == [0] and doc.kept_crop(0) is None
+    assert doc.faces_needing_restore(
+        RestoreOptions(model_path="a.pth", models_by_size=((512, "c.pth"),))
+    ) == [0, 1]
