@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 FaceReadyFn = Callable[[int, np.ndarray, np.ndarray], None]
 
 MASK_TYPES = ("feather", "parsing")
+#: The output scales offered in choice lists (:meth:`RestoreOptions.check` takes any 1..8).
+UPSCALES = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,11 @@ class RestoreOptions:
 
 @dataclass
 class FaceResult:
-    """One restored face: its (possibly completed) Face, the aligned input and restored crops
-    (S x S x 3 uint8), the 2x3 photo->crop ``matrix`` and the paste ``mask`` (S x S float32).
-    ``model``: the model file that restored it (S is that model's size)."""
+    """One restored face: ``index`` is its position in the ``faces`` list the caller gave
+    :meth:`Restorer.restore` (excluded faces keep their places; with detection, the position
+    among the detected faces); its (possibly completed) Face, the aligned input and restored
+    crops (S x S x 3 uint8), the 2x3 photo->crop ``matrix`` and the paste ``mask`` (S x S
+    float32). ``model``: the model file that restored it (S is that model's size)."""
 
     index: int
     face: Face
@@ -134,10 +138,141 @@ class RestoreResult:
     superres: dict[str, Any] = field(default_factory=dict)  # model, scale, tiles, tile
     inpainting: dict[str, Any] = field(default_factory=dict)  # what filled the damage mask
     models: dict[str, int] = field(default_factory=dict)  # model file -> faces it restored
+    #: what :func:`composite` pastes the kept crops on again (None: not recompositable)
+    paste_base: PasteBase | None = field(default=None, repr=False)
 
     @property
     def restored_count(self) -> int:
         return len(self.faces)
+
+
+@dataclass(frozen=True, eq=False)
+class PasteBase:
+    """What the paste step put the faces on, kept so :func:`composite` can paste again.
+
+    ``pixels``: the background (the photo, its damage-filled copy or the super-resolved
+    photo); ``matrices[k]``: background pixel -> crop for the k-th FaceResult; ``upscale``:
+    the paste's own enlargement (1 after super-resolution); ``gray``: the output is made grey;
+    ``photo``: the photo as restored (alpha and metadata of the output)."""
+
+    pixels: np.ndarray
+    matrices: list[np.ndarray]
+    upscale: int
+    gray: bool
+    superres: bool
+    photo: Photo
+
+
+def _paste(
+    base: PasteBase,
+    crops: Sequence[np.ndarray],
+    matrices: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    blends: Sequence[float],
+    faces: Sequence[Face],
+    options: RestoreOptions,
+) -> tuple[Photo, np.ndarray | None]:
+    """The output photo: ``crops`` pasted on ``base`` (and its per-pixel face weight)."""
+    from gpen_desktop.core.faces.paste import paste_faces
+
+    weight = None
+    if base.superres and not crops:
+        pixels = base.pixels.copy()
+    elif crops or base.upscale > 1:
+        pixels, weight = paste_faces(
+            base.pixels,
+            list(crops),
+            list(matrices),
+            list(masks),
+            list(blends),
+            upscale=base.upscale,
+            color_match=options.color_match,
+            face_sizes=[min(f.width, f.height) for f in faces],
+        )
+    else:
+        pixels = base.pixels.copy()
+    if base.gray and (crops or base.superres):
+        pixels = _gray(pixels)
+    photo = base.photo
+    alpha = photo.alpha
+    if alpha is not None and alpha.shape[:2] != pixels.shape[:2]:
+        import cv2
+
+        alpha = cv2.resize(alpha, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_CUBIC)
+    image = Photo(
+        pixels=pixels,
+        alpha=alpha,
+        is_gray=base.gray,
+        path=photo.path,
+        format=photo.format,
+        exif=photo.exif,
+        icc=photo.icc,
+        info=dict(photo.info),
+    )
+    return image, weight
+
+
+def composite(
+    result: RestoreResult, faces: Sequence[Face], options: RestoreOptions
+) -> RestoreResult:
+    """``result`` pasted again from its kept restored crops, without the network.
+
+    ``faces`` is the caller's list that the result's indices point into, as edited since:
+    faces excluded there are left out, each face's ``blend`` (else ``options.blend``) and
+    ``options.color_match`` apply. Boxes, landmarks and the model are what the crops were made
+    with (changing those needs :meth:`Restorer.restore`). Equal to what ``restore`` returns
+    for the same faces and options. The returned result lists only the pasted faces and keeps
+    the same ``paste_base``.
+    """
+    base = result.paste_base
+    if base is None:
+        raise GpenError("this result keeps no paste base: restore the photo again")
+    t0 = time.perf_counter()
+    picked = [
+        (fr, m)
+        for fr, m in zip(result.faces, base.matrices, strict=True)
+        if 0 <= fr.index < len(faces) and faces[fr.index].include
+    ]
+    blends = []
+    for fr, _m in picked:
+        own = faces[fr.index].blend
+        blends.append(options.blend if own is None else own)
+    image, weight = _paste(
+        base,
+        [fr.restored for fr, _m in picked],
+        [m for _fr, m in picked],
+        [fr.mask for fr, _m in picked],
+        blends,
+        [fr.face for fr, _m in picked],
+        options,
+    )
+    kept = [fr for fr, _m in picked]
+    return replace(
+        result,
+        image=image,
+        faces=kept,
+        weight=weight,
+        timings={"paste": time.perf_counter() - t0},
+        paste_base=replace(base, matrices=[m for _fr, m in picked]),
+    )
+
+
+def pasted_crop(result: RestoreResult, face: FaceResult) -> np.ndarray:
+    """What the output shows of ``face``, as an aligned crop (S x S x 3 uint8, the same frame
+    as its ``aligned_input``): the pasted face with its blend, mask, colour match and grey."""
+    import cv2
+
+    size = face.restored.shape[0]
+    out = result.image.rgb8()
+    photo = result.paste_base.photo if result.paste_base is not None else result.image
+    f = out.shape[1] / max(1, photo.width)
+    # crop pixel <- photo pixel <- output pixel (cv2.resize's pixel-centre convention)
+    to_photo = np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5]])
+    m = np.asarray(face.matrix, np.float64)
+    matrix = m[:, :2] @ to_photo[:, :2]
+    offset = m[:, :2] @ to_photo[:, 2] + m[:, 2]
+    full = np.concatenate([matrix, offset[:, None]], axis=1)
+    return cv2.warpAffine(out, full, (size, size), flags=cv2.INTER_LINEAR)
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -304,14 +439,15 @@ class Restorer:
 
         ``progress(done, total, message)`` reports faces; ``cancel()`` is polled between steps
         and batches and raises :class:`Cancelled` (no partial result); ``on_face(index,
-        aligned, restored)`` sees every face as soon as its batch is done. ``reuse`` maps a
+        aligned, restored)`` sees every face as soon as its batch is done. Every ``index``
+        (callbacks and :attr:`FaceResult.index`) is the face's position in ``faces``. ``reuse`` maps a
         position in ``faces`` to that face's restored crop from an earlier run (same face, same
         model): it is pasted again without running the network (restoring one face of a photo
         keeps the others as they were). ``damage``: a damage mask at the photo's size (white /
         True = damaged; see :func:`gpen_desktop.core.inpaint.as_damage_mask`).
         """
         from gpen_desktop.core.faces.align import align_face
-        from gpen_desktop.core.faces.paste import parsing_mask, paste_faces, reference_mask
+        from gpen_desktop.core.faces.paste import parsing_mask, reference_mask
 
         o = self.options
         timings: dict[str, float] = {}
@@ -375,6 +511,10 @@ class Restorer:
             matrices.append(matrix)
         step("align", t0)
 
+        def ready(k: int, aligned: np.ndarray, out: np.ndarray) -> None:
+            if on_face is not None:
+                on_face(positions[k], aligned, out)
+
         t0 = time.perf_counter()
         restored: list = [None] * len(faces)
         for k, pos in enumerate(positions):
@@ -390,7 +530,7 @@ class Restorer:
             orig8 = original.rgb8()
             origs = [_gray(orig8) if colorizes[p] else orig8 for p in paths]
             inpainting.update(
-                self._inpaint_faces(origs, dmask, faces, crops, matrices, restored, on_face, cancel)
+                self._inpaint_faces(origs, dmask, faces, crops, matrices, restored, ready, cancel)
             )
             step("inpaint", t0)
         todo = [k for k, r in enumerate(restored) if r is None]
@@ -406,8 +546,7 @@ class Restorer:
             def batch_done(first: int, outs: list[np.ndarray], group: list[int] = group) -> None:
                 for j, out in enumerate(outs):
                     k = group[first + j]
-                    if on_face is not None:
-                        on_face(k, crops[k], out)
+                    ready(k, crops[k], out)
 
             def group_progress(n: int, _total: int, _msg: str, before: int = done) -> None:
                 if progress is not None:
@@ -434,47 +573,21 @@ class Restorer:
             masks = [parsing_mask(r, o.weights_dir) for r in restored]
         else:
             masks = [reference_mask(sz) for sz in sizes]
+        paste_base = PasteBase(
+            pixels=base,
+            matrices=list(paste_matrices),
+            upscale=upscale,
+            gray=photo.is_gray and keep_gray,
+            superres=sr is not None,
+            photo=photo,
+        )
         blends = [o.blend if f.blend is None else f.blend for f in faces]
-        weight = None
-        if sr is not None and not faces:
-            pixels = base
-        elif faces or upscale > 1:
-            pixels, weight = paste_faces(
-                base,
-                restored,
-                paste_matrices,
-                masks,
-                blends,
-                upscale=upscale,
-                color_match=o.color_match,
-                face_sizes=[min(f.width, f.height) for f in faces],
-            )
-        else:
-            pixels = photo.pixels.copy()
-        if photo.is_gray and keep_gray and (faces or sr is not None):
-            pixels = _gray(pixels)
-        alpha = photo.alpha
-        if alpha is not None and alpha.shape[:2] != pixels.shape[:2]:
-            import cv2
-
-            alpha = cv2.resize(
-                alpha, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_CUBIC
-            )
+        image, weight = _paste(paste_base, restored, paste_base.matrices, masks, blends, faces, o)
         step("paste", t0)
         check_cancel()
-        image = Photo(
-            pixels=pixels,
-            alpha=alpha,
-            is_gray=photo.is_gray and keep_gray,
-            path=photo.path,
-            format=photo.format,
-            exif=photo.exif,
-            icc=photo.icc,
-            info=dict(photo.info),
-        )
         results = [
-            FaceResult(i, f, crops[i], restored[i], matrices[i], masks[i], paths[i])
-            for i, f in enumerate(faces)
+            FaceResult(positions[k], f, crops[k], restored[k], matrices[k], masks[k], paths[k])
+            for k, f in enumerate(faces)
         ]
         notes = dict.fromkeys(e.fallback_note for e in enhancers.values() if e.fallback_note)
         timings["total"] = time.perf_counter() - t_start
@@ -490,6 +603,7 @@ class Restorer:
             superres=superres,
             inpainting=inpainting,
             models={p: paths.count(p) for p in enhancers},
+            paste_base=paste_base,
         )
 
     def _inpaint_faces(
@@ -596,8 +710,12 @@ __all__ = [
     "FaceError",
     "FaceResult",
     "MASK_TYPES",
+    "UPSCALES",
     "RestoreOptions",
     "RestoreResult",
+    "PasteBase",
     "Restorer",
+    "composite",
+    "pasted_crop",
     "restore_photo_file",
 ]

@@ -28,7 +28,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("paths", nargs="*", help="photos or folders to open")
     parser.add_argument("--weights-dir", help="folder with GPEN checkpoints (default: weights/)")
-    parser.add_argument("--theme", choices=("system", "light", "dark"), default="system")
+    parser.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        help="colour theme (default: the one chosen in Settings, else the system's)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("--version", action="version", version=f"gpen-desktop {__version__}")
     return parser.parse_args(argv)
@@ -123,7 +127,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     from gpen_desktop.gui.icons import app_icon
 
     app.setWindowIcon(app_icon())
-    theme.apply_theme(app, args.theme)
+    from gpen_desktop.gui import settings as cfg
+
+    theme.apply_theme(app, args.theme or cfg.THEME.read(cfg.app_settings()))
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

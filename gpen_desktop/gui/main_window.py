@@ -1,45 +1,32 @@
 """The main window: photo strip, canvas with compare modes, faces and options panels.
 
-Long operations are coroutines on the qasync loop (started with :meth:`MainWindow.spawn`); they
-await jobs on the :class:`~gpen_desktop.gui.worker.InferenceWorker` and report every failure
-through one path (:meth:`MainWindow.report_error`: a short line in the banner and status bar,
-details in the log). Nothing heavy runs on the GUI thread, and nothing here imports torch.
+The window shows; others act. Actions and menus come from :mod:`gpen_desktop.gui.actions`,
+opening from :mod:`~gpen_desktop.gui.opening`, restores and live recompositing from the
+:class:`~gpen_desktop.gui.restore_run.RestoreController`, files from the
+:class:`~gpen_desktop.gui.exporter.Exporter`. Long operations are coroutines on the qasync
+loop (:meth:`MainWindow.spawn`) and report every failure through one path
+(:meth:`MainWindow.report_error`). Closing never loses work without asking.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import os
-import sys
 import time
 from collections.abc import Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QByteArray, QObject, QSettings, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QDesktopServices,
-    QGuiApplication,
-    QImage,
-    QKeySequence,
-    QPixmap,
-)
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -47,151 +34,60 @@ from PySide6.QtWidgets import (
 from gpen_desktop import __version__
 from gpen_desktop.core.errors import Cancelled, GpenError
 from gpen_desktop.core.types import Face, Photo
-from gpen_desktop.gui import export
+from gpen_desktop.gui import actions, questions
+from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.canvas import CanvasView
 from gpen_desktop.gui.compare import SideBySideView
-from gpen_desktop.gui.panels import (
-    EmptyState,
-    FacePanel,
-    MessageBanner,
-    OptionsPanel,
-    PhotoStrip,
-    icon,
-)
-from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus, Session
-from gpen_desktop.gui.worker import (
-    DetectRequest,
-    InferenceWorker,
-    LandmarksRequest,
-    RestoreRequest,
-    RunOptions,
-    describe_exception,
-    identify_model,
-    qimage_from_rgb,
-    scan_models,
-)
+from gpen_desktop.gui.exporter import Exporter
+from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops
+from gpen_desktop.gui.model_choice import ModelChooser
+from gpen_desktop.gui.opening import PhotoOpener
+from gpen_desktop.gui.panels import EmptyState, FacePanel, MessageBanner, OptionsPanel, PhotoStrip
+from gpen_desktop.gui.qimage import qimage_to_photo
+from gpen_desktop.gui.restore_run import RestoreController
+from gpen_desktop.gui.run_status import RunStatus
+from gpen_desktop.gui.settings import app_settings
+from gpen_desktop.gui.state import MANUAL_SCORE, DocBinding, PhotoDoc, PhotoStatus, Session
+from gpen_desktop.gui.worker import InferenceWorker, describe_exception
 
 log = logging.getLogger(__name__)
 
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")  # open dialog
-MAX_RECENT = 10
-CROP_SIZE = 112
 
 
-def app_settings() -> QSettings:
-    """The app's QSettings; ``$GPEN_DESKTOP_SETTINGS`` names an INI file instead (tests)."""
-    path = os.environ.get("GPEN_DESKTOP_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings("GPEN Desktop", "GPEN Desktop")
+class _OverlayArea(QWidget):
+    """The centre: ``content`` filling it and ``overlay`` (the banner) floating over its top
+    edge, so a message never pushes the photo around."""
 
+    def __init__(self, content: QWidget, overlay: QWidget) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(content)
+        self._overlay = overlay
+        overlay.setParent(self)
+        overlay.installEventFilter(self)
 
-# --------------------------------------------------------------------------- I/O pool functions
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self._overlay and event.type() in (
+            QEvent.Type.Show,
+            QEvent.Type.LayoutRequest,
+        ):
+            QTimer.singleShot(0, self._place)
+        return False
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place()
 
-def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files to open (folders expand to the photos directly inside them, explicitly named
-    files are kept whatever their type) and (path, reason) for what cannot be opened at all."""
-    from gpen_desktop.core.imageio import iter_images
-
-    files: list[Path] = []
-    problems: list[tuple[Path, str]] = []
-    for raw in paths:
-        p = Path(raw).expanduser()
-        try:
-            found = iter_images([p])
-        except GpenError as exc:
-            problems.append((p, str(exc)))
-            continue
-        if not found and p.is_dir():
-            problems.append((p, "no photos in this folder"))
-        files.extend(found)
-    return files, problems
-
-
-def load_for_display(path: Path) -> tuple[Photo, QImage, QImage]:
-    """Decode a photo (EXIF orientation applied) plus display and thumbnail images."""
-    from gpen_desktop.core.imageio import load_photo
-
-    photo = load_photo(path)
-    return (photo, *display_images(photo))
-
-
-def display_images(photo: Photo) -> tuple[QImage, QImage]:
-    """The display copy (8-bit RGB) of a photo and its thumbnail (≤ 160 px)."""
-    image = qimage_from_rgb(photo.rgb8())
-    thumb = image.scaled(
-        160, 160, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-    )
-    return image, thumb
-
-
-def compute_crops(photo: Photo, faces: list[Face], size: int = CROP_SIZE) -> list[QImage]:
-    """Aligned crops (``size`` px, the GPEN template) of ``faces``; faces without landmarks
-    get their box, squared."""
-    from gpen_desktop.core.faces.align import align_face
-
-    rgb = photo.rgb8()
-    out = []
-    for face in faces:
-        pts = face.landmarks_array()
-        if pts is not None:
-            crop, _ = align_face(rgb, pts, size)
-        else:
-            x0, y0, x1, y1 = face.box
-            side = max(x1 - x0, y1 - y0, 1)
-            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-            xs = np.clip(
-                np.linspace(cx - side / 2, cx + side / 2, size).astype(int), 0, rgb.shape[1] - 1
-            )
-            ys = np.clip(
-                np.linspace(cy - side / 2, cy + side / 2, size).astype(int), 0, rgb.shape[0] - 1
-            )
-            crop = rgb[ys][:, xs]
-        out.append(qimage_from_rgb(crop))
-    return out
-
-
-def qimage_to_photo(image: QImage) -> Photo:
-    """A pasted QImage as a Photo (RGB uint8)."""
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h, bpl = image.width(), image.height(), image.bytesPerLine()
-    buf = np.frombuffer(image.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
-    pixels = buf[:, : 3 * w].reshape(h, w, 3).copy()
-    return Photo(pixels=pixels, format="PNG")
-
-
-class GapMonitor(QObject):
-    """Measures the longest gap between ticks of a fast GUI-thread timer while started: how
-    long the event loop was blocked (``longest``, seconds, including one interval)."""
-
-    def __init__(self, parent: QObject | None = None, interval_ms: int = 10) -> None:
-        super().__init__(parent)
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._tick)
-        self._last = 0.0
-        self.longest = 0.0
-        self.ticks = 0
-
-    def start(self) -> None:
-        self.longest = 0.0
-        self.ticks = 0
-        self._last = time.perf_counter()
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._tick()
-        self._timer.stop()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
-        self.ticks += 1
-
-
-# --------------------------------------------------------------------------- the window
+    def _place(self) -> None:
+        margin = 8
+        width = max(100, self.width() - 2 * margin)
+        height = self._overlay.heightForWidth(width)
+        if height <= 0:
+            height = self._overlay.sizeHint().height()
+        self._overlay.setGeometry(margin, 6, width, height)
+        self._overlay.raise_()
 
 
 class MainWindow(QMainWindow):
@@ -214,26 +110,32 @@ class MainWindow(QMainWindow):
         self.worker = worker or InferenceWorker(self)
         self.weights_dir = weights_dir
         self._tasks: set[asyncio.Task] = set()
-        self._loads: dict[PhotoDoc, asyncio.Task] = {}
-        self._detections: dict[PhotoDoc, asyncio.Task] = {}
-        self._current_job = None
-        self._run: dict[str, Any] | None = None
-        self._scan_task: asyncio.Task | None = None
-        self._weights_dir_seen = ""
         self._closing = False
+        self._close_confirmed = False
         self._no_model_shown = False
+        self._banner_owner: PhotoDoc | None = None
+        self._context_menu = None  # the one right-click menu, refilled each time
         self.first_shown_at: float | None = None
         self.setAcceptDrops(True)
 
+        self.opener = PhotoOpener(self)
+        self.exporter = Exporter(self)
+        self.models = ModelChooser(self)
+        self.controller = RestoreController(
+            self.worker, self.session, self.opener.ensure_ready, self.spawn, self
+        )
         self._build_central()
         self._build_docks()
-        self._build_actions()
-        self._build_menus_and_toolbar()
-        self._build_status_bar()
+        self.actions_by_name = actions.build_actions(self)
+        actions.build_menus(
+            self, self.actions_by_name, [self.photos_dock, self.faces_dock, self.options_dock]
+        )
+        actions.build_toolbar(self, self.actions_by_name)
+        self.status = RunStatus(self)
         self._connect()
         self._load_settings()
         self._update_actions()
-        self._update_central()
+        self.update_central()
 
     # ================================================================== building
     def _build_central(self) -> None:
@@ -252,15 +154,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(self.splitter)
         self.banner = MessageBanner()
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        banner_box = QVBoxLayout()
-        banner_box.setContentsMargins(8, 6, 8, 0)
-        banner_box.addWidget(self.banner)
-        layout.addLayout(banner_box)
-        layout.addWidget(self.stack, 1)
+        central = _OverlayArea(self.stack, self.banner)
         self.setCentralWidget(central)
 
     def _build_docks(self) -> None:
@@ -296,244 +190,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, icon_name: str | None = None, tip: str = ""):
-        action = QAction(text, self)
-        if icon_name:
-            action.setIcon(icon(icon_name))
-        if shortcut is not None:
-            if isinstance(shortcut, list | tuple):
-                action.setShortcuts([QKeySequence(s) for s in shortcut])
-            else:
-                action.setShortcut(QKeySequence(shortcut))
-        if tip or shortcut is not None:
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{tip or text.replace('…', '')}" + (f" ({keys})" if keys else ""))
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        A = self._action
-        self.act_open = A("&Open Photos…", self.open_dialog, QKeySequence.StandardKey.Open, "open")
-        self.act_open_folder = A(
-            "Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O", "open-folder"
-        )
-        self.act_paste = A("&Paste Image", self.paste, QKeySequence.StandardKey.Paste)
-        self.act_save = A(
-            "&Save",
-            lambda: self.spawn(self.save()),
-            QKeySequence.StandardKey.Save,
-            "save",
-            "Save the restored photo",
-        )
-        self.act_save_as = A(
-            "Save &As…", lambda: self.spawn(self.save(ask=True)), "Ctrl+Shift+S", "save-as"
-        )
-        self.act_export_faces = A(
-            "Export Face &Crops…", lambda: self.spawn(self.export_faces()), None, "export"
-        )
-        self.act_export_pair = A("Export &Before | After…", lambda: self.spawn(self.export_pair()))
-        self.act_export_all = A(
-            "&Export All…",
-            lambda: self.spawn(self.export_all()),
-            "Ctrl+E",
-            "export",
-            "Export every restored photo to a folder",
-        )
-        self.act_close = A("&Close Photo", self.close_current, QKeySequence.StandardKey.Close)
-        self.act_quit = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        self.act_undo = self.session.undo_group.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.act_undo.setIcon(icon("undo"))
-        self.act_redo = self.session.undo_group.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts(
-            [QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")]
-        )
-        self.act_redo.setIcon(icon("redo"))
-        self.addAction(self.act_undo)
-        self.addAction(self.act_redo)
-        self.act_add_face = A(
-            "&Add Face",
-            self._toggle_add_tool,
-            "N",
-            "add-face",
-            "Draw a box around a face the detector missed",
-        )
-        self.act_add_face.setCheckable(True)
-        self.act_delete_face = A(
-            "&Delete Face", self.delete_selected_face, ["Del", "Backspace"], "delete-face"
-        )
-        self.act_toggle_face = A("&Include/Exclude Face", self.toggle_selected_face, "X")
-        self.act_next_face = A("Next Face", lambda: self._step_face(1), "]")
-        self.act_prev_face = A("Previous Face", lambda: self._step_face(-1), "[")
-
-        self.act_restore = A(
-            "&Restore Photo",
-            lambda: self.spawn(self.restore_current()),
-            "Ctrl+R",
-            "restore",
-            "Restore the faces of this photo",
-        )
-        self.act_restore_face = A(
-            "Restore Selected &Face",
-            lambda: self.spawn(self.restore_selected_face()),
-            "Ctrl+Shift+F",
-            "restore-selected",
-        )
-        self.act_restore_all = A(
-            "Restore &All Photos",
-            lambda: self.spawn(self.restore_all()),
-            "Ctrl+Shift+R",
-            "restore-all",
-        )
-        self.act_cancel = A("&Cancel", self.cancel, "Esc", "cancel", "Stop the running restore")
-        self.act_models = A("&Model Manager…", self.open_model_manager, None, "models")
-        self.act_choose_ckpt = A("Use a Checkpoint &File…", self.choose_checkpoint)
-        self.act_rescan = A("&Rescan Models", self.rescan_models)
-
-        self.mode_group = QActionGroup(self)
-        self.act_mode_edit = A("&Edit Faces", lambda: self.set_mode("edit"), "E")
-        self.act_mode_wipe = A(
-            "&Wipe Compare",
-            lambda: self.set_mode("wipe"),
-            "W",
-            "compare",
-            "Before/after with a draggable divider",
-        )
-        self.act_mode_side = A("&Side by Side", lambda: self.set_mode("side"), "S", "side-by-side")
-        for act in (self.act_mode_edit, self.act_mode_wipe, self.act_mode_side):
-            act.setCheckable(True)
-            self.mode_group.addAction(act)
-        self.act_mode_edit.setChecked(True)
-        self.act_flip = A(
-            "Show Other Image\t\\", lambda: self.canvas.set_flipped(not self.canvas.flipped)
-        )
-        self.act_flip.setCheckable(True)
-        self.act_zoom_in = A(
-            "Zoom &In", self.canvas.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="], "zoom-in"
-        )
-        self.act_zoom_out = A(
-            "Zoom &Out", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut, "zoom-out"
-        )
-        self.act_fit = A("&Fit to Window", self.canvas.fit, "Ctrl+0", "zoom-fit")
-        self.act_100 = A("&Actual Size (100 %)", self.canvas.actual_size, "Ctrl+1", "zoom-100")
-        self.act_next_photo = A("&Next Photo", lambda: self.session.step(1), "PgDown")
-        self.act_prev_photo = A("&Previous Photo", lambda: self.session.step(-1), "PgUp")
-        self.act_shortcuts = A("&Keyboard Shortcuts", self.show_shortcuts, "F1")
-        self.act_about = A("&About GPEN Desktop", self.show_about)
-
-    def _build_menus_and_toolbar(self) -> None:
-        bar = self.menuBar()
-        m = bar.addMenu("&File")
-        m.addActions([self.act_open, self.act_open_folder])
-        self.recent_menu = m.addMenu("Open &Recent")
-        m.addAction(self.act_paste)
-        m.addSeparator()
-        m.addActions([self.act_save, self.act_save_as])
-        m.addSeparator()
-        m.addActions([self.act_export_faces, self.act_export_pair, self.act_export_all])
-        m.addSeparator()
-        m.addActions([self.act_close, self.act_quit])
-        m = bar.addMenu("&Edit")
-        m.addActions([self.act_undo, self.act_redo])
-        m.addSeparator()
-        m.addActions([self.act_add_face, self.act_delete_face, self.act_toggle_face])
-        m.addActions([self.act_next_face, self.act_prev_face])
-        m = bar.addMenu("&View")
-        m.addActions([self.act_mode_edit, self.act_mode_wipe, self.act_mode_side, self.act_flip])
-        m.addSeparator()
-        m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_100])
-        m.addSeparator()
-        m.addActions([self.act_next_photo, self.act_prev_photo])
-        m.addSeparator()
-        for dock in (self.photos_dock, self.faces_dock, self.options_dock):
-            m.addAction(dock.toggleViewAction())
-        m = bar.addMenu("&Restore")
-        m.addActions(
-            [self.act_restore, self.act_restore_face, self.act_restore_all, self.act_cancel]
-        )
-        m.addSeparator()
-        m.addActions([self.act_models, self.act_choose_ckpt, self.act_rescan])
-        m = bar.addMenu("&Help")
-        m.addActions([self.act_shortcuts, self.act_about])
-
-        tb = self.addToolBar("Main")
-        tb.setObjectName("toolbar-main")
-        tb.setMovable(False)
-        tb.setIconSize(QSize(20, 20))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.addAction(self.act_open)
-        tb.addAction(self.act_save)
-        tb.addSeparator()
-        for act in (self.act_restore, self.act_restore_all):
-            tb.addAction(act)
-        self.cancel_tool = tb.addAction(self.act_cancel)
-        tb.addSeparator()
-        for act in (self.act_add_face, self.act_delete_face, self.act_undo, self.act_redo):
-            tb.addAction(act)
-        tb.addSeparator()
-        for act in (self.act_mode_edit, self.act_mode_wipe, self.act_mode_side):
-            tb.addAction(act)
-        tb.addSeparator()
-        for act in (self.act_zoom_out, self.act_zoom_in, self.act_fit, self.act_100):
-            tb.addAction(act)
-        tb.addSeparator()
-        tb.addAction(self.act_models)
-        for act in tb.actions():
-            button = tb.widgetForAction(act)
-            if isinstance(button, QToolButton) and act in (
-                self.act_zoom_in,
-                self.act_zoom_out,
-                self.act_fit,
-                self.act_100,
-                self.act_undo,
-                self.act_redo,
-                self.act_delete_face,
-                self.act_open,
-                self.act_save,
-                self.act_models,
-                self.act_cancel,
-            ):
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.act_restore.setIconText("Restore")
-        self.act_restore_all.setIconText("Restore All")
-        self.act_add_face.setIconText("Add Face")
-        self.act_mode_edit.setIconText("Faces")
-        self.act_mode_wipe.setIconText("Compare")
-        self.act_mode_side.setIconText("Side by Side")
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.activity = QLabel("Ready")
-        self.progress = QProgressBar()
-        self.progress.setFixedWidth(220)
-        self.progress.setTextVisible(True)
-        self.progress.hide()
-        self.elapsed = QLabel()
-        self.elapsed.hide()
-        self.cancel_button = QToolButton()
-        self.cancel_button.setDefaultAction(self.act_cancel)
-        self.cancel_button.setAutoRaise(True)
-        self.cancel_button.hide()
-        self.zoom_label = QLabel()
-        self.model_label = QLabel()
-        sb.addWidget(self.activity, 1)
-        sb.addWidget(self.progress)
-        sb.addWidget(self.elapsed)
-        sb.addWidget(self.cancel_button)
-        sb.addPermanentWidget(self.zoom_label)
-        sb.addPermanentWidget(self.model_label)
-        self._tick = QTimer(self)
-        self._tick.setInterval(250)
-        self._tick.timeout.connect(self._update_progress)
-        self._stalls = GapMonitor(self)
-
     def _connect(self) -> None:
         s = self.session
         s.currentChanged.connect(self._on_current_changed)
-        s.photoAdded.connect(lambda _d: self._update_central())
-        s.photoRemoved.connect(lambda _d: self._update_central())
+        s.photoAdded.connect(lambda _d: self.update_central())
+        s.photoRemoved.connect(self._on_photo_removed)
         self.canvas.faceEdited.connect(self._on_face_edited)
         self.canvas.faceDrawn.connect(lambda box: self.spawn(self.add_face(box)))
         self.canvas.selectionChanged.connect(self._on_canvas_selection)
@@ -543,18 +204,21 @@ class MainWindow(QMainWindow):
         self.canvas.toolChanged.connect(lambda t: self.act_add_face.setChecked(t == "add"))
         self.canvas.flippedChanged.connect(self.act_flip.setChecked)
         self.canvas.modeChanged.connect(self._on_mode_changed)
+        self.canvas.faceMenuRequested.connect(self._face_menu)
         self.options_panel.optionsChanged.connect(self._on_options_changed)
-        self.options_panel.manageModelsRequested.connect(self.open_model_manager)
-        self.options_panel.chooseCheckpointRequested.connect(self.choose_checkpoint)
+        self.options_panel.themeChanged.connect(self.set_theme)
+        for source in (self.options_panel, self.empty_state):
+            source.manageModelsRequested.connect(self.open_model_manager)
+            source.chooseCheckpointRequested.connect(self.choose_checkpoint)
         self.empty_state.openRequested.connect(self.open_dialog)
         self.empty_state.openFolderRequested.connect(self.open_folder_dialog)
-        self.empty_state.manageModelsRequested.connect(self.open_model_manager)
-        self.empty_state.chooseCheckpointRequested.connect(self.choose_checkpoint)
         self.worker.busyChanged.connect(lambda _b: self._update_actions())
-        self.worker.jobStarted.connect(self._on_job_started)
-        self.worker.jobProgress.connect(lambda _j: self._update_progress())
-        self.worker.faceRestored.connect(self._on_face_restored)
-        self.worker.jobFinished.connect(self._on_job_finished)
+        c = self.controller
+        c.runStarted.connect(lambda _r: self._update_actions())
+        c.runFinished.connect(lambda _r: self._update_actions())
+        c.faceRestored.connect(self._on_face_restored)
+        c.restored.connect(self._on_restored)
+        c.message.connect(lambda text, level: self.show_message(text, level))
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(80)
@@ -562,7 +226,7 @@ class MainWindow(QMainWindow):
         self._binding = DocBinding(
             lambda d: [
                 (d.statusChanged, self._update_actions),
-                (d.facesChanged, self._crop_timer.start),
+                (d.facesChanged, self._on_faces_changed),
                 (d.selectionChanged, self._update_actions),
                 (d.resultChanged, self._on_result_changed),
             ]
@@ -594,89 +258,48 @@ class MainWindow(QMainWindow):
             message = f"{context}: {message}"
         self.show_message(message, "error")
 
-    def show_message(self, text: str, level: str = "info", actions=None, timeout_ms=None) -> None:
+    def show_message(
+        self, text: str, level: str = "info", actions=None, timeout_ms=None, doc=None
+    ) -> None:
+        """A line in the banner; ``doc``: the photo it is about (hidden when another one
+        becomes current)."""
         if level == "info" and timeout_ms is None and not actions:
             timeout_ms = 6000
-        self.banner.show_message(text, level, actions, timeout_ms)
+        self._banner_owner = doc
+        if doc is None or doc is self.session.current:
+            self.banner.show_message(text, level, actions, timeout_ms)
         self.activity.setText(text.splitlines()[0])
 
     # ================================================================== opening photos
     def open_dialog(self) -> None:
-        paths = self._ask_open_files()
-        if paths:
-            self.open_paths(paths)
-
-    def open_folder_dialog(self) -> None:
-        folder = self._ask_folder("Open Folder")
-        if folder:
-            self.open_paths([folder])
-
-    def _ask_open_files(self) -> list[str]:
-        start = str(self.settings.value("paths/open_dir", str(Path.home())))
+        start = cfg.OPEN_DIR.read(self.settings) or str(Path.home())
         exts = " ".join(f"*{e}" for e in PHOTO_EXTENSIONS)
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Open Photos", start, f"Photos ({exts});;All files (*)"
         )
-        return paths
+        if paths:
+            self.open_paths(paths)
 
-    def _ask_folder(self, title: str, key: str = "paths/open_dir") -> str:
-        start = str(self.settings.value(key, str(Path.home())))
+    def open_folder_dialog(self) -> None:
+        folder = self.ask_folder("Open Folder")
+        if folder:
+            self.open_paths([folder])
+
+    def ask_folder(self, title: str, where: cfg.Setting = cfg.OPEN_DIR) -> str:
+        start = where.read(self.settings) or str(Path.home())
         return QFileDialog.getExistingDirectory(self, title, start)
 
     def open_paths(self, paths: Iterable[str | Path]) -> asyncio.Task:
         return self.spawn(self.open_paths_async(list(paths)))
 
     async def open_paths_async(self, paths: list[str | Path]) -> list[PhotoDoc]:
-        """Open files and folders; returns the new documents once all have loaded (or failed)."""
-        files, problems = await self.worker.run_io(expand_paths, paths)
-        new_docs: list[PhotoDoc] = []
-        first: PhotoDoc | None = None
-        for path in files:
-            existing = self.session.find(path)
-            if existing is not None:
-                first = first or existing
-                continue
-            doc = self.session.add(PhotoDoc(path))
-            new_docs.append(doc)
-            first = first or doc
-            self._loads[doc] = self.spawn(self._load(doc))
-        if first is not None:
-            self.session.set_current(first)
-            self.settings.setValue("paths/open_dir", str(Path(files[0]).parent))
-        bad = {p for p, _why in problems}
-        self._add_recent([Path(p) for p in paths if Path(p) not in bad])
-        if new_docs:
-            await asyncio.gather(
-                *(self._loads[d] for d in new_docs if d in self._loads), return_exceptions=True
-            )
-        failed = [(d.path, d.message) for d in new_docs if d.status is PhotoStatus.UNREADABLE]
-        failed += problems
-        if failed:
-            lines = [f"{Path(p).name}: {why}" for p, why in failed]
-            head = "Couldn't open " + (lines[0] if len(lines) == 1 else f"{len(lines)} files")
-            detail = "" if len(lines) == 1 else " — " + "; ".join(lines[:4])
-            self.show_message(head + detail, "warning")
-        return new_docs
-
-    async def _load(self, doc: PhotoDoc) -> None:
-        try:
-            photo, image, thumb = await self.worker.run_io(load_for_display, doc.path)
-        except Exception as exc:  # noqa: BLE001 - shown on the photo and in the banner
-            reason = str(describe_exception(exc))
-            doc.set_unreadable(reason)
-            return
-        finally:
-            self._loads.pop(doc, None)
-        doc.set_loaded(photo, image, thumb)
-        self._detections[doc] = self.spawn(self._detect(doc))
+        return await self.opener.open_paths(paths)
 
     def open_photo(self, photo: Photo, name: str | None = None) -> PhotoDoc:
-        """Open an in-memory photo (paste)."""
-        doc = self.session.add(PhotoDoc(None, name))
-        doc.set_loaded(photo, *display_images(photo))
-        self.session.set_current(doc)
-        self._detections[doc] = self.spawn(self._detect(doc))
-        return doc
+        return self.opener.open_photo(photo, name)
+
+    async def ensure_ready(self, doc: PhotoDoc) -> bool:
+        return await self.opener.ensure_ready(doc)
 
     def paste(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()
@@ -696,69 +319,6 @@ class MainWindow(QMainWindow):
                 return True
         return False
 
-    async def _detect(self, doc: PhotoDoc) -> None:
-        try:
-            faces = await self.worker.run(DetectRequest(doc.photo, self.run_options()))
-        except Cancelled:
-            return
-        except GpenError as exc:
-            doc.set_detected([])
-            self.show_message(f"Face detection failed for {doc.name}: {exc}", "error")
-            return
-        finally:
-            self._detections.pop(doc, None)
-        doc.set_detected(faces)
-        if doc is self.session.current:
-            self._crop_timer.start()
-            if not faces:
-                self.show_message(
-                    f"No faces found in {doc.name}. Draw one with Add Face (N).", "info"
-                )
-
-    async def ensure_ready(self, doc: PhotoDoc) -> bool:
-        """Wait until ``doc`` is loaded and detected; False when it can't be opened."""
-        task = self._loads.get(doc)
-        if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
-        if not doc.is_loaded:
-            return False
-        task = self._detections.get(doc)
-        if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
-        if not doc.detected:
-            await self._detect(doc)
-        return True
-
-    # ---------------------------------------------------------------- recent files
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recent", []) or []
-        return [str(v) for v in ([value] if isinstance(value, str) else value)]
-
-    def _add_recent(self, paths: list[Path]) -> None:
-        """Remember opened files and folders (newest first)."""
-        new = [str(p.resolve()) for p in paths]
-        items = list(dict.fromkeys(new[::-1] + self._recent()))
-        self.settings.setValue("recent", items[:MAX_RECENT])
-        self._rebuild_recent_menu()
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        items = self._recent()
-        for p in items:
-            act = self.recent_menu.addAction(Path(p).name)
-            act.setToolTip(p)
-            act.setStatusTip(p)
-            act.triggered.connect(lambda _c=False, p=p: self.open_paths([p]))
-        if items:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Recent", self._clear_recent)
-        self.recent_menu.setEnabled(bool(items))
-
-    def _clear_recent(self) -> None:
-        self.settings.setValue("recent", [])
-        self._rebuild_recent_menu()
-
-    # ---------------------------------------------------------------- drag and drop
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         mime = event.mimeData()
         if (mime.hasUrls() and any(u.isLocalFile() for u in mime.urls())) or mime.hasImage():
@@ -773,25 +333,48 @@ class MainWindow(QMainWindow):
         if self._open_mime(event.mimeData()):
             event.acceptProposedAction()
 
+    def apply_session_options(self, saved: Any) -> None:
+        """Show a saved session's options in the options panel (its model when found)."""
+        seen = self.models.weights_dir_seen
+        model = saved.find_model([seen] if seen else None)
+        values = {k: getattr(saved.options, k) for k in self.options_panel.values()}
+        values["model_path"] = str(model) if model else self.options_panel.model_path()
+        self.options_panel.set_values(values)
+
     # ================================================================== documents & faces
     def _on_current_changed(self, doc: PhotoDoc | None) -> None:
         self._binding.bind(doc)
         self.canvas.set_document(doc)
         self.face_panel.set_document(doc)
         self._on_result_changed()
+        if self._banner_owner is not None and self._banner_owner is not doc:
+            self.banner.hide()  # a message about another photo
+            self._banner_owner = None
         if doc is not None:
             self._crop_timer.start()
             self.setWindowTitle(f"{doc.name} — GPEN Desktop")
+            self.controller.schedule_composite(doc, self.run_options())
         else:
             self.setWindowTitle("GPEN Desktop")
         self._update_actions()
-        self._update_central()
+        self.update_central()
+
+    def _on_photo_removed(self, doc: PhotoDoc) -> None:
+        if self._banner_owner is doc:
+            self.banner.hide()
+            self._banner_owner = None
+        self.update_central()
+
+    def _on_faces_changed(self) -> None:
+        self._crop_timer.start()
+        doc = self.session.current
+        if doc is not None:
+            self.controller.schedule_composite(doc, self.run_options())
 
     def _on_result_changed(self) -> None:
         doc = self.session.current
         image = doc.result_image if doc is not None else None
-        target = self.canvas._bounds
-        self.side_view.set_image(image, target)
+        self.side_view.set_image(image, self.canvas._bounds)
         self._update_actions()
 
     def _on_canvas_selection(self, index: int) -> None:
@@ -819,14 +402,20 @@ class MainWindow(QMainWindow):
             face = Face(box=tuple(box), landmarks=None)
         if doc not in self.session.docs:
             return -1
-        index = doc.add_face(face)
+        index = doc.add_face(face.with_(score=MANUAL_SCORE))
         if face.landmarks is None:
             self.show_message(
                 "No landmarks found in that box; they will be estimated when restoring.", "info"
             )
         return index
 
-    def _toggle_add_tool(self, checked: bool) -> None:
+    async def detect_again(self) -> None:
+        """Detect faces again with the chosen detector, keeping the faces drawn by hand."""
+        doc = self.session.current
+        if doc is not None and doc.is_loaded:
+            await self.opener.detect(doc, keep_manual=True)
+
+    def toggle_add_tool(self, checked: bool) -> None:
         self.canvas.set_tool("add" if checked else "select")
         if checked:
             self.activity.setText("Drag a box around the face to add (Esc cancels)")
@@ -841,15 +430,49 @@ class MainWindow(QMainWindow):
         if doc is not None and doc.selected >= 0:
             doc.set_included(doc.selected, not doc.faces[doc.selected].include)
 
-    def _step_face(self, delta: int) -> None:
+    def step_face(self, delta: int) -> None:
         doc = self.session.current
         if doc is not None and doc.faces:
             doc.select((doc.selected + delta) % len(doc.faces))
 
-    def close_current(self) -> None:
+    def _face_menu(self, index: int, global_pos) -> None:
+        """The right-click menu of face ``index`` (-1: the photo, away from faces)."""
+        from PySide6.QtWidgets import QMenu
+
         doc = self.session.current
-        if doc is not None:
-            self.session.remove(doc)
+        if doc is None or not doc.is_loaded:
+            return
+        menu = self._context_menu
+        if menu is None:
+            menu = self._context_menu = QMenu(self)
+        menu.clear()
+        if index >= 0:
+            doc.select(index)
+            face = doc.faces[index]
+            menu.addAction(self.act_restore_face)
+            menu.addAction("Exclude" if face.include else "Include", self.toggle_selected_face)
+            menu.addAction(self.act_delete_face)
+            reset = menu.addAction("Reset Landmarks", self.reset_selected_landmarks)
+            reset.setEnabled(face.landmarks is not None)
+        else:
+            menu.addAction(self.act_add_face)
+            menu.addAction(self.act_detect_again)
+        menu.popup(global_pos)
+
+    def reset_selected_landmarks(self) -> None:
+        """Predict the selected face's landmarks afresh inside its box (undoable)."""
+        doc = self.session.current
+        if doc is not None and doc.selected >= 0:
+            index = doc.selected
+            self.spawn(self._predict_landmarks(doc, index, doc.faces[index]))
+
+    async def _predict_landmarks(self, doc: PhotoDoc, index: int, face: Face) -> None:
+        found = await self.worker.run(LandmarksRequest(doc.photo, face.box, self.run_options()))
+        if doc in self.session.docs and index < len(doc.faces) and doc.faces[index] == face:
+            doc.replace_face(index, face.with_(landmarks=found.landmarks), "Reset landmarks")
+
+    def refresh_crops_soon(self) -> None:
+        self._crop_timer.start()
 
     async def _refresh_crops(self) -> None:
         doc = self.session.current
@@ -864,6 +487,68 @@ class MainWindow(QMainWindow):
         if doc is self.session.current:
             self.face_panel.refresh()
 
+    # ================================================================== closing photos
+    async def close_photo(self, doc: PhotoDoc | None = None) -> bool:
+        """Close ``doc`` (default: the current photo), asking first about unsaved work."""
+        doc = doc or self.session.current
+        if doc is None:
+            return True
+        return await self.close_docs([doc])
+
+    async def close_all(self) -> bool:
+        return await self.close_docs(list(self.session.docs))
+
+    async def close_docs(self, docs: list[PhotoDoc]) -> bool:
+        """Close ``docs`` after Save / Discard / Cancel when some hold unsaved work; False
+        when the person cancelled (nothing closed)."""
+        if not await self.settle_unsaved(docs):
+            return False
+        for doc in docs:
+            self.session.remove(doc)
+        return True
+
+    async def settle_unsaved(self, docs: list[PhotoDoc]) -> bool:
+        """Ask about ``docs`` with unsaved work; True when they may go (saved or discarded)."""
+        unsaved = [d for d in docs if d.unsaved]
+        if not unsaved:
+            return True
+        answer = questions.ask_unsaved(self, [d.name for d in unsaved])
+        if answer == "cancel":
+            return False
+        if answer == "discard":
+            return True
+        for doc in unsaved:
+            self.session.set_current(doc)
+            # a result is saved as a photo; hand edits alone go to a session beside the photo
+            saved = await (
+                self.exporter.save(doc=doc) if doc.has_result else self.save_session(doc)
+            )
+            if saved is None:
+                return False
+        return True
+
+    # ================================================================== sessions
+    async def save_session(self, doc: PhotoDoc | None = None) -> Path | None:
+        """Write the photo's session sidecar (faces as edited, options, model, exports)."""
+        from gpen_desktop.gui.jobs import save_session_job
+
+        doc = doc or self.session.current
+        if doc is None or doc.path is None or not doc.is_loaded:
+            self.show_message("Sessions are saved beside a photo file; save the image first.")
+            return None
+        try:
+            path = await self.worker.run_io(
+                save_session_job, doc.path, doc.faces, self.run_options(), doc.exports
+            )
+        except GpenError as exc:
+            self.show_message(f"Couldn't save the session: {exc}", "error")
+            return None
+        doc.undo_stack.setClean()
+        if not doc.has_result:
+            doc.mark_saved()
+        self.show_message(f"Saved the session {path.name}", "info")
+        return path
+
     # ================================================================== modes
     def set_mode(self, mode: str) -> None:
         self.canvas.set_mode(mode)
@@ -876,9 +561,7 @@ class MainWindow(QMainWindow):
         if mode == "side":
             total = max(2, self.splitter.width())
             self.splitter.setSizes([total // 2, total - total // 2])
-            QTimer.singleShot(0, self.canvas.fit)
-        elif self.canvas._fit:
-            QTimer.singleShot(0, self.canvas.fit)
+        QTimer.singleShot(0, self.canvas.fit if self.canvas._fit else self.canvas.keep_in_view)
         if mode != "edit" and self.canvas.tool == "add":
             self.canvas.set_tool("select")
         self._update_actions()
@@ -891,509 +574,141 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.rescan_models)
 
     def rescan_models(self) -> None:
-        if self._scan_task is not None and not self._scan_task.done():
-            return
-        self._scan_task = self.spawn(self.scan_models())
-
-    async def scan_models(self) -> None:
-        folders = (self.weights_dir,) if self.weights_dir else ()
-        self.options_panel.model_info.setText("Looking for models…")
-        try:
-            result = await self.worker.run_io(scan_models, folders)
-        except Exception as exc:  # noqa: BLE001 - the window must still become usable
-            self.options_panel.set_models([], "")
-            self.report_error(exc, "Couldn't look for models")
-            return
-        self._weights_dir_seen = result.weights_dir
-        self.options_panel.set_devices(result.devices)
-        self.options_panel.set_available(result.detectors, result.parsing, result.weights_dir)
-        self.options_panel.set_models(result.models, result.weights_dir)
-        self._update_model_label()
-        self._update_central()
-        bad = [m for m in result.models if getattr(m, "kind", "") == "invalid"]
-        if bad:
-            names = ", ".join(Path(m.path).name for m in bad[:3])
-            self.show_message(
-                f"Some files in the weights folder are not usable models: {names}", "warning"
-            )
+        self.models.rescan()
 
     def open_model_manager(self) -> None:
-        from gpen_desktop.gui.dialogs.model_manager import ModelManagerDialog
-
-        kwargs = {"weights_dir": self.weights_dir} if self.weights_dir else {}
-        dialog = ModelManagerDialog(self, **kwargs)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.modelsChanged.connect(self.rescan_models)
-        dialog.finished.connect(lambda _r: self.rescan_models())
-        dialog.open()
+        self.models.open_manager()
 
     def choose_checkpoint(self) -> None:
-        path = self._ask_checkpoint()
-        if path:
-            self.spawn(self.use_checkpoint(path))
-
-    def _ask_checkpoint(self) -> str:
-        start = str(
-            self.settings.value("paths/checkpoint_dir", self._weights_dir_seen or str(Path.home()))
-        )
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Choose a GPEN Checkpoint",
-            start,
-            "PyTorch checkpoints (*.pth *.pt *.ckpt *.bin *.tar);;All files (*)",
-        )
-        return path
+        self.models.choose_checkpoint()
 
     async def use_checkpoint(self, path: str) -> None:
-        """Check a checkpoint from disk on the worker and select it."""
-        self.settings.setValue("paths/checkpoint_dir", str(Path(path).parent))
-        match = await self.worker.run_io(identify_model, path)
-        if getattr(match, "kind", "") != "restorer":
-            why = match.error or f"it is a {match.kind} model, not a GPEN face restorer"
-            self.show_message(f"Can't use {Path(path).name}: {why}", "error")
-            return
-        label = OptionsPanel._model_text(match)
-        self.options_panel.add_custom_model(str(path), label)
-        self._update_model_label()
-        self._update_central()
-        self.show_message(f"Using {label}", "info")
+        await self.models.use_checkpoint(path)
 
-    def run_options(self) -> RunOptions:
-        """The options panel's settings plus this window's weights folder."""
-        return dataclasses.replace(self.options_panel.options(), weights_dir=self.weights_dir)
+    def run_options(self) -> Any:
+        """The options panel's ``RestoreOptions`` with this window's weights folder."""
+        return self.options_panel.options(weights_dir=self.weights_dir)
 
     def _on_options_changed(self) -> None:
-        self._update_model_label()
-        self._update_central()
+        self.status.model_label()
+        self.update_central()
         self._update_actions()
-
-    def _update_model_label(self) -> None:
-        o = self.options_panel
-        device = o.device.currentText() or "Auto"
-        self.model_label.setText(f"Model: {o.model_label()}  ·  Device: {device}")
-
-    def _show_no_model(self) -> None:
-        self.show_message(
-            "No face restoration model yet. Get one with the model manager or choose a checkpoint file.",
-            "warning",
-            actions=[
-                ("Get Models…", self.open_model_manager),
-                ("Choose File…", self.choose_checkpoint),
-            ],
-        )
+        doc = self.session.current
+        if doc is not None:
+            self.controller.schedule_composite(doc, self.run_options())
+            doc.statusChanged.emit()  # "needs restore" may have changed
 
     # ================================================================== restoring
     @property
     def running(self) -> bool:
-        return self._run is not None
+        return self.controller.running
+
+    async def restore_docs(
+        self, docs: list[PhotoDoc], only_face: int | None = None, reuse_kept: bool = False
+    ) -> None:
+        await self.models.wait_for_scan()
+        options = self.run_options()
+        if not options.model_path:
+            self.models.show_no_model()
+            return
+        if docs:
+            await self.controller.restore(docs, options, only_face, reuse_kept)
 
     async def restore_current(self) -> None:
         doc = self.session.current
         if doc is not None:
-            await self._restore([doc])
+            await self.restore_docs([doc])
 
     async def restore_selected_face(self) -> None:
         doc = self.session.current
         if doc is None or doc.selected < 0:
             self.show_message("Select a face first (click its box).", "info")
             return
-        await self._restore([doc], only_face=doc.selected)
+        await self.restore_docs([doc], only_face=doc.selected)
 
     async def restore_all(self) -> None:
         docs = [d for d in self.session.docs if d.status is not PhotoStatus.UNREADABLE]
-        await self._restore(docs)
+        await self.restore_docs(docs)
 
     def cancel(self) -> None:
         if self.canvas.tool == "add":
             self.canvas.set_tool("select")
             return
-        if self._run is None:
-            return
-        self._run["cancelled"] = True
-        if self._current_job is not None:
-            self._current_job.cancel()
-        self.activity.setText("Cancelling…")
+        if self.controller.cancel():
+            self.activity.setText("Cancelling…")
 
-    async def _restore(self, docs: list[PhotoDoc], only_face: int | None = None) -> None:
-        if self._run is not None:
-            self.show_message("A restore is already running.", "info")
-            return
-        if self._scan_task is not None and not self._scan_task.done():
-            self.activity.setText("Looking for models…")
-            await asyncio.gather(self._scan_task, return_exceptions=True)
-        options = self.run_options()
-        if not options.model_path:
-            self._show_no_model()
-            return
-        if not docs:
-            return
-        self._run = {
-            "started": time.monotonic(),
-            "index": 0,
-            "count": len(docs),
-            "cancelled": False,
-            "name": "",
-        }
-        for doc in docs:
-            if doc.status is not PhotoStatus.RUNNING:
-                doc.set_status(PhotoStatus.QUEUED)
-        self._tick.start()
-        self._stalls.start()
-        self._update_actions()
-        self._update_progress()
-        done = failed = 0
-        try:
-            for n, doc in enumerate(docs):
-                if self._run["cancelled"]:
-                    break
-                self._run.update(index=n, name=doc.name)
-                outcome = await self._restore_one(doc, options, only_face)
-                done += outcome == "done"
-                failed += outcome == "failed"
-        finally:
-            cancelled = self._run["cancelled"]
-            elapsed = time.monotonic() - self._run["started"]
-            self._run = None
-            self._current_job = None
-            for doc in docs:
-                if doc.status is PhotoStatus.QUEUED:
-                    doc.set_status(PhotoStatus.RESTORED if doc.has_result else PhotoStatus.READY)
-            self._tick.stop()
-            self._stalls.stop()
-            self._update_actions()
-            self._update_progress()
-        log.info(
-            "restore run: %.2f s, longest GUI-thread gap %.0f ms",
-            elapsed,
-            self._stalls.longest * 1000,
-        )
-        if os.environ.get("GPEN_DESKTOP_TIMING"):
-            print(
-                f"gpen-desktop: restore run {elapsed:.2f} s, longest GUI-thread gap "
-                f"{self._stalls.longest * 1000:.0f} ms",
-                file=sys.stderr,
-                flush=True,
-            )
-        if cancelled:
-            self.show_message(f"Cancelled after {elapsed:.1f} s.", "info")
-        elif failed == 0 and done:
-            what = f"{done} photos" if len(docs) > 1 else docs[0].name
-            self.activity.setText(f"Restored {what} in {elapsed:.1f} s")
-
-    @staticmethod
-    def _faces_to_send(doc: PhotoDoc, only_face: int | None) -> tuple[tuple, dict]:
-        """The faces a restore sends and the earlier crops it may paste again.
-
-        Restoring one face of a photo that has a result keeps the faces restored before: they
-        are sent too, with their earlier crops when their box and landmarks are unchanged (no
-        network work), so the new result is the old one with this face redone."""
-        faces = doc.faces
-        if only_face is None:
-            return faces, {}
-        before = dict(doc.face_results())
-        sent = tuple(
-            f.with_(include=(i == only_face or (i in before and f.include)))
-            for i, f in enumerate(faces)
-        )
-        reuse = {}
-        for i, f in enumerate(faces):
-            fr = before.get(i)
-            if i == only_face or fr is None or not sent[i].include:
-                continue
-            same_box = tuple(fr.face.box) == tuple(f.box)
-            same_points = f.landmarks is None or fr.face.landmarks == f.landmarks
-            if same_box and same_points:
-                reuse[i] = fr.restored
-        return sent, reuse
-
-    async def _restore_one(self, doc: PhotoDoc, options, only_face: int | None) -> str:
-        if not await self.ensure_ready(doc):
-            return "skipped"
-        if self._run is None or self._run["cancelled"]:
-            return "skipped"
-        faces = doc.faces
-        sent, reuse = self._faces_to_send(doc, only_face)
-        if not any(f.include for f in sent):
-            reason = "no faces to restore" if not faces else "every face is excluded"
-            doc.set_status(PhotoStatus.FAILED, reason)
-            self.show_message(
-                f"{doc.name}: {reason}. Draw a face with Add Face (N) or include one (X).",
-                "warning",
-            )
-            return "failed"
-        doc.set_status(PhotoStatus.RUNNING)
-        job = self.worker.submit(RestoreRequest(doc.photo, sent, options, doc.name, reuse))
-        self._current_job = job
-        try:
-            outcome = await job.future
-        except Cancelled:
-            doc.set_status(PhotoStatus.RESTORED if doc.has_result else PhotoStatus.READY)
-            if self._run is not None:
-                self._run["cancelled"] = True
-            return "cancelled"
-        except GpenError as exc:
-            doc.set_status(PhotoStatus.FAILED, str(exc))
-            self.show_message(f"Couldn't restore {doc.name}: {exc}", "error")
-            return "failed"
-        finally:
-            self._current_job = None
-        if doc not in self.session.docs:
-            return "skipped"
-        doc.set_result(outcome.result, outcome.image, faces, sent)
-        note = getattr(outcome.result, "fallback_note", None)
-        if note:
-            self.show_message(note, "warning")
-        device = (
-            str(getattr(outcome.result, "device", "")).replace("cpu", "CPU").replace("cuda", "CUDA")
-        )
-        precision = getattr(outcome.result, "precision", "")
-        if device and precision:
-            device = f"{device} · {precision}"
-        if device:
-            self.model_label.setText(
-                f"Model: {self.options_panel.model_label()}  ·  Device: {device}"
-            )
+    def _on_restored(self, doc: PhotoDoc, outcome) -> None:
+        result = outcome.result
+        if result.fallback_note:
+            self.show_message(result.fallback_note, "warning", doc=doc)
+        device = str(result.device).replace("cpu", "CPU").replace("cuda", "CUDA")
+        if device and result.precision:
+            device = f"{device} · {result.precision}"
+        self.status.model_label(device)
+        self.controller.schedule_composite(doc, self.run_options())
         if doc is self.session.current and self.canvas.mode == "edit":
             self.canvas.set_flipped(False)
             self.set_mode("wipe")
-        return "done"
 
-    def _on_job_started(self, job) -> None:
-        if isinstance(job.request, RestoreRequest) or self._run is None:
-            self._update_progress()
-
-    def _on_job_finished(self, job) -> None:
-        self._update_progress()
-
-    def _on_face_restored(self, job, index: int, aligned, restored) -> None:
+    def _on_face_restored(self, doc: PhotoDoc, index: int, aligned, restored) -> None:
         """Show each face as soon as the network has it, before the photo is pasted."""
-        request = job.request
-        doc = self.session.current
-        if not isinstance(request, RestoreRequest) or doc is None or request.photo is not doc.photo:
-            return
-        sent = request.faces or ()
-        included = [k for k, f in enumerate(sent) if f.include]
-        if index < len(included) and included[index] == doc.selected:
+        if doc is self.session.current and index == doc.selected:
             self.face_panel.show_preview(aligned, restored)
 
-    def _update_progress(self) -> None:
-        run = self._run
-        job = self._current_job
-        if run is None:
-            self.progress.hide()
-            self.elapsed.hide()
-            self.cancel_button.hide()
-            busy = [j for j in self.worker.jobs if j.started is not None]
-            if busy:
-                self.activity.setText(busy[0].label + "…")
-            elif self.activity.text().endswith("…") and self.activity.text() != "Cancelling…":
-                self.activity.setText("Ready")
-            return
-        self.progress.show()
-        self.elapsed.show()
-        self.cancel_button.show()
-        prefix = f"Photo {run['index'] + 1}/{run['count']} · " if run["count"] > 1 else ""
-        if job is not None and job.total:
-            self.progress.setRange(0, job.total)
-            self.progress.setValue(job.done)
-            self.progress.setFormat(f"{prefix}{job.done}/{job.total} faces")
-        else:
-            self.progress.setRange(0, 0)
-            self.progress.setFormat(prefix.rstrip(" ·"))
-        secs = int(time.monotonic() - run["started"])
-        self.elapsed.setText(f"{secs // 60}:{secs % 60:02d}")
-        if not run["cancelled"]:
-            if job is not None and job.started is not None:
-                msg = job.message or "restoring"
-                self.activity.setText(f"{run['name']}: {msg}")
-            else:
-                self.activity.setText(f"{run['name']}: waiting for the worker…")
-
     # ================================================================== export
-    def _ask_save_path(self, suggested: Path) -> str:
-        settings = self.options_panel.export_settings()
-        path, _ = QFileDialog.getSaveFileName(
-            self,
-            "Save Restored Photo",
-            str(suggested),
-            export.file_filter(),
-            export.filter_for(settings.format),
-        )
-        return path
-
-    def _export_folder(self) -> Path:
-        default = str(Path.home())
-        doc = self.session.current
-        if doc is not None and doc.path is not None:
-            default = str(doc.path.parent)
-        return Path(str(self.settings.value("paths/save_dir", default)))
-
-    def _need_result(self) -> PhotoDoc | None:
-        doc = self.session.current
-        if doc is None or not doc.has_result:
-            self.show_message("Nothing to save yet: restore the photo first (Ctrl+R).", "info")
-            return None
-        return doc
-
     async def save(self, ask: bool = False, path: str | Path | None = None) -> Path | None:
-        """Save the current restored photo. Never replaces a file (or the original) without
-        asking. Returns the written path, or None."""
-        doc = self._need_result()
-        if doc is None:
-            return None
-        settings = self.options_panel.export_settings()
-        if path is None and (ask or doc.saved_path is None):
-            suggested = export.suggested_path(doc.path, doc.name, settings, self._export_folder())
-            chosen = self._ask_save_path(suggested)
-            if not chosen:
-                return None
-            path = export.with_extension(Path(chosen), settings)
-            if not export.check_target(self, path, doc.path):
-                return None
-        elif path is None:
-            path = doc.saved_path  # Save again to the same file: the user chose it before
-        else:
-            path = Path(path)
-            if not export.check_target(self, path, doc.path):
-                return None
-        written = await self.worker.run_io(export.write_photo, doc.result.image, path, settings)
-        doc.saved_path = written
-        self.settings.setValue("paths/save_dir", str(written.parent))
-        self.show_message(f"Saved {written.name}", "info")
-        return written
+        return await self.exporter.save(ask=ask, path=path)
 
     async def export_faces(self, folder: str | Path | None = None) -> list[Path]:
-        doc = self._need_result()
-        if doc is None:
-            return []
-        if folder is None:
-            folder = self._ask_folder("Export Face Crops To", "paths/save_dir")
-            if not folder:
-                return []
-        folder = Path(folder)
-        stem = doc.path.stem if doc.path else doc.name.replace(" ", "_")
-        targets = export.face_targets(stem, doc.face_results(), folder)
-        existing = [t for t in targets if t.exists()]
-        skip = False
-        if existing:
-            answer = export.confirm_many(self, existing)
-            if answer == "cancel":
-                return []
-            skip = answer == "skip"
-        written = await self.worker.run_io(
-            export.write_faces, stem, doc.face_results(), folder, skip
-        )
-        self.show_message(f"Exported {len(written)} file(s) to {folder}", "info")
-        return written
+        return await self.exporter.export_faces(folder)
 
     async def export_pair(self, path: str | Path | None = None) -> Path | None:
-        doc = self._need_result()
-        if doc is None:
-            return None
-        settings = self.options_panel.export_settings()
-        if path is None:
-            stem = doc.path.stem if doc.path else doc.name.replace(" ", "_")
-            suggested = self._export_folder() / f"{stem}_before_after{settings.extension}"
-            chosen = self._ask_save_path(suggested)
-            if not chosen:
-                return None
-            path = export.with_extension(Path(chosen), settings)
-        path = Path(path)
-        if not export.check_target(self, path, doc.path):
-            return None
-        written = await self.worker.run_io(
-            export.write_side_by_side, doc.photo, doc.result.image, path, settings
-        )
-        self.show_message(f"Saved {written.name}", "info")
-        return written
+        return await self.exporter.export_pair(path)
 
     async def export_all(self, folder: str | Path | None = None) -> list[Path]:
-        docs = [d for d in self.session.docs if d.has_result]
-        if not docs:
-            self.show_message("No restored photos to export yet.", "info")
-            return []
-        if folder is None:
-            folder = self._ask_folder("Export All Restored Photos To", "paths/save_dir")
-            if not folder:
-                return []
-        folder = Path(folder)
-        settings = self.options_panel.export_settings()
-        targets = [(d, export.suggested_path(d.path, d.name, settings, folder)) for d in docs]
-        # never the originals; ask once about files that already exist
-        originals = [t for d, t in targets if export.same_file(t, d.path)]
-        if originals:
-            self.show_message(
-                "Export All would replace original photos; choose another folder or suffix.",
-                "error",
-            )
-            return []
-        existing = [t for _d, t in targets if t.exists()]
-        if existing:
-            answer = export.confirm_many(self, existing)
-            if answer == "cancel":
-                return []
-            if answer == "skip":
-                targets = [(d, t) for d, t in targets if t not in existing]
-        written = []
-        for doc, target in targets:
-            try:
-                written.append(
-                    await self.worker.run_io(export.write_photo, doc.result.image, target, settings)
-                )
-            except GpenError as exc:
-                self.show_message(f"Couldn't write {target.name}: {exc}", "error")
-        self.settings.setValue("paths/save_dir", str(folder))
-        if written:
-            self.show_message(
-                f"Exported {len(written)} photo(s) to {folder}",
-                "info",
-                actions=[
-                    (
-                        "Show Folder",
-                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))),
-                    )
-                ],
-            )
-        return written
+        return await self.exporter.export_all(folder)
 
     # ================================================================== state of the chrome
     def _update_actions(self, *_args) -> None:
         doc = self.session.current
         loaded = doc is not None and doc.is_loaded
         has_face = loaded and doc.selected >= 0
-        running = self._run is not None
+        running = self.controller.running
         has_result = doc is not None and doc.has_result
         self.act_restore.setEnabled(loaded and not running)
         self.act_restore_face.setEnabled(has_face and not running)
         self.act_restore_all.setEnabled(bool(self.session.docs) and not running)
         self.act_cancel.setEnabled(running)
-        self.act_add_face.setEnabled(loaded)
+        for act in (self.act_add_face, self.act_detect_again, self.act_save_session):
+            act.setEnabled(loaded)
         self.act_delete_face.setEnabled(has_face)
         self.act_toggle_face.setEnabled(has_face)
         for act in (self.act_save, self.act_save_as, self.act_export_faces, self.act_export_pair):
             act.setEnabled(has_result)
         self.act_export_all.setEnabled(any(d.has_result for d in self.session.docs))
         self.act_close.setEnabled(doc is not None)
+        self.act_close_all.setEnabled(bool(self.session.docs))
         for act in (
             self.act_zoom_in,
             self.act_zoom_out,
             self.act_fit,
-            self.act_100,
+            self.act_actual,
             self.act_mode_edit,
             self.act_mode_wipe,
             self.act_mode_side,
+            self.act_flip,
         ):
             act.setEnabled(loaded)
 
-    def _update_central(self) -> None:
+    def update_central(self) -> None:
         has_docs = bool(self.session.docs)
         self.stack.setCurrentIndex(1 if has_docs else 0)
         missing = self.options_panel._scanned and not self.options_panel.has_model()
-        self.empty_state.set_model_missing(missing, self._weights_dir_seen)
+        self.empty_state.set_model_missing(missing, self.models.weights_dir_seen)
         # with photos open, the same pointer to the model manager sits in the banner
         if has_docs and missing and not self._no_model_shown:
             self._no_model_shown = True
-            self._show_no_model()
+            self.models.show_no_model()
         elif not missing:
             self._no_model_shown = False
             if self.banner.text.startswith("No face restoration model"):
@@ -1401,32 +716,22 @@ class MainWindow(QMainWindow):
 
     # ================================================================== help
     def show_shortcuts(self) -> None:
-        rows = [
-            ("Ctrl+O / Ctrl+Shift+O", "Open photos / folder"),
-            ("Ctrl+V", "Paste an image"),
-            ("Ctrl+R", "Restore this photo"),
-            ("Ctrl+Shift+F", "Restore the selected face"),
-            ("Ctrl+Shift+R", "Restore all photos"),
-            ("Esc", "Cancel"),
-            ("N", "Add a face (drag a box)"),
-            ("Del", "Delete the selected face"),
-            ("X", "Include / exclude the selected face"),
-            ("[ / ]", "Previous / next face"),
-            ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
-            ("E / W / S", "Faces / wipe / side by side"),
-            ("\\", "Tap: toggle before/after; hold: peek"),
-            ("Space + drag", "Pan"),
-            ("Wheel, Ctrl+= / Ctrl+-", "Zoom"),
-            ("Ctrl+0 / Ctrl+1", "Fit / 100 %"),
-            ("PgUp / PgDown", "Previous / next photo"),
-            ("Ctrl+S / Ctrl+Shift+S", "Save / save as"),
-        ]
+        rows = actions.shortcut_rows(self.actions_by_name)
         html = (
             "<table cellpadding=3>"
             + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
             + "</table>"
         )
         QMessageBox.information(self, "Keyboard Shortcuts", html)
+
+    def set_theme(self, mode: str) -> None:
+        """Apply and remember a theme: "system", "light" or "dark"."""
+        from PySide6.QtWidgets import QApplication
+
+        from gpen_desktop.gui import theme
+
+        theme.apply_theme(QApplication.instance(), mode)
+        cfg.THEME.write(self.settings, mode)
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -1439,26 +744,56 @@ class MainWindow(QMainWindow):
     # ================================================================== settings & closing
     def _load_settings(self) -> None:
         s = self.settings
-        geometry = s.value("window/geometry")
+        geometry = s.value(cfg.GEOMETRY.key)
         if isinstance(geometry, QByteArray | bytes) and geometry:
             self.restoreGeometry(QByteArray(geometry))
         else:
             self.resize(1400, 900)
-        state = s.value("window/state")
+        state = s.value(cfg.WINDOW_STATE.key)
         if isinstance(state, QByteArray | bytes) and state:
             self.restoreState(QByteArray(state))
         self.options_panel.load_settings(s)
-        self._rebuild_recent_menu()
-        self._update_model_label()
+        self.opener.rebuild_recent_menu()
+        self.status.model_label()
 
     def save_settings(self) -> None:
         s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        s.setValue(cfg.GEOMETRY.key, self.saveGeometry())
+        s.setValue(cfg.WINDOW_STATE.key, self.saveState())
         self.options_panel.save_settings(s)
         s.sync()
 
+    def _may_close(self) -> bool | None:
+        """Ask about a running restore and unsaved work before the window closes: True (close
+        now), False (stay), None (stay while the unsaved photos are saved, then close)."""
+        if self.controller.running:
+            if not questions.confirm_stop_restore(self):
+                return False
+            self.controller.cancel()
+        unsaved = [d for d in self.session.docs if d.unsaved]
+        if not unsaved:
+            return True
+        answer = questions.ask_unsaved(self, [d.name for d in unsaved])
+        if answer == "save":
+            self.spawn(self._save_then_close(unsaved))
+            return None
+        return answer == "discard"
+
+    async def _save_then_close(self, docs: list[PhotoDoc]) -> None:
+        for doc in docs:
+            self.session.set_current(doc)
+            saved = await (
+                self.exporter.save(doc=doc) if doc.has_result else self.save_session(doc)
+            )
+            if saved is None:
+                return  # cancelled or failed: the window stays, with everything in it
+        self._close_confirmed = True
+        self.close()
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self._closing and not self._close_confirmed and not self._may_close():
+            event.ignore()
+            return
         if not self._closing:
             self._closing = True
             self.save_settings()

@@ -20,6 +20,57 @@ from PySide6.QtGui import QImage, QUndoCommand, QUndoGroup, QUndoStack
 
 from gpen_desktop.core.types import Face, Photo
 
+#: RestoreOptions fields whose change makes a restored result out of date (network or paste
+#: base); ``blend`` and ``color_match`` are recomposited from the kept crops instead.
+RESULT_FIELDS = (
+    "model_path",
+    "models_by_size",
+    "dtype",
+    "mask",
+    "upscale",
+    "sr_model",
+    "inpaint_model",
+    "keep_gray",
+)
+#: Option fields the composite depends on (changed live, no network).
+COMPOSITE_FIELDS = ("blend", "color_match")
+
+
+#: The score of a face a person drew (no detector vouched for it); Detect Faces Again keeps them.
+MANUAL_SCORE = 0.0
+
+
+def is_manual(face: Face) -> bool:
+    return face.score == MANUAL_SCORE
+
+
+def reading_order(faces) -> list[Face]:
+    """``faces`` top-left to bottom-right: rows of faces whose centres lie within half a
+    typical face height of each other, each row left to right."""
+    faces = list(faces)
+    if len(faces) < 2:
+        return faces
+    heights = sorted(f.height for f in faces)
+    tolerance = heights[len(heights) // 2] / 2
+    by_y = sorted(faces, key=lambda f: (f.box[1] + f.box[3]) / 2)
+    rows: list[list[Face]] = []
+    row_y = None
+    for f in by_y:
+        cy = (f.box[1] + f.box[3]) / 2
+        if row_y is None or cy - row_y > tolerance:
+            rows.append([])
+            row_y = cy
+        rows[-1].append(f)
+    return [f for row in rows for f in sorted(row, key=lambda f: f.box[0] + f.box[2])]
+
+
+def same_geometry(a: Face, b: Face) -> bool:
+    """Same box, landmarks (None on ``a`` = predicted, matches any) and own model: a kept
+    crop of ``a`` still fits ``b``."""
+    same_points = a.landmarks is None or a.landmarks == b.landmarks
+    same_model = getattr(a, "model", None) == getattr(b, "model", None)
+    return tuple(a.box) == tuple(b.box) and same_points and same_model
+
 
 class PhotoStatus(enum.Enum):
     LOADING = "Loading…"
@@ -44,11 +95,14 @@ class FacesCommand(QUndoCommand):
         text: str,
         select: int | None = None,
         merge_key: str | None = None,
+        numbers: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__(text)
         self._doc = doc
         self.before = doc.faces
         self.after = after
+        self._numbers_before = doc.numbers
+        self._numbers_after = numbers if numbers is not None else doc.numbers_for(after)
         self._select_before = doc.selected
         self._select_after = doc.selected if select is None else select
         self._merge_key = merge_key
@@ -63,13 +117,14 @@ class FacesCommand(QUndoCommand):
             return False
         self.after = other.after
         self._select_after = other._select_after
+        self._numbers_after = other._numbers_after
         return True
 
     def redo(self) -> None:
-        self._doc._apply_faces(self.after, self._select_after)
+        self._doc._apply_faces(self.after, self._select_after, self._numbers_after)
 
     def undo(self) -> None:
-        self._doc._apply_faces(self.before, self._select_before)
+        self._doc._apply_faces(self.before, self._select_before, self._numbers_before)
 
 
 class PhotoDoc(QObject):
@@ -98,15 +153,27 @@ class PhotoDoc(QObject):
         self.image: QImage | None = None
         self.thumbnail: QImage | None = None
         self.faces: tuple[Face, ...] = ()
+        #: each face's number as shown (reading order at detection; kept when one is deleted)
+        self.numbers: tuple[int, ...] = ()
         self.selected = -1
         self.detected = False
         self.status = PhotoStatus.LOADING
         self.message = ""
-        self.result: Any = None  # core.pipeline.RestoreResult
-        self.result_image: QImage | None = None
+        #: the last restore's full result (every kept restored crop), and what it was made of
+        self.network_result: Any = None  # core.pipeline.RestoreResult
         self.result_faces: tuple[Face, ...] = ()
-        self._face_results: dict[int, Any] = {}
+        self.result_options: Any = None  # core.pipeline.RestoreOptions
+        #: what the canvas shows and Save writes: ``network_result`` composited for today's
+        #: faces and options (blend, exclusions, colour match), and its display copy
+        self.result: Any = None
+        self.result_image: QImage | None = None
+        self.composite_key: Any = None
+        self._face_results: dict[int, Any] = {}  # result index -> FaceResult pasted
+        self._shown_crops: dict[int, Any] = {}  # result index -> pasted crop (RGB)
         self.saved_path: Path | None = None
+        self.exports: list[Path] = []
+        self._result_gen = 0
+        self._saved_gen = 0
         self.undo_stack = QUndoStack(self)
 
     # ------------------------------------------------------------------ read-only helpers
@@ -120,13 +187,29 @@ class PhotoDoc(QObject):
 
     @property
     def result_is_stale(self) -> bool:
-        """True when the faces were edited after the last restore."""
-        return self.has_result and self.faces != self.result_faces
+        """True when a face's box or landmarks changed (or a face was added or included
+        without a kept crop) after the last restore: the result needs the network again."""
+        return self.has_result and bool(self.faces_needing_restore())
+
+    @property
+    def unsaved(self) -> bool:
+        """Restored results or hand edits that were not saved, exported or put in a session."""
+        if self.has_result and self._result_gen != self._saved_gen:
+            return True
+        return not self.undo_stack.isClean()
+
+    def mark_saved(self, path: Path | None = None) -> None:
+        """The current result (and the faces as edited) went to a file."""
+        self._saved_gen = self._result_gen
+        self.undo_stack.setClean()
+        if path is not None and Path(path) not in self.exports:
+            self.exports.append(Path(path))
+        self.statusChanged.emit()
 
     def status_text(self) -> str:
         text = self.status.value
         if self.status is PhotoStatus.RESTORED and self.result_is_stale:
-            text += " (faces edited since)"
+            text += " (needs restore: faces edited since)"
         if self.message and self.status in (PhotoStatus.UNREADABLE, PhotoStatus.FAILED):
             text += f": {self.message}"
         return text
@@ -145,11 +228,13 @@ class PhotoDoc(QObject):
         self.status, self.message = PhotoStatus.UNREADABLE, reason
         self.statusChanged.emit()
 
-    def set_detected(self, faces: list[Face] | tuple[Face, ...]) -> None:
-        """The detector's faces: the starting point of editing (clears undo history)."""
+    def set_detected(self, faces: list[Face] | tuple[Face, ...], sort: bool = True) -> None:
+        """The detector's faces (put in reading order unless ``sort`` is False): the starting
+        point of editing (clears undo history), numbered 1..n."""
         self.detected = True
         self.undo_stack.clear()
-        self._apply_faces(tuple(faces), 0 if faces else -1)
+        faces = tuple(reading_order(faces) if sort else faces)
+        self._apply_faces(faces, 0 if faces else -1, tuple(range(1, len(faces) + 1)))
 
     def set_status(self, status: PhotoStatus, message: str = "") -> None:
         self.status, self.message = status, message
@@ -160,40 +245,148 @@ class PhotoDoc(QObject):
         result: Any,
         image: QImage | None,
         faces: tuple[Face, ...],
-        sent: tuple[Face, ...] | None = None,
+        options: Any = None,
+        shown: dict[int, Any] | None = None,
     ) -> None:
-        """A finished restore: ``faces`` the document's faces when it started, ``sent`` the
-        faces the pipeline got (their ``include`` flags decide which result belongs to which
-        face; default ``faces``)."""
-        sent = tuple(faces if sent is None else sent)
-        included = [i for i, f in enumerate(sent) if f.include]
-        results = list(getattr(result, "faces", ()))
-        self._face_results = dict(zip(included, results, strict=False))
-        self.result, self.result_image, self.result_faces = result, image, tuple(faces)
+        """A finished restore: ``faces`` the faces it was given (each FaceResult's ``index`` is
+        its face's position in them), ``options`` the RestoreOptions it ran with, ``shown`` its
+        pasted crops. It becomes the kept result and, until recomposited, what is shown."""
+        self.network_result, self.result_faces = result, tuple(faces)
+        self.result_options = options
+        self.set_composite(result, image, shown or {})
+        self.composite_key = self.composite_key_for(options) if options is not None else None
         self.status, self.message = PhotoStatus.RESTORED, ""
-        self.resultChanged.emit()
         self.statusChanged.emit()
 
+    def set_composite(self, result: Any, image: QImage | None, shown: dict[int, Any]) -> None:
+        """What is shown and saved: a composite of the kept result (``shown``: result face
+        index -> the pasted crop as the output shows it)."""
+        self._face_results = {fr.index: fr for fr in getattr(result, "faces", ())}
+        self._shown_crops = dict(shown)
+        self.result, self.result_image = result, image
+        self._result_gen += 1
+        self.resultChanged.emit()
+
     def face_result(self, index: int) -> Any:
-        """The FaceResult (aligned input and restored crop) of face ``index``, or None."""
-        return self._face_results.get(index) if self.result is not None else None
+        """The FaceResult (aligned input and restored crop) pasted for face ``index``, or None."""
+        j = self._matches().get(index)
+        return None if j is None or self.result is None else self._face_results.get(j)
 
     def face_results(self) -> list[tuple[int, Any]]:
-        """(face index, FaceResult) for every face of the current result, in face order."""
-        return sorted(self._face_results.items()) if self.result is not None else []
+        """(face index, FaceResult) for every face of the shown result, in face order."""
+        if self.result is None:
+            return []
+        pairs = sorted(self._matches().items())
+        return [(i, self._face_results[j]) for i, j in pairs if j in self._face_results]
+
+    def shown_crop(self, index: int) -> Any:
+        """Face ``index`` as the shown result has it pasted (aligned crop, RGB), or None."""
+        j = self._matches().get(index)
+        return None if j is None or self.result is None else self._shown_crops.get(j)
+
+    # ------------------------------------------------------------------ kept crops
+    def _matches(self) -> dict[int, int]:
+        """Current face index -> index in ``result_faces`` of the same face (same box and
+        landmarks; each kept face matches once, in order)."""
+        if self.network_result is None:
+            return {}
+        kept = {fr.index for fr in self.network_result.faces}
+        free = [j for j in range(len(self.result_faces)) if j in kept]
+        out: dict[int, int] = {}
+        for i, face in enumerate(self.faces):
+            for j in free:
+                if same_geometry(self.result_faces[j], face) or same_geometry(
+                    face, self.result_faces[j]
+                ):
+                    out[i] = j
+                    free.remove(j)
+                    break
+        return out
+
+    def kept_crop(self, index: int) -> Any:
+        """The kept restored crop of current face ``index`` (same box and landmarks), or None."""
+        j = self._matches().get(index)
+        if j is None:
+            return None
+        return next(fr.restored for fr in self.network_result.faces if fr.index == j)
+
+    def composite_faces(self) -> list[Face]:
+        """The faces in the kept result's index space with today's include and blend (faces
+        deleted or moved since count as excluded): what ``core.pipeline.composite`` takes."""
+        back = {j: i for i, j in self._matches().items()}
+        out = []
+        for j, sent in enumerate(self.result_faces):
+            i = back.get(j)
+            out.append(sent.with_(include=False) if i is None else self.faces[i])
+        return out
+
+    def composite_key_for(self, options: Any) -> Any:
+        """What the composite depends on; a shown result with another key is out of date."""
+        return (
+            tuple((f.include, f.blend) for f in self.composite_faces()),
+            tuple(getattr(options, name) for name in COMPOSITE_FIELDS),
+        )
+
+    def options_changed(self, options: Any) -> bool:
+        """Whether ``options`` differ from the last restore's in a field the composite cannot
+        follow (model, precision, mask, scale…); False when either is unknown."""
+        if options is None or self.result_options is None:
+            return False
+        return any(
+            getattr(options, f, None) != getattr(self.result_options, f, None)
+            for f in RESULT_FIELDS
+        )
+
+    def faces_needing_restore(self, options: Any = None) -> list[int]:
+        """Included faces with no kept crop (added, moved, reshaped, or excluded at the last
+        restore); every included face when ``options`` changed the model, precision, mask or
+        scale since."""
+        included = self.included_faces()
+        if self.network_result is None or self.options_changed(options):
+            return included
+        matched = self._matches()
+        return [i for i in included if i not in matched]
+
+    def reuse_for(
+        self, sent: tuple[Face, ...], options: Any, only_face: int | None = None
+    ) -> dict[int, Any]:
+        """The reuse decision: position in ``sent`` -> kept restored crop that may be pasted
+        again without the network (same face, same model and precision); ``only_face`` is
+        always restored afresh."""
+        if self.network_result is None or self.options_changed(options):
+            return {}
+        reuse = {}
+        for i, face in enumerate(sent):
+            if i == only_face or not face.include or i >= len(self.faces):
+                continue
+            crop = self.kept_crop(i)
+            if crop is not None:
+                reuse[i] = crop
+        return reuse
 
     # ------------------------------------------------------------------ undoable edits
+    def number(self, index: int) -> int:
+        """The number face ``index`` shows (its place in ``faces`` + 1 when unnumbered)."""
+        return self.numbers[index] if 0 <= index < len(self.numbers) else index + 1
+
+    def numbers_for(self, faces: tuple[Face, ...]) -> tuple[int, ...]:
+        """Numbers for an edit to ``faces``: kept when the count stays, else 1..n."""
+        if len(faces) == len(self.numbers):
+            return self.numbers
+        return tuple(range(1, len(faces) + 1))
+
     def edit_faces(
         self,
         faces: tuple[Face, ...],
         text: str,
         select: int | None = None,
         merge_key: str | None = None,
+        numbers: tuple[int, ...] | None = None,
     ) -> None:
         faces = tuple(faces)
         if faces == self.faces:
             return
-        self.undo_stack.push(FacesCommand(self, faces, text, select, merge_key))
+        self.undo_stack.push(FacesCommand(self, faces, text, select, merge_key, numbers))
 
     def replace_face(self, index: int, face: Face, text: str, merge_key: str | None = None) -> None:
         faces = list(self.faces)
@@ -202,24 +395,31 @@ class PhotoDoc(QObject):
 
     def add_face(self, face: Face) -> int:
         index = len(self.faces)
-        self.edit_faces((*self.faces, face), f"Add face {index + 1}", select=index)
+        number = max((self.number(i) for i in range(index)), default=0) + 1
+        numbers = tuple(self.number(i) for i in range(index)) + (number,)
+        self.edit_faces((*self.faces, face), f"Add face {number}", select=index, numbers=numbers)
         return index
 
     def remove_face(self, index: int) -> None:
+        """Delete face ``index``; the others keep their numbers."""
         faces = self.faces[:index] + self.faces[index + 1 :]
+        numbers = tuple(self.number(i) for i in range(len(self.faces)) if i != index)
         select = min(index, len(faces) - 1)
-        self.edit_faces(faces, f"Delete face {index + 1}", select=select)
+        self.edit_faces(faces, f"Delete face {self.number(index)}", select=select, numbers=numbers)
 
     def set_included(self, index: int, include: bool) -> None:
         verb = "Include" if include else "Exclude"
         self.replace_face(
-            index, self.faces[index].with_(include=include), f"{verb} face {index + 1}"
+            index, self.faces[index].with_(include=include), f"{verb} face {self.number(index)}"
         )
 
     def set_face_blend(self, index: int, blend: float | None) -> None:
         face = self.faces[index].with_(blend=None if blend is None else round(float(blend), 3))
         self.replace_face(
-            index, face, f"Set blend of face {index + 1}", merge_key=f"blend-{id(self)}-{index}"
+            index,
+            face,
+            f"Set blend of face {self.number(index)}",
+            merge_key=f"blend-{id(self)}-{index}",
         )
 
     def select(self, index: int) -> None:
@@ -228,7 +428,10 @@ class PhotoDoc(QObject):
             self.selected = index
             self.selectionChanged.emit(index)
 
-    def _apply_faces(self, faces: tuple[Face, ...], select: int) -> None:
+    def _apply_faces(
+        self, faces: tuple[Face, ...], select: int, numbers: tuple[int, ...] | None = None
+    ) -> None:
+        self.numbers = numbers if numbers is not None else self.numbers_for(faces)
         self.faces = faces
         self.selected = select if 0 <= select < len(faces) else -1
         self.facesChanged.emit()

@@ -1,8 +1,8 @@
 """The one inference thread: runs core work (detection, restoration) off the GUI thread.
 
-The GUI builds a request (a frozen dataclass: photo, faces, options) and calls
-:meth:`InferenceWorker.submit`; the request runs on ONE long-lived ``QThread`` which owns the
-loaded model (a :class:`gpen_desktop.core.pipeline.Restorer`, reused across runs). Progress,
+The GUI builds a request (a frozen dataclass: photo, faces, options, with its own ``run``; see
+:mod:`gpen_desktop.gui.jobs`) and calls :meth:`InferenceWorker.submit`; the request runs on ONE
+long-lived ``QThread`` which owns the loaded model (a :class:`gpen_desktop.core.pipeline.Restorer`, reused across runs). Progress,
 results and errors come back as queued signals and resolve an ``asyncio.Future`` on the GUI
 thread, so coroutines on the qasync loop simply ``await job.future``.
 
@@ -17,7 +17,6 @@ a long restore.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import logging
 import threading
@@ -26,142 +25,19 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
-from PySide6.QtGui import QImage
 
 from gpen_desktop.core.errors import Cancelled, GpenError
-from gpen_desktop.core.types import Face, Photo, to_uint8
+from gpen_desktop.gui.jobs import JobContext
 
 log = logging.getLogger(__name__)
 
 
 class UnexpectedError(GpenError):
     """Something failed that the core did not turn into a GpenError (details in the log)."""
-
-
-# --------------------------------------------------------------------------- options & requests
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What the options panel holds. Becomes ``core.pipeline.RestoreOptions`` on the worker
-    thread (so the GUI never imports the torch-backed pipeline). ``blend`` in [0, 1]."""
-
-    model_path: str = ""
-    device: str = "auto"
-    detector: str = "auto"
-    blend: float = 1.0
-    mask: str = "feather"
-    color_match: bool = False
-    upscale: int = 1
-    batch_size: int = 4
-    dtype: str = "auto"  # network precision: "auto" (fast) or "float32" (exact)
-    weights_dir: str | None = None
-
-    def to_core(self) -> Any:
-        from gpen_desktop.core.pipeline import RestoreOptions
-
-        names = {f.name for f in dataclasses.fields(RestoreOptions)}
-        values = {k: v for k, v in dataclasses.asdict(self).items() if k in names}
-        return RestoreOptions(**values)
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    models: list  # list[core.models.FoundModel]
-    devices: list[tuple[str, str]]
-    weights_dir: str
-    detectors: tuple[str, ...] = ()  # usable now, besides "auto"
-    parsing: bool = False  # ParseNet weights present (the "parsing" mask works)
-
-
-def scan_models(folders: tuple[str, ...] = ()) -> ScanResult:
-    """List the checkpoints in ``folders`` (default: the weights folder) and the compute devices.
-
-    Runs in the I/O pool (:meth:`InferenceWorker.run_io`), not on the inference thread, so the
-    first face detection does not wait for torch to import.
-    """
-    from gpen_desktop.core.devices import available_devices
-    from gpen_desktop.core.faces.detect import available_detectors
-    from gpen_desktop.core.faces.paste import parsing_available
-    from gpen_desktop.core.models import default_weights_dir, scan_weights
-
-    paths = [Path(f) for f in folders] or None
-    models = scan_weights(paths)
-    weights_dir = str(paths[0] if paths else default_weights_dir())
-    return ScanResult(
-        models=models,
-        devices=available_devices(),
-        weights_dir=weights_dir,
-        detectors=tuple(available_detectors(weights_dir)),
-        parsing=parsing_available(weights_dir),
-    )
-
-
-def identify_model(path: str) -> Any:
-    """What one checkpoint file is (``core.models.FoundModel``); for the I/O pool."""
-    from gpen_desktop.core.models import identify
-
-    return identify(path)
-
-
-@dataclass(frozen=True, eq=False)
-class DetectRequest:
-    """Detect faces. Result: list[Face]."""
-
-    photo: Photo
-    options: RunOptions
-    label = "Detecting faces"
-
-
-@dataclass(frozen=True, eq=False)
-class LandmarksRequest:
-    """Predict the 5 landmarks inside a user-drawn box. Result: Face (landmarks may be None)."""
-
-    photo: Photo
-    box: tuple[float, float, float, float]
-    options: RunOptions
-    label = "Finding landmarks"
-
-
-@dataclass(frozen=True, eq=False)
-class RestoreRequest:
-    """Restore ``faces`` (None: detect) of ``photo``. Result: :class:`RestoreOutcome`."""
-
-    photo: Photo
-    faces: tuple[Face, ...] | None
-    options: RunOptions
-    name: str = ""
-    #: position in ``faces`` -> restored crop from the photo's previous result, pasted again
-    #: without the network (restoring one face keeps the others as they were)
-    reuse: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return f"Restoring {self.name}" if self.name else "Restoring"
-
-
-@dataclass(frozen=True)
-class RestoreOutcome:
-    result: Any  # core.pipeline.RestoreResult
-    image: QImage  # display copy of result.image, made on the worker thread
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def qimage_from_rgb(pixels: np.ndarray) -> QImage:
-    """A deep-copied RGB888 QImage of an HxWx3 uint8 (or uint16, scaled) RGB array."""
-    pixels = to_uint8(pixels)
-    if pixels.ndim == 2:
-        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
-    pixels = np.ascontiguousarray(pixels[:, :, :3])
-    h, w = pixels.shape[:2]
-    return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def describe_exception(exc: BaseException) -> GpenError:
@@ -184,7 +60,7 @@ class _Runner(QObject):
 
     started = Signal(int)
     progressed = Signal(int, int, int, str)
-    faceReady = Signal(int, int, object, object)  # job, index among included faces, crops
+    faceReady = Signal(int, int, object, object)  # job, index in the request's faces, crops
     succeeded = Signal(int, object)
     failed = Signal(int, object)
 
@@ -215,57 +91,23 @@ class _Runner(QObject):
         else:
             self.succeeded.emit(job_id, result)
 
-    # Requests ------------------------------------------------------------------------------
     def _execute(self, request: Any, progress: Callable, cancelled: Callable[[], bool]) -> Any:
-        if isinstance(request, DetectRequest):
-            return list(self._get_restorer(request.options).detect(request.photo))
-        if isinstance(request, LandmarksRequest):
-            return self._landmarks(request)
-        if isinstance(request, RestoreRequest):
-            return self._restore(request, progress, cancelled)
-        raise TypeError(f"unknown request {type(request).__name__}")
-
-    def _landmarks(self, request: LandmarksRequest) -> Face:
-        from gpen_desktop.core.faces.detect import landmarks_for_box
-
-        box = tuple(float(v) for v in request.box)
-        try:
-            points = landmarks_for_box(request.photo.rgb8(), box)
-        except GpenError as exc:  # the pipeline predicts them again at restore time
-            log.info("no landmarks for the drawn box: %s", exc)
-            return Face(box=box, landmarks=None)  # type: ignore[arg-type]
-        landmarks = tuple((float(x), float(y)) for x, y in points)
-        return Face(box=box, landmarks=landmarks)  # type: ignore[arg-type]
-
-    def _restore(self, request: RestoreRequest, progress: Callable, cancelled: Callable) -> Any:
-        restorer = self._get_restorer(request.options)
-        faces = list(request.faces) if request.faces is not None else None
         job_id = self._job_id
 
         def face_ready(index: int, aligned: np.ndarray, restored: np.ndarray) -> None:
             self.faceReady.emit(job_id, index, aligned, restored)
 
-        result = restorer.restore(
-            request.photo,
-            faces,
-            progress=progress,
-            cancel=cancelled,
-            on_face=face_ready,
-            reuse=dict(request.reuse),
-        )
-        image = qimage_from_rgb(result.image.pixels)
-        return RestoreOutcome(result=result, image=image)
+        return request.run(JobContext(self._get_restorer, progress, cancelled, face_ready))
 
-    def _get_restorer(self, options: RunOptions) -> Any:
+    def _get_restorer(self, options: Any) -> Any:
         """The one Restorer of this thread: it keeps its model while the checkpoint and device
         stay the same, whatever else changes."""
         from gpen_desktop.core.pipeline import Restorer
 
-        core = options.to_core()
         if self._restorer is None:
-            self._restorer = Restorer(core)
-        elif self._restorer.options != core:
-            self._restorer.set_options(core)
+            self._restorer = Restorer(options)
+        elif self._restorer.options != options:
+            self._restorer.set_options(options)
         return self._restorer
 
 
@@ -300,11 +142,108 @@ class Job:
 
 
 _LIVE: weakref.WeakSet[InferenceWorker] = weakref.WeakSet()
+_LIVE_POOLS: weakref.WeakSet[TaskPool] = weakref.WeakSet()
 
 
 def live_workers() -> list[InferenceWorker]:
     """Workers whose thread or I/O pool is still running (tests fail on leftovers)."""
     return [w for w in list(_LIVE) if w.is_alive()]
+
+
+def live_pools() -> list[TaskPool]:
+    """Task pools with a thread still running (the workers' own and the dialogs')."""
+    return [p for p in list(_LIVE_POOLS) if p.is_alive()]
+
+
+# --------------------------------------------------------------------------- background tasks
+
+
+class BackgroundTask(QObject):
+    """One blocking function for a :class:`TaskPool`: ``fn(task)`` runs on a pool thread and
+    may call ``task.report(done, total)`` and poll ``task.stop``; the outcome arrives on the GUI
+    thread as ``succeeded(result)``, ``failed(message)`` or ``cancelled(message)``, then
+    ``done()``. ``progressed(done, total)`` carries the reports."""
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal(str)
+    progressed = Signal(object, object)
+    done = Signal()
+
+    def __init__(self, fn: Callable[[BackgroundTask], Any], label: str) -> None:
+        super().__init__()
+        self._fn = fn
+        self.label = label
+        self.stop = threading.Event()
+        self._ended = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the function to stop early (it polls ``stop``; others run to the end)."""
+        self.stop.set()
+
+    def report(self, done: Any, total: Any) -> None:
+        self.progressed.emit(done, total)
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Block until the function returned (True) or ``timeout_ms`` passed (False)."""
+        return self._ended.wait(max(0, timeout_ms) / 1000)
+
+    @property
+    def running(self) -> bool:
+        return not self._ended.is_set()
+
+    def _run(self) -> None:
+        try:
+            result = self._fn(self)
+        except Cancelled as exc:
+            self.cancelled.emit(str(exc))
+        except GpenError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the task must always report back
+            log.exception("%s failed", self.label)
+            self.failed.emit(str(describe_exception(exc)))
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self._ended.set()
+            self.done.emit()
+
+
+class TaskPool:
+    """The one mechanism for light background work: a small thread pool whose functions run
+    as :class:`BackgroundTask` (signals) or are awaited from coroutines (:meth:`run`)."""
+
+    def __init__(self, threads: int = 2, name: str = "gpen-io") -> None:
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix=name
+        )
+        _LIVE_POOLS.add(self)
+
+    def start(self, task: BackgroundTask) -> BackgroundTask:
+        if self._pool is None:
+            raise RuntimeError("the task pool is shut down")
+        self._pool.submit(task._run)
+        return task
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._pool is None:
+            raise RuntimeError("the worker is shut down")
+        return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
+
+    def is_alive(self) -> bool:
+        pool = self._pool
+        return pool is not None and any(t.is_alive() for t in getattr(pool, "_threads", ()))
+
+    def threads(self) -> list[threading.Thread]:
+        pool = self._pool
+        return [t for t in getattr(pool, "_threads", ()) if t.is_alive()] if pool else []
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Drop queued work and stop the threads (``wait``: until the running work ended)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+            if wait:
+                self._pool = None
 
 
 class InferenceWorker(QObject):
@@ -316,7 +255,7 @@ class InferenceWorker(QObject):
 
     jobStarted = Signal(object)
     jobProgress = Signal(object)
-    #: (job, index among the request's included faces, aligned crop, restored crop), as soon as
+    #: (job, index in the request's faces, aligned crop, restored crop), as soon as
     #: each face's batch is done, before the whole photo is pasted.
     faceRestored = Signal(object, int, object, object)
     jobFinished = Signal(object)
@@ -339,9 +278,7 @@ class InferenceWorker(QObject):
         self._runner.faceReady.connect(self._on_face_ready)
         self._runner.succeeded.connect(self._on_succeeded)
         self._runner.failed.connect(self._on_failed)
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            max_workers=io_threads, thread_name_prefix="gpen-io"
-        )
+        self._pool: TaskPool | None = TaskPool(io_threads, "gpen-io")
         self._closed = False
         self._thread.start()
         _LIVE.add(self)
@@ -422,14 +359,13 @@ class InferenceWorker(QObject):
         """Run a light blocking function (decode, encode, crop) in the I/O pool."""
         if self._pool is None:
             raise RuntimeError("the worker is shut down")
-        return await asyncio.get_event_loop().run_in_executor(self._pool, fn, *args)
+        return await self._pool.run(fn, *args)
 
     # ------------------------------------------------------------------ lifetime
     def is_alive(self) -> bool:
         if self._thread.isRunning():
             return True
-        pool = self._pool
-        return pool is not None and any(t.is_alive() for t in getattr(pool, "_threads", ()))
+        return self._pool is not None and self._pool.is_alive()
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Cancel everything, stop the thread and the pool. True when both ended in time."""
@@ -442,7 +378,7 @@ class InferenceWorker(QObject):
         self._thread.quit()
         ended = self._thread.wait(timeout_ms)
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True)
             self._pool = None
         if not ended:
             log.warning("the inference thread did not stop within %d ms", timeout_ms)

@@ -56,6 +56,17 @@ def test_given_faces_excluded_faces_and_drawn_boxes(restorer, astronaut, astro_r
     assert np.abs(lm - np.asarray(face.landmarks)).max() < 8
 
 
+def test_face_indices_are_positions_in_the_callers_list(restorer, astronaut, astro_result):
+    face = astro_result.faces[0].face
+    seen = []
+    out = restorer.restore(
+        Photo(pixels=astronaut),
+        [face.with_(include=False), face],
+        on_face=lambda i, a, r: seen.append(i),
+    )
+    assert [fr.index for fr in out.faces] == [1] and seen == [1]
+
+
 def test_per_face_blend_zero_returns_the_original(restorer, astronaut, astro_result):
     face = astro_result.faces[0].face
     out = restorer.restore(Photo(pixels=astronaut), [face.with_(blend=0.0)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import shutil
 import threading
 import time
 import weakref
@@ -37,8 +38,9 @@ def _running(thread: QThread) -> bool:
 
 @pytest.fixture(autouse=True)
 def no_leftover_threads(qapp, monkeypatch):
-    """Fail the test when a QThread, worker or Python thread it started is still running."""
-    from gpen_desktop.gui.worker import live_workers
+    """Fail the test when a QThread, worker, task pool or Python thread it started is still
+    running, after stopping every one of them (so the next test starts clean)."""
+    from gpen_desktop.gui.worker import live_pools, live_workers
 
     started: weakref.WeakSet[QThread] = weakref.WeakSet()
     original_start = QThread.start
@@ -60,6 +62,7 @@ def no_leftover_threads(qapp, monkeypatch):
             f"QThread {t.objectName() or type(t).__name__}" for t in list(started) if _running(t)
         ]
         out += [f"InferenceWorker {id(w):x}" for w in live_workers()]
+        out += [f"TaskPool {id(p):x}" for p in live_pools()]
         out += [
             f"thread {t.name}"
             for t in threading.enumerate()
@@ -73,10 +76,78 @@ def no_leftover_threads(qapp, monkeypatch):
         qapp.processEvents()
         time.sleep(0.02)
         left = leftovers()
-    if left:  # stop them so the next test starts clean, then fail this one
+    if left:  # stop them all so the next test starts clean, then fail this one
         for worker in live_workers():
             worker.shutdown(timeout_ms=5000)
+        for pool in live_pools():
+            pool.shutdown(wait=False)
+            for t in pool.threads():
+                t.join(5.0)
+        for t in list(started):
+            if _running(t):
+                t.requestInterruption()
+                t.quit()
+                t.wait(5000)
+        for t in threading.enumerate():
+            if t not in before and t.is_alive() and t is not threading.current_thread():
+                t.join(5.0)
         pytest.fail(f"test left threads running: {', '.join(left)}")
+
+
+@pytest.fixture
+def weights(tmp_path, tiny_checkpoint):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    shutil.copy(tiny_checkpoint, folder / "tiny-64.pth")
+    return folder
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut_png):
+    """A private copy of the astronaut photo (tests may try to overwrite it)."""
+    path = tmp_path / "astronaut.png"
+    shutil.copy(astronaut_png, path)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, aloop, until, weights):
+    from gui_helpers import make_window
+
+    w = make_window(qtbot, aloop, until, weights)
+    yield w
+    w.close()
+    w.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def questions(monkeypatch):
+    """The window's questions answered without a dialog: Discard unsaved work, stop a running
+    restore, save a stale result as it is, use a saved session. ``questions.asked`` lists
+    (question, argument) in order; set ``questions.answers[name]`` to answer otherwise."""
+    from gpen_desktop.gui import questions as hooks
+
+    class Answers:
+        def __init__(self) -> None:
+            self.asked: list[tuple[str, object]] = []
+            self.answers = {
+                "ask_unsaved": "discard",
+                "ask_stale_save": "save",
+                "confirm_stop_restore": True,
+                "ask_open_session": True,
+            }
+
+        def hook(self, name: str):
+            def answer(_parent, *args):
+                self.asked.append((name, args[0] if args else None))
+                return self.answers[name]
+
+            return answer
+
+    answers = Answers()
+    for name in answers.answers:
+        monkeypatch.setattr(hooks, name, answers.hook(name))
+    return answers
 
 
 @pytest.fixture

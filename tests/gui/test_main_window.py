@@ -13,59 +13,13 @@ import time
 
 import numpy as np
 import pytest
+from gui_helpers import make_window, open_photo, run
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from gpen_desktop.core.inference import cpu_has_native_bfloat16
 from gpen_desktop.gui import export
-from gpen_desktop.gui.main_window import GapMonitor, MainWindow
+from gpen_desktop.gui.run_status import GapMonitor
 from gpen_desktop.gui.state import PhotoStatus
-
-
-def run(loop, coro, timeout: float = 60.0):
-    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-
-@pytest.fixture
-def weights(tmp_path, tiny_checkpoint):
-    folder = tmp_path / "weights"
-    folder.mkdir()
-    shutil.copy(tiny_checkpoint, folder / "tiny-64.pth")
-    return folder
-
-
-@pytest.fixture
-def photo(tmp_path, astronaut_png):
-    """A private copy of the astronaut photo (tests may try to overwrite it)."""
-    path = tmp_path / "astronaut.png"
-    shutil.copy(astronaut_png, path)
-    return path
-
-
-def make_window(qtbot, aloop, until, weights_dir) -> MainWindow:
-    window = MainWindow(weights_dir=str(weights_dir))
-    qtbot.addWidget(window)
-    window.resize(1280, 820)
-    window.show()
-    qtbot.waitExposed(window)
-    run(aloop, until(lambda: window.options_panel._scanned, 60, "the model scan"))
-    return window
-
-
-@pytest.fixture
-def window(qtbot, aloop, until, weights):
-    w = make_window(qtbot, aloop, until, weights)
-    yield w
-    w.close()
-    w.deleteLater()
-
-
-def open_photo(window, aloop, until, path):
-    docs = run(aloop, window.open_paths_async([path]))
-    assert docs, "nothing opened"
-    doc = docs[0]
-    run(aloop, until(lambda: doc.detected, 60, "face detection"))
-    return doc
-
 
 # --------------------------------------------------------------------------- opening
 
@@ -293,7 +247,11 @@ def test_cancel_stops_a_running_restore(window, aloop, until, photo):
     run(
         aloop,
         until(
-            lambda: window._current_job is not None and window._current_job.done >= 1,
+            lambda: (
+                window.controller.run is not None
+                and window.controller.run.job is not None
+                and window.controller.run.job.done >= 1
+            ),
             60,
             "the first batch",
         ),
@@ -302,7 +260,7 @@ def test_cancel_stops_a_running_restore(window, aloop, until, photo):
     run(aloop, asyncio.wait({task}, timeout=30))
     assert task.done() and task.exception() is None
     assert doc.status is PhotoStatus.READY and not doc.has_result
-    assert window._run is None and not window.act_cancel.isEnabled()
+    assert window.controller.run is None and not window.act_cancel.isEnabled()
     assert "Cancelled" in window.banner.text
     assert window.act_restore.isEnabled()
 
@@ -358,7 +316,9 @@ def test_export_writes_and_never_overwrites_silently(
     # Save As with JPEG through the (patched) file dialog; the extension is added
     window.options_panel.format.setCurrentText("JPEG")
     window.options_panel.quality.setValue(80)
-    monkeypatch.setattr(window, "_ask_save_path", lambda suggested: str(tmp_path / "out" / "as"))
+    monkeypatch.setattr(
+        window.exporter, "_ask_save_path", lambda suggested: str(tmp_path / "out" / "as")
+    )
     written = run(aloop, window.save(ask=True))
     assert written == tmp_path / "out" / "as.jpg" and written.read_bytes()[:2] == b"\xff\xd8"
 
@@ -407,8 +367,8 @@ def test_settings_persist(qtbot, aloop, until, weights):
     window.options_panel.blend.setValue(70)
     window.options_panel.detector.setCurrentIndex(window.options_panel.detector.findData("dlib"))
     window.options_panel.precision.setCurrentIndex(1)
+    window.options_panel.theme.setCurrentIndex(window.options_panel.theme.findData("dark"))
     assert window.options_panel.options().dtype == "float32"
-    assert window.options_panel.options().to_core().dtype == "float32"
     window.close()
     again = make_window(qtbot, aloop, until, weights)
     try:
@@ -416,6 +376,8 @@ def test_settings_persist(qtbot, aloop, until, weights):
         assert again.options_panel.options().detector == "dlib"
         assert again.options_panel.precision.currentText() == "Exact (float32)"
         assert again.options_panel.model_path().endswith("tiny-64.pth")
+        assert again.options_panel.theme.currentData() == "dark"
+        again.options_panel.theme.setCurrentIndex(0)  # back to the system's for other tests
     finally:
         again.close()
 

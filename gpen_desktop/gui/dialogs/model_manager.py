@@ -3,8 +3,9 @@
 Lists every official checkpoint (:data:`gpen_desktop.core.catalog.KNOWN_MODELS`) with its size,
 purpose and whether the weights folder holds it (the folder is scanned by content, so renamed
 files still count), plus other valid GPEN checkpoints and unusable files with their reason.
-Downloads (resumable, cancellable, verified by content) and folder scans run on their own
-``QThread`` so the dialog stays responsive; every thread is stopped when the dialog closes.
+Downloads (resumable, cancellable, verified by content) and folder scans run as background
+tasks in the dialog's :class:`~gpen_desktop.gui.worker.TaskPool` (the mechanism every
+background job of the GUI uses), so the dialog stays responsive; they stop when it closes.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import html
 import logging
 import os
 import shutil
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QThread, QUrl, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QFont, QIcon, QPalette
 from PySide6.QtWidgets import (
     QDialog,
@@ -40,9 +39,10 @@ from PySide6.QtWidgets import (
 
 from gpen_desktop.core import downloads
 from gpen_desktop.core.catalog import CHECKPOINT_EXTENSIONS, KNOWN_MODELS, KnownModel
-from gpen_desktop.core.errors import Cancelled, GpenError
+from gpen_desktop.core.errors import GpenError
 from gpen_desktop.core.models import FoundModel, default_weights_dir
 from gpen_desktop.gui.icons import icon
+from gpen_desktop.gui.worker import BackgroundTask, TaskPool
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,8 @@ PURPOSES = {
     "parsing": "Face parsing mask (optional)",
 }
 
-# Every started worker thread until it has finished, whatever happens to its dialog, so that
-# Python never destroys a running QThread.
-_LIVE: set[QThread] = set()
+# Every started task until it has finished, whatever happens to its dialog.
+_LIVE: set[BackgroundTask] = set()
 
 COL_NAME, COL_PURPOSE, COL_SIZE, COL_STATUS, COL_ACTION = range(5)
 
@@ -72,68 +71,33 @@ def _purpose(task: str) -> str:
     return PURPOSES.get(task, task)
 
 
-class _Task(QThread):
-    """Runs ``fn()`` once on its own thread and reports the outcome through queued signals."""
+class _DownloadProgress:
+    """Throttles a download's progress reports to one every ``interval`` seconds."""
 
-    succeeded = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal(str)
+    def __init__(self, task: BackgroundTask, interval: float) -> None:
+        self._task, self._interval, self._last = task, interval, 0.0
 
-    def __init__(self, fn: Callable[[], Any], label: str) -> None:
-        super().__init__()
-        self._fn = fn
-        self.label = label
-        self.setObjectName(f"gpen-{label}")
-
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except Cancelled as exc:
-            self.cancelled.emit(str(exc))
-        except GpenError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # the thread must always report back
-            log.exception("%s failed", self.label)
-            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
-        else:
-            self.succeeded.emit(result)
-
-    def cancel(self) -> None:
-        """Ask the task to stop early (no-op for tasks that cannot be interrupted)."""
-
-
-class _DownloadTask(_Task):
-    """Downloads one model; ``progressed(done, total_or_None)`` at most every ``interval`` s."""
-
-    progressed = Signal(object, object)
-
-    def __init__(
-        self, model: KnownModel, url: str, dest: Path, timeout: float, interval: float
-    ) -> None:
-        self._stop = threading.Event()
-        self._interval = interval
-        self._last = 0.0
-        self.model = model
-        super().__init__(
-            lambda: downloads.download(
-                url,
-                dest,
-                expected_model=model,
-                progress=self._progress,
-                cancel=self._stop.is_set,
-                timeout=timeout,
-            ),
-            f"download-{model.name}",
-        )
-
-    def _progress(self, done: int, total: int | None) -> None:
+    def __call__(self, done: int, total: int | None) -> None:
         now = time.monotonic()
         if now - self._last >= self._interval or done == total or done == 0:
             self._last = now
-            self.progressed.emit(done, total)
+            self._task.report(done, total)
 
-    def cancel(self) -> None:
-        self._stop.set()
+
+def _download_task(
+    model: KnownModel, url: str, dest: Path, timeout: float, interval: float
+) -> BackgroundTask:
+    def fetch(task: BackgroundTask) -> Path:
+        return downloads.download(
+            url,
+            dest,
+            expected_model=model,
+            progress=_DownloadProgress(task, interval),
+            cancel=task.stop.is_set,
+            timeout=timeout,
+        )
+
+    return BackgroundTask(fetch, f"download-{model.name}")
 
 
 @dataclass
@@ -182,9 +146,10 @@ class ModelManagerDialog(QDialog):
         ]
         self._timeout = timeout
         self._found: list[FoundModel] = []
-        self._tasks: set[_Task] = set()
-        self._downloads: dict[str, _DownloadTask] = {}
-        self._scan_task: _Task | None = None
+        self._pool = TaskPool(4, "gpen-models")
+        self._tasks: set[BackgroundTask] = set()
+        self._downloads: dict[str, BackgroundTask] = {}
+        self._scan_task: BackgroundTask | None = None
         self._rescan = False
         self._rows: dict[str, _Row] = {}
         self._closed = False
@@ -355,7 +320,7 @@ class ModelManagerDialog(QDialog):
         from gpen_desktop.core.models import scan_weights
 
         folder = self._weights_dir
-        task = _Task(lambda: scan_weights([folder]), "scan")
+        task = BackgroundTask(lambda _t: scan_weights([folder]), "scan")
         task.succeeded.connect(self._on_scan_done)
         task.failed.connect(self._on_scan_failed)
         self._scan_task = task
@@ -375,7 +340,7 @@ class ModelManagerDialog(QDialog):
             self._show_message(f"{name} has no download address; add the file you have.", True)
             return
         dest = self._weights_dir / model.filename
-        task = _DownloadTask(model, model.url, dest, self._timeout, self.PROGRESS_INTERVAL)
+        task = _download_task(model, model.url, dest, self._timeout, self.PROGRESS_INTERVAL)
         task.progressed.connect(lambda d, t, n=name: self._on_progress(n, d, t))
         task.succeeded.connect(lambda path, n=name: self._on_download_done(n, path))
         task.failed.connect(lambda msg, n=name: self._on_download_failed(n, msg))
@@ -419,7 +384,7 @@ class ModelManagerDialog(QDialog):
         source = Path(path)
         from gpen_desktop.core.models import identify
 
-        task = _Task(lambda: identify(source), "inspect")
+        task = BackgroundTask(lambda _t: identify(source), "inspect")
         task.succeeded.connect(lambda found: self._on_inspected(source, found))
         task.failed.connect(lambda msg: self._show_message(f"Not added: {msg}", True))
         self.add_button.setEnabled(False)
@@ -436,29 +401,29 @@ class ModelManagerDialog(QDialog):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._weights_dir)))
 
     def shutdown(self, wait_s: float = 10.0) -> None:
-        """Cancel downloads and stop every worker thread (waits up to ``wait_s`` seconds).
+        """Cancel downloads and stop every background task (waits up to ``wait_s`` seconds).
 
-        Threads that do not finish in time are kept alive elsewhere until they end.
+        A task that does not finish in time keeps its pool thread until it ends.
         """
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
         deadline = time.monotonic() + wait_s
+        stuck = False
         for task in list(self._tasks):
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             if task.wait(remaining_ms):
                 _LIVE.discard(task)
-            else:  # stays in _LIVE until its ``finished`` arrives
+            else:  # stays in _LIVE until its ``done`` arrives
+                stuck = True
                 log.warning("%s still running after the dialog closed", task.label)
-            signals = [task.succeeded, task.failed, task.cancelled]
-            if isinstance(task, _DownloadTask):
-                signals.append(task.progressed)
-            for signal in signals:
+            for signal in (task.succeeded, task.failed, task.cancelled, task.progressed):
                 with contextlib.suppress(RuntimeError, TypeError):
                     signal.disconnect()
         self._tasks.clear()
         self._downloads.clear()
         self._scan_task = None
+        self._pool.shutdown(wait=not stuck)
 
     # ----------------------------------------------------------------------------- Qt overrides
     def done(self, result: int) -> None:
@@ -470,14 +435,14 @@ class ModelManagerDialog(QDialog):
         super().closeEvent(event)
 
     # ----------------------------------------------------------------------------- internals
-    def _start(self, task: _Task) -> None:
+    def _start(self, task: BackgroundTask) -> None:
         self._tasks.add(task)
         _LIVE.add(task)
-        task.finished.connect(lambda t=task: _LIVE.discard(t))
-        task.finished.connect(lambda t=task: self._on_task_finished(t))
-        task.start()
+        task.done.connect(lambda t=task: _LIVE.discard(t))
+        task.done.connect(lambda t=task: self._on_task_finished(t))
+        self._pool.start(task)
 
-    def _on_task_finished(self, task: _Task) -> None:
+    def _on_task_finished(self, task: BackgroundTask) -> None:
         self._tasks.discard(task)
         task.deleteLater()
 
@@ -693,7 +658,7 @@ class ModelManagerDialog(QDialog):
             self._show_message("")
             return
         dest_dir = self._weights_dir
-        task = _Task(lambda: _place_file(source, dest_dir, mode), "add")
+        task = BackgroundTask(lambda _t: _place_file(source, dest_dir, mode), "add")
         task.succeeded.connect(lambda dest: self._on_added(dest, what, mode))
         task.failed.connect(lambda msg: self._show_message(f"Not added: {msg}", True))
         self.add_button.setEnabled(False)

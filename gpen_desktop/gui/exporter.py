@@ -1,0 +1,212 @@
+"""The export controller: Save, Save As, face crops, before | after, Export All.
+
+It writes what the window shows: the document's result composited for the faces and options
+as they are now (never a stale one), through the writers in :mod:`gpen_desktop.gui.export`
+in the I/O pool. A photo whose faces moved since its restore is not saved without asking
+(Restore first / Save as it is / Cancel). Every written file marks its photo saved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog
+
+from gpen_desktop.core.errors import GpenError
+from gpen_desktop.gui import export, questions
+from gpen_desktop.gui import settings as cfg
+from gpen_desktop.gui.state import PhotoDoc
+
+if TYPE_CHECKING:
+    from gpen_desktop.gui.main_window import MainWindow
+
+
+class Exporter(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    # ------------------------------------------------------------------ helpers
+    def _ask_save_path(self, suggested: Path) -> str:
+        settings = self.window.options_panel.export_settings()
+        path, _ = QFileDialog.getSaveFileName(
+            self.window,
+            "Save Restored Photo",
+            str(suggested),
+            export.file_filter(),
+            export.filter_for(settings.format),
+        )
+        return path
+
+    def _folder(self) -> Path:
+        default = str(Path.home())
+        doc = self.window.session.current
+        if doc is not None and doc.path is not None:
+            default = str(doc.path.parent)
+        return Path(cfg.SAVE_DIR.read(self.window.settings) or default)
+
+    def _need_result(self, doc: PhotoDoc | None = None) -> PhotoDoc | None:
+        doc = doc or self.window.session.current
+        if doc is None or not doc.has_result:
+            self.window.show_message(
+                "Nothing to save yet: restore the photo first (Ctrl+R).", "info"
+            )
+            return None
+        return doc
+
+    async def result_to_write(self, doc: PhotoDoc, ask: bool = True) -> Any:
+        """The result Save writes: up to date with blend and exclusions; when faces moved
+        since the restore, asks first (None: cancelled or the restore failed)."""
+        window = self.window
+        options = window.run_options()
+        if ask and doc.faces_needing_restore(options):
+            answer = questions.ask_stale_save(window, doc.name)
+            if answer == "cancel":
+                return None
+            if answer == "restore":
+                await window.controller.restore([doc], options, reuse_kept=True)
+                if doc.faces_needing_restore(options) or not doc.has_result:
+                    return None
+        return await window.controller.composited(doc, options)
+
+    # ------------------------------------------------------------------ commands
+    async def save(
+        self, ask: bool = False, path: str | Path | None = None, doc: PhotoDoc | None = None
+    ) -> Path | None:
+        """Save a restored photo (default: the current one). Never replaces a file (or the
+        original) without asking. Returns the written path, or None."""
+        window = self.window
+        doc = self._need_result(doc)
+        if doc is None:
+            return None
+        settings = window.options_panel.export_settings()
+        if path is None and (ask or doc.saved_path is None):
+            suggested = export.suggested_path(doc.path, doc.name, settings, self._folder())
+            chosen = self._ask_save_path(suggested)
+            if not chosen:
+                return None
+            path = export.with_extension(Path(chosen), settings)
+            if not export.check_target(window, path, doc.path):
+                return None
+        elif path is None:
+            path = doc.saved_path  # Save again to the same file: the user chose it before
+        else:
+            path = Path(path)
+            if not export.check_target(window, path, doc.path):
+                return None
+        result = await self.result_to_write(doc)
+        if result is None:
+            return None
+        written = await window.worker.run_io(export.write_photo, result.image, path, settings)
+        doc.saved_path = written
+        doc.mark_saved(written)
+        cfg.SAVE_DIR.write(window.settings, str(written.parent))
+        window.show_message(f"Saved {written.name}", "info")
+        return written
+
+    def _ask_folder(self, title: str) -> str:
+        return self.window.ask_folder(title, cfg.SAVE_DIR)
+
+    async def export_faces(self, folder: str | Path | None = None) -> list[Path]:
+        doc = self._need_result()
+        if doc is None:
+            return []
+        if folder is None:
+            folder = self._ask_folder("Export Face Crops To")
+            if not folder:
+                return []
+        folder = Path(folder)
+        if await self.result_to_write(doc) is None:
+            return []
+        stem = doc.path.stem if doc.path else doc.name.replace(" ", "_")
+        numbered = [(doc.number(i) - 1, fr) for i, fr in doc.face_results()]
+        targets = export.face_targets(stem, numbered, folder)
+        existing = [t for t in targets if t.exists()]
+        skip = False
+        if existing:
+            answer = export.confirm_many(self.window, existing)
+            if answer == "cancel":
+                return []
+            skip = answer == "skip"
+        written = await self.window.worker.run_io(export.write_faces, stem, numbered, folder, skip)
+        self.window.show_message(f"Exported {len(written)} file(s) to {folder}", "info")
+        return written
+
+    async def export_pair(self, path: str | Path | None = None) -> Path | None:
+        doc = self._need_result()
+        if doc is None:
+            return None
+        settings = self.window.options_panel.export_settings()
+        if path is None:
+            stem = doc.path.stem if doc.path else doc.name.replace(" ", "_")
+            suggested = self._folder() / f"{stem}_before_after{settings.extension}"
+            chosen = self._ask_save_path(suggested)
+            if not chosen:
+                return None
+            path = export.with_extension(Path(chosen), settings)
+        path = Path(path)
+        if not export.check_target(self.window, path, doc.path):
+            return None
+        result = await self.result_to_write(doc)
+        if result is None:
+            return None
+        written = await self.window.worker.run_io(
+            export.write_side_by_side, doc.photo, result.image, path, settings
+        )
+        self.window.show_message(f"Saved {written.name}", "info")
+        return written
+
+    async def export_all(self, folder: str | Path | None = None) -> list[Path]:
+        window = self.window
+        docs = [d for d in window.session.docs if d.has_result]
+        if not docs:
+            window.show_message("No restored photos to export yet.", "info")
+            return []
+        if folder is None:
+            folder = self._ask_folder("Export All Restored Photos To")
+            if not folder:
+                return []
+        folder = Path(folder)
+        settings = window.options_panel.export_settings()
+        targets = [(d, export.suggested_path(d.path, d.name, settings, folder)) for d in docs]
+        # never the originals; ask once about files that already exist
+        if any(export.same_file(t, d.path) for d, t in targets):
+            window.show_message(
+                "Export All would replace original photos; choose another folder or suffix.",
+                "error",
+            )
+            return []
+        existing = [t for _d, t in targets if t.exists()]
+        if existing:
+            answer = export.confirm_many(window, existing)
+            if answer == "cancel":
+                return []
+            if answer == "skip":
+                targets = [(d, t) for d, t in targets if t not in existing]
+        written = []
+        for doc, target in targets:
+            result = await window.controller.composited(doc, window.run_options())
+            try:
+                written.append(
+                    await window.worker.run_io(export.write_photo, result.image, target, settings)
+                )
+            except GpenError as exc:
+                window.show_message(f"Couldn't write {target.name}: {exc}", "error")
+                continue
+            doc.mark_saved(target)
+        cfg.SAVE_DIR.write(window.settings, str(folder))
+        if written:
+            window.show_message(
+                f"Exported {len(written)} photo(s) to {folder}",
+                "info",
+                actions=[
+                    (
+                        "Show Folder",
+                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))),
+                    )
+                ],
+            )
+        return written

@@ -1,0 +1,207 @@
+"""Opening photos: files and folders, paste and drop, decoding, detection, saved sessions and
+Open Recent.
+
+:class:`PhotoOpener` turns paths into :class:`~gpen_desktop.gui.state.PhotoDoc` documents:
+decodes them in the I/O pool, detects faces on the worker (or, when the photo has a session
+sidecar and the person agrees, takes the faces as edited from it) and remembers what opened in
+Open Recent. A photo that cannot be opened says why, on the photo and in the banner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from gpen_desktop.core.errors import Cancelled, GpenError
+from gpen_desktop.core.types import Photo
+from gpen_desktop.gui import questions
+from gpen_desktop.gui import settings as cfg
+from gpen_desktop.gui.jobs import DetectRequest, expand_paths, load_for_display
+from gpen_desktop.gui.qimage import display_images
+from gpen_desktop.gui.state import (
+    MANUAL_SCORE,
+    PhotoDoc,
+    PhotoStatus,
+    is_manual,
+    reading_order,
+)
+from gpen_desktop.gui.worker import describe_exception
+
+if TYPE_CHECKING:
+    from gpen_desktop.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+MAX_RECENT = 10
+
+
+def _load_sidecar(path: Path):
+    """The photo's saved session, or None when it has none; SessionError when it is broken."""
+    from gpen_desktop.core.session import load_session, sidecar_path
+
+    sidecar = sidecar_path(path)
+    return load_session(sidecar) if sidecar.is_file() else None
+
+
+class PhotoOpener(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.loads: dict[PhotoDoc, asyncio.Task] = {}
+        self.detections: dict[PhotoDoc, asyncio.Task] = {}
+
+    @property
+    def session(self):
+        return self.window.session
+
+    async def open_paths(self, paths: list[str | Path]) -> list[PhotoDoc]:
+        """Open files and folders; returns the new documents once all have loaded (or failed)."""
+        w = self.window
+        files, problems = await w.worker.run_io(expand_paths, paths)
+        new_docs: list[PhotoDoc] = []
+        first: PhotoDoc | None = None
+        for path in files:
+            existing = self.session.find(path)
+            if existing is not None:
+                first = first or existing
+                continue
+            doc = self.session.add(PhotoDoc(path))
+            new_docs.append(doc)
+            first = first or doc
+            self.loads[doc] = w.spawn(self._load(doc))
+        if first is not None:
+            self.session.set_current(first)
+            cfg.OPEN_DIR.write(w.settings, str(Path(files[0]).parent))
+        if new_docs:
+            await asyncio.gather(
+                *(self.loads[d] for d in new_docs if d in self.loads), return_exceptions=True
+            )
+        failed = [(d.path, d.message) for d in new_docs if d.status is PhotoStatus.UNREADABLE]
+        bad = {Path(p) for p, _why in problems} | {Path(p) for p, _why in failed}
+        # what opened goes to Open Recent; a file that failed does not
+        self.add_recent([Path(p) for p in paths if Path(p) not in bad])
+        failed += problems
+        if failed:
+            lines = [f"{Path(p).name}: {why}" for p, why in failed]
+            head = "Couldn't open " + (lines[0] if len(lines) == 1 else f"{len(lines)} files")
+            detail = "" if len(lines) == 1 else " — " + "; ".join(lines[:4])
+            w.show_message(head + detail, "warning")
+        return new_docs
+
+    async def _load(self, doc: PhotoDoc) -> None:
+        w = self.window
+        try:
+            photo, image, thumb = await w.worker.run_io(load_for_display, doc.path)
+        except Exception as exc:  # noqa: BLE001 - shown on the photo and in the banner
+            doc.set_unreadable(str(describe_exception(exc)))
+            return
+        finally:
+            self.loads.pop(doc, None)
+        doc.set_loaded(photo, image, thumb)
+        if not await self._open_session(doc):
+            self.detections[doc] = w.spawn(self.detect(doc))
+
+    async def _open_session(self, doc: PhotoDoc) -> bool:
+        """Offer the photo's saved session; True when its faces were taken."""
+        w = self.window
+        try:
+            saved = await w.worker.run_io(_load_sidecar, doc.path)
+        except GpenError as exc:
+            w.show_message(f"Couldn't read the session of {doc.name}: {exc}", "warning", doc=doc)
+            return False
+        if saved is None or not questions.ask_open_session(w, doc.name, len(saved.faces)):
+            return False
+        faces = [sf.face.with_(score=MANUAL_SCORE) if sf.manual else sf.face for sf in saved.faces]
+        doc.set_detected(faces, sort=False)  # the session's order (and numbers) as saved
+        doc.exports = [Path(p) for p in saved.exports]
+        w.apply_session_options(saved)
+        warnings = await w.worker.run_io(saved.check, doc.path, w.run_options().model_path)
+        if warnings:
+            w.show_message(f"Session of {doc.name}: " + "; ".join(warnings), "warning", doc=doc)
+        return True
+
+    def open_photo(self, photo: Photo, name: str | None = None) -> PhotoDoc:
+        """Open an in-memory photo (paste)."""
+        doc = self.session.add(PhotoDoc(None, name))
+        doc.set_loaded(photo, *display_images(photo))
+        self.session.set_current(doc)
+        self.detections[doc] = self.window.spawn(self.detect(doc))
+        return doc
+
+    async def detect(self, doc: PhotoDoc, keep_manual: bool = False) -> None:
+        """Find the faces of ``doc`` with the chosen detector; ``keep_manual`` keeps the faces a
+        person drew (Detect Faces Again, an undoable step)."""
+        w = self.window
+        try:
+            faces = await w.worker.run(DetectRequest(doc.photo, w.run_options()))
+        except Cancelled:
+            return
+        except GpenError as exc:
+            if not keep_manual:
+                doc.set_detected([])
+            w.show_message(f"Face detection failed for {doc.name}: {exc}", "error", doc=doc)
+            return
+        finally:
+            self.detections.pop(doc, None)
+        if doc not in self.session.docs:
+            return
+        if keep_manual:
+            drawn = [f for f in doc.faces if is_manual(f)]
+            found = tuple(reading_order(faces)) + tuple(drawn)
+            doc.edit_faces(found, "Detect faces again", select=0)
+        else:
+            doc.set_detected(faces)
+        if doc is self.session.current:
+            w.refresh_crops_soon()
+            if not faces and not doc.faces:
+                w.show_message(
+                    f"No faces found in {doc.name}. Draw one with Add Face (N).", "info", doc=doc
+                )
+
+    async def ensure_ready(self, doc: PhotoDoc) -> bool:
+        """Wait until ``doc`` is loaded and detected; False when it can't be opened."""
+        task = self.loads.get(doc)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        if not doc.is_loaded:
+            return False
+        task = self.detections.get(doc)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        if not doc.detected:
+            await self.detect(doc)
+        return True
+
+    # ------------------------------------------------------------------ Open Recent
+    def recent(self) -> list[str]:
+        return list(cfg.RECENT.read(self.window.settings))
+
+    def add_recent(self, paths: Iterable[Path]) -> None:
+        """Remember opened files and folders (newest first)."""
+        new = [str(p.resolve()) for p in paths]
+        items = list(dict.fromkeys(new[::-1] + self.recent()))
+        cfg.RECENT.write(self.window.settings, items[:MAX_RECENT])
+        self.rebuild_recent_menu()
+
+    def rebuild_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        items = self.recent()
+        for p in items:
+            act = menu.addAction(Path(p).name)
+            act.setToolTip(p)
+            act.setStatusTip(p)
+            act.triggered.connect(lambda _c=False, p=p: self.window.open_paths([p]))
+        if items:
+            menu.addSeparator()
+            menu.addAction("Clear Recent", self.clear_recent)
+        menu.setEnabled(bool(items))
+
+    def clear_recent(self) -> None:
+        cfg.RECENT.write(self.window.settings, [])
+        self.rebuild_recent_menu()

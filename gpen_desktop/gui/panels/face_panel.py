@@ -1,0 +1,217 @@
+"""The current photo's faces: aligned crops, include boxes, per-face blend, before/after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gpen_desktop.gui.compare import FaceCompare
+from gpen_desktop.gui.qimage import pixmap_from_rgb
+from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus
+
+
+class FacePanel(QWidget):
+    """The current photo's faces: aligned crops, include boxes, per-face blend, before/after.
+
+    Crops come from the window (computed in the I/O pool) through :meth:`set_crop`.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc: PhotoDoc | None = None
+        self._binding = DocBinding(
+            lambda d: [
+                (d.facesChanged, self.refresh),
+                (d.selectionChanged, self._on_selection),
+                (d.resultChanged, self._refresh_detail),
+                (d.statusChanged, self._on_status),
+            ]
+        )
+        self._crops: dict[Any, QPixmap] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(56, 56))
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setMinimumHeight(120)
+        self.list.currentRowChanged.connect(self._on_row)
+        self.list.itemChanged.connect(self._on_item_changed)
+        self.empty = QLabel()
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.empty.setEnabled(False)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty, 1)
+
+        self.detail = QGroupBox("Selected face")
+        form = QVBoxLayout(self.detail)
+        self.compare = FaceCompare()
+        form.addWidget(self.compare)
+        self.include = QCheckBox("Restore this face")
+        self.include.toggled.connect(self._on_include)
+        form.addWidget(self.include)
+        row = QHBoxLayout()
+        self.own_blend = QCheckBox("Own blend")
+        self.own_blend.setToolTip("Override the photo-wide blend (fidelity) for this face")
+        self.own_blend.toggled.connect(self._on_own_blend)
+        self.blend = QSlider(Qt.Orientation.Horizontal)
+        self.blend.setRange(0, 100)
+        self.blend.valueChanged.connect(self._on_blend)
+        self.blend_label = QLabel("100 %")
+        self.blend_label.setMinimumWidth(44)
+        row.addWidget(self.own_blend)
+        row.addWidget(self.blend, 1)
+        row.addWidget(self.blend_label)
+        form.addLayout(row)
+        layout.addWidget(self.detail)
+        self._updating = False
+        self.refresh()
+
+    def set_document(self, doc: PhotoDoc | None) -> None:
+        self._binding.bind(doc)
+        self.doc = doc
+        self.refresh()
+
+    def set_crop(self, key: Any, pixmap: QPixmap) -> None:
+        self._crops[key] = pixmap
+        if len(self._crops) > 512:
+            self._crops.pop(next(iter(self._crops)))
+
+    @staticmethod
+    def crop_key(face) -> Any:
+        return (face.box, face.landmarks)
+
+    def refresh(self) -> None:
+        self._updating = True
+        try:
+            self.list.clear()
+            faces = self.doc.faces if self.doc else ()
+            for i, face in enumerate(faces):
+                item = QListWidgetItem(f"Face {self.doc.number(i)}  ·  {face.size:.0f} px")
+                extra = []
+                if face.blend is not None:
+                    extra.append(f"blend {face.blend * 100:.0f} %")
+                if face.landmarks is None:
+                    extra.append("landmarks predicted at restore")
+                if extra:
+                    item.setText(item.text() + "\n" + ", ".join(extra))
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(
+                    Qt.CheckState.Checked if face.include else Qt.CheckState.Unchecked
+                )
+                crop = self._crops.get(self.crop_key(face))
+                if crop is not None:
+                    item.setIcon(QIcon(crop))
+                self.list.addItem(item)
+            if self.doc is not None and self.doc.selected >= 0:
+                self.list.setCurrentRow(self.doc.selected)
+            if self.doc is None:
+                self.empty.setText("Open a photo to see its faces here.")
+            elif self.doc.status is PhotoStatus.UNREADABLE:
+                self.empty.setText(f"Couldn't open this photo: {self.doc.message}")
+            elif not self.doc.detected:
+                self.empty.setText("Looking for faces…")
+            else:
+                self.empty.setText(
+                    "No faces found. Draw a box with <b>Add Face</b> (N) around a face the "
+                    "detector missed."
+                )
+            self.empty.setVisible(not faces)
+            self.list.setVisible(bool(faces))
+            self.detail.setVisible(bool(faces))
+        finally:
+            self._updating = False
+        self._refresh_detail()
+
+    def _refresh_detail(self) -> None:
+        doc = self.doc
+        index = doc.selected if doc else -1
+        self.detail.setEnabled(index >= 0)
+        self._updating = True
+        try:
+            if index < 0:
+                self.detail.setTitle("Selected face")
+                self.include.setChecked(False)
+                self.own_blend.setChecked(False)
+                self.compare.set_crops(None, None)
+                return
+            face = doc.faces[index]
+            self.detail.setTitle(f"Face {doc.number(index)}")
+            self.include.setChecked(face.include)
+            self.own_blend.setChecked(face.blend is not None)
+            self.blend.setEnabled(face.blend is not None)
+            value = round(100 * (face.blend if face.blend is not None else 1.0))
+            self.blend.setValue(value)
+            self.blend_label.setText(f"{value} %")
+            before = self._crops.get(self.crop_key(face))
+            after = None
+            fr = doc.face_result(index)
+            if fr is not None:
+                # "After" is what the output shows of the face: blend, mask, colour and grey
+                shown = doc.shown_crop(index)
+                before = pixmap_from_rgb(fr.aligned_input)
+                after = pixmap_from_rgb(shown if shown is not None else fr.restored)
+            self.compare.set_crops(before, after)
+        finally:
+            self._updating = False
+
+    def show_preview(self, aligned: Any, restored: Any) -> None:
+        """Before/after of the selected face while its photo is still being restored (the
+        network's crop, before it is pasted)."""
+        self.compare.set_crops(pixmap_from_rgb(aligned), pixmap_from_rgb(restored))
+
+    def _on_status(self) -> None:
+        if self.doc is not None and not self.doc.faces:
+            self.refresh()
+
+    def _on_selection(self, index: int) -> None:
+        self._updating = True
+        try:
+            self.list.setCurrentRow(index)
+        finally:
+            self._updating = False
+        self._refresh_detail()
+
+    def _on_row(self, row: int) -> None:
+        if not self._updating and self.doc is not None:
+            self.doc.select(row)
+
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        if self._updating or self.doc is None:
+            return
+        row = self.list.row(item)
+        include = item.checkState() == Qt.CheckState.Checked
+        if 0 <= row < len(self.doc.faces) and self.doc.faces[row].include != include:
+            QTimer.singleShot(0, lambda: self.doc and self.doc.set_included(row, include))
+
+    def _on_include(self, checked: bool) -> None:
+        if self._updating or self.doc is None or self.doc.selected < 0:
+            return
+        self.doc.set_included(self.doc.selected, checked)
+
+    def _on_own_blend(self, checked: bool) -> None:
+        if self._updating or self.doc is None or self.doc.selected < 0:
+            return
+        self.blend.setEnabled(checked)
+        self.doc.set_face_blend(self.doc.selected, self.blend.value() / 100 if checked else None)
+
+    def _on_blend(self, value: int) -> None:
+        self.blend_label.setText(f"{value} %")
+        if self._updating or self.doc is None or self.doc.selected < 0:
+            return
+        if self.own_blend.isChecked():
+            self.doc.set_face_blend(self.doc.selected, value / 100)

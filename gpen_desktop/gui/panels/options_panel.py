@@ -1,0 +1,441 @@
+"""Model, device, detector and restore options, plus export settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QLocale, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gpen_desktop.gui import settings as cfg
+from gpen_desktop.gui.export import FORMATS, ExportSettings
+from gpen_desktop.gui.icons import icon
+from gpen_desktop.gui.panels.empty_state import ModelCard
+
+
+def human_size(n: int | None) -> str:
+    """A file size in the user's locale ("284 MB"); "" for none."""
+    if not n:
+        return ""
+    return QLocale().formattedDataSize(int(n), 0, QLocale.DataSizeFormat.DataSizeSIFormat)
+
+
+def model_text(fm: Any) -> str:
+    """How a found model reads in the model list: name and size."""
+    info = fm.info
+    size = human_size(getattr(info, "file_size", 0) or _file_size(fm.path))
+    name = info.name or Path(fm.path).stem
+    if getattr(fm, "known", None) is None and name == Path(fm.path).stem:
+        name = f"{name} (GPEN {info.in_size} px)"
+    return f"{name}  ·  {size}" if size else name
+
+
+#: Words for core's choice keys (the lists themselves come from core through gui.settings).
+LABELS = {
+    "detector": {
+        "auto": "Auto",
+        "retinaface": "RetinaFace (needs its weights)",
+        "dlib": "dlib HOG (fast, offline)",
+        "dlib-cnn": "dlib CNN (slower, finds more)",
+    },
+    "mask": {"feather": "Soft square (fast)", "parsing": "Face parsing (needs ParseNet)"},
+    "precision": {
+        "auto": "Fast (auto)",
+        "float32": "Exact (float32)",
+        "bfloat16": "bfloat16",
+        "float16": "float16 (GPUs)",
+    },
+}
+CHOOSE_FILE = "__choose__"
+
+
+def _fill(combo: QComboBox, keys: tuple, labels: dict[Any, str]) -> None:
+    for key in keys:
+        combo.addItem(labels.get(key, str(key)), key)
+
+
+class OptionsPanel(QWidget):
+    """Model, device, detector and restore options, plus export settings.
+
+    ``optionsChanged`` fires on any change; :meth:`options` returns core's frozen
+    ``RestoreOptions``, :meth:`export_settings` an :class:`ExportSettings`.
+    """
+
+    optionsChanged = Signal()
+    themeChanged = Signal(str)  # "system", "light" or "dark"
+    chooseCheckpointRequested = Signal()
+    manageModelsRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loading = False
+        self._custom: list[str] = []
+        self._scanned = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        model_box = QGroupBox("Model")
+        mform = QVBoxLayout(model_box)
+        self.model = QComboBox()
+        self.model.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model.setMinimumContentsLength(16)
+        self.model.activated.connect(self._on_model_activated)
+        self.model.currentIndexChanged.connect(self._changed)
+        row = QHBoxLayout()
+        row.addWidget(self.model, 1)
+        manage = QToolButton()
+        manage.setIcon(icon("models"))
+        manage.setToolTip("Model manager…")
+        manage.clicked.connect(self.manageModelsRequested)
+        row.addWidget(manage)
+        mform.addLayout(row)
+        self.model_info = QLabel("Looking for models…")
+        self.model_info.setWordWrap(True)
+        self.model_info.setEnabled(False)
+        mform.addWidget(self.model_info)
+        self.model_card = ModelCard(compact=True)
+        self.model_card.manageModelsRequested.connect(self.manageModelsRequested)
+        self.model_card.chooseCheckpointRequested.connect(self.chooseCheckpointRequested)
+        self.model_card.hide()
+        mform.addWidget(self.model_card)
+        layout.addWidget(model_box)
+
+        run_box = QGroupBox("Restore")
+        form = QFormLayout(run_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.device = QComboBox()
+        self.device.addItem("Auto", "auto")
+        self.device.currentIndexChanged.connect(self._changed)
+        form.addRow("Device", self.device)
+        self.precision = QComboBox()
+        _fill(self.precision, cfg.PRECISIONS, LABELS["precision"])
+        self.precision.setToolTip(
+            "Fast: bfloat16 on CPUs with AMX or AVX512-BF16 and float16 on NVIDIA GPUs, several "
+            "times faster; faces differ from Exact by at most 2 of 255 levels.\n"
+            "Exact: float32 everywhere, the reference GPEN output."
+        )
+        self.precision.currentIndexChanged.connect(self._changed)
+        form.addRow("Precision", self.precision)
+        self.detector = QComboBox()
+        _fill(self.detector, cfg.DETECTORS, LABELS["detector"])
+        self.detector.currentIndexChanged.connect(self._changed)
+        form.addRow("Detector", self.detector)
+        blend_row = QHBoxLayout()
+        self.blend = QSlider(Qt.Orientation.Horizontal)
+        self.blend.setRange(0, 100)
+        self.blend.setValue(100)
+        self.blend.setToolTip(
+            "How much of the restored face to use: 100 % restored, lower keeps more of the original"
+        )
+        self.blend_label = QLabel("100 %")
+        self.blend_label.setMinimumWidth(44)
+        self.blend.valueChanged.connect(lambda v: self.blend_label.setText(f"{v} %"))
+        self.blend.valueChanged.connect(self._changed)
+        blend_row.addWidget(self.blend, 1)
+        blend_row.addWidget(self.blend_label)
+        form.addRow("Blend", blend_row)
+        self.mask = QComboBox()
+        _fill(self.mask, cfg.MASK_TYPES, LABELS["mask"])
+        self.mask.currentIndexChanged.connect(self._changed)
+        form.addRow("Mask", self.mask)
+        self.color_match = QCheckBox("Match colours to the original")
+        self.color_match.toggled.connect(self._changed)
+        form.addRow("", self.color_match)
+        self.upscale = QComboBox()
+        _fill(self.upscale, cfg.UPSCALES, {n: f"{n}×" for n in cfg.UPSCALES})
+        self.upscale.setToolTip("Scale the whole output photo")
+        self.upscale.currentIndexChanged.connect(self._changed)
+        form.addRow("Output scale", self.upscale)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 32)
+        self.batch.setValue(4)
+        self.batch.setToolTip("Faces per network batch (lower uses less memory)")
+        self.batch.valueChanged.connect(self._changed)
+        form.addRow("Batch size", self.batch)
+        layout.addWidget(run_box)
+
+        export_box = QGroupBox("Export")
+        eform = QFormLayout(export_box)
+        self.format = QComboBox()
+        self.format.addItems(list(FORMATS))
+        eform.addRow("Format", self.format)
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(95)
+        self.quality.setSuffix(" %")
+        self.quality.setToolTip("JPEG and WebP quality")
+        eform.addRow("Quality", self.quality)
+        self.keep_metadata = QCheckBox("Keep EXIF and colour profile")
+        self.keep_metadata.setChecked(True)
+        eform.addRow("", self.keep_metadata)
+        self.suffix = QLineEdit("_restored")
+        self.suffix.setToolTip("Added to file names by Export All")
+        eform.addRow("Suffix", self.suffix)
+        self.format.currentTextChanged.connect(
+            lambda f: self.quality.setEnabled(f in ("JPEG", "WebP"))
+        )
+        self.quality.setEnabled(False)
+        layout.addWidget(export_box)
+        look_box = QGroupBox("Appearance")
+        lform = QFormLayout(look_box)
+        self.theme = QComboBox()
+        _fill(self.theme, cfg.THEMES, {"system": "System", "light": "Light", "dark": "Dark"})
+        self.theme.currentIndexChanged.connect(
+            lambda _i: self._loading or self.themeChanged.emit(self.theme.currentData())
+        )
+        lform.addRow("Theme", self.theme)
+        layout.addWidget(look_box)
+        layout.addStretch()
+
+    # ------------------------------------------------------------------ models and devices
+    def set_models(self, found: list[Any], weights_dir: str) -> None:
+        """Fill the model list from ``core.models.scan_weights`` results."""
+        self._scanned = True
+        previous = self.model_path()
+        self._loading = True
+        try:
+            self.model.clear()
+            usable = 0
+            for fm in found:
+                kind = getattr(fm, "kind", "restorer" if fm.info is not None else "invalid")
+                if kind == "restorer" and fm.info is not None:
+                    self.model.addItem(model_text(fm), str(fm.path))
+                    self.model.setItemData(
+                        self.model.count() - 1,
+                        f"{fm.info.summary()}\n{fm.path}",
+                        Qt.ItemDataRole.ToolTipRole,
+                    )
+                    usable += 1
+                elif kind == "invalid":
+                    self.model.addItem(f"{Path(fm.path).name} (not usable)", "")
+                    idx = self.model.count() - 1
+                    self.model.setItemData(idx, fm.error or "", Qt.ItemDataRole.ToolTipRole)
+                    self.model.model().item(idx).setEnabled(False)
+            for path in self._custom:
+                if self.model.findData(path) < 0 and Path(path).is_file():
+                    self.model.addItem(f"{Path(path).name} (chosen file)", path)
+                    usable += 1
+            self.model.insertSeparator(self.model.count())
+            self.model.addItem("Choose a checkpoint file…", CHOOSE_FILE)
+            index = self.model.findData(previous) if previous else -1
+            if index < 0:
+                index = next((i for i in range(self.model.count()) if self._is_model_index(i)), -1)
+            self.model.setCurrentIndex(max(index, 0) if index >= 0 else -1)
+        finally:
+            self._loading = False
+        self.model_card.set_weights_dir(weights_dir)
+        self.model_card.setVisible(usable == 0)
+        self.model.setVisible(True)
+        self._update_model_info()
+        self.optionsChanged.emit()
+
+    def _is_model_index(self, index: int) -> bool:
+        data = self.model.itemData(index)
+        return bool(data) and data != CHOOSE_FILE
+
+    def add_custom_model(self, path: str, label: str | None = None) -> None:
+        """Add (and select) a checkpoint chosen from disk."""
+        if path not in self._custom:
+            self._custom.append(path)
+        index = self.model.findData(path)
+        if index < 0:
+            insert_at = max(0, self.model.count() - 2)
+            self.model.insertItem(insert_at, label or f"{Path(path).name} (chosen file)", path)
+            index = insert_at
+        self.model.setCurrentIndex(index)
+        self.model_card.hide()
+        self._update_model_info()
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        current = self.device.currentData()
+        self._loading = True
+        try:
+            self.device.clear()
+            for key, label in devices:
+                self.device.addItem(_plain_device(label), key)
+            index = self.device.findData(current)
+            self.device.setCurrentIndex(max(0, index))
+        finally:
+            self._loading = False
+
+    def set_available(self, detectors: tuple[str, ...], parsing: bool, weights_dir: str) -> None:
+        """Grey out detectors and masks whose weights are missing (with the reason)."""
+        where = weights_dir or "the weights folder"
+        for combo, usable, why in (
+            (
+                self.detector,
+                {"auto", *detectors},
+                f"needs RetinaFace-R50.pth (model manager) in {where}",
+            ),
+            (
+                self.mask,
+                {"feather", *(("parsing",) if parsing else ())},
+                f"needs ParseNet-latest.pth (model manager) in {where}",
+            ),
+        ):
+            for i in range(combo.count()):
+                ok = combo.itemData(i) in usable
+                combo.model().item(i).setEnabled(ok)
+                combo.setItemData(i, None if ok else why, Qt.ItemDataRole.ToolTipRole)
+            if combo.currentData() not in usable:
+                combo.setCurrentIndex(0)
+
+    def model_path(self) -> str:
+        data = self.model.currentData()
+        return str(data) if data and data != CHOOSE_FILE else ""
+
+    def model_label(self) -> str:
+        if not self.model_path():
+            return "no model" if self._scanned else "looking for models…"
+        return self.model.currentText().split("  ·  ")[0]
+
+    def has_model(self) -> bool:
+        return bool(self.model_path())
+
+    def _on_model_activated(self, index: int) -> None:
+        if self.model.itemData(index) == CHOOSE_FILE:
+            fallback = next((i for i in range(self.model.count()) if self._is_model_index(i)), -1)
+            self.model.setCurrentIndex(fallback)
+            self.chooseCheckpointRequested.emit()
+
+    def _update_model_info(self) -> None:
+        if self.model_path():
+            tip = self.model.itemData(self.model.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+            self.model_info.setText(str(tip).splitlines()[0] if tip else self.model_path())
+            self.model_info.setVisible(True)
+        else:
+            self.model_info.setVisible(not self._scanned)
+
+    def _changed(self, *_args) -> None:
+        if self._loading:
+            return
+        self._update_model_info()
+        self.optionsChanged.emit()
+
+    # ------------------------------------------------------------------ values
+    def values(self) -> dict[str, Any]:
+        """The restore options shown, as RestoreOptions field -> value."""
+        return {
+            "model_path": self.model_path(),
+            "device": self.device.currentData() or "auto",
+            "dtype": self.precision.currentData() or "auto",
+            "detector": self.detector.currentData() or "auto",
+            "blend": self.blend.value() / 100.0,
+            "mask": self.mask.currentData() or "feather",
+            "color_match": self.color_match.isChecked(),
+            "upscale": int(self.upscale.currentData() or 1),
+            "batch_size": self.batch.value(),
+        }
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show restore options (RestoreOptions field -> value), e.g. from a saved session."""
+        self._loading = True
+        try:
+            if values.get("model_path"):
+                path = str(values["model_path"])
+                if self.model.findData(path) < 0:
+                    self.add_custom_model(path)
+                self.model.setCurrentIndex(self.model.findData(path))
+            _select(self.device, values.get("device"))
+            _select(self.precision, values.get("dtype"))
+            _select(self.detector, values.get("detector"))
+            if "blend" in values:
+                self.blend.setValue(round(100 * float(values["blend"])))
+            _select(self.mask, values.get("mask"))
+            if "color_match" in values:
+                self.color_match.setChecked(bool(values["color_match"]))
+            _select(self.upscale, values.get("upscale"))
+            if "batch_size" in values:
+                self.batch.setValue(int(values["batch_size"]))
+        finally:
+            self._loading = False
+        self._changed()
+
+    def options(self, **overrides: Any) -> Any:
+        """The shown options as ``core.pipeline.RestoreOptions`` (``overrides`` replace fields)."""
+        return cfg.restore_options(self.values(), **overrides)
+
+    def export_settings(self) -> ExportSettings:
+        return ExportSettings(
+            format=self.format.currentText(),
+            quality=self.quality.value(),
+            keep_metadata=self.keep_metadata.isChecked(),
+            suffix=self.suffix.text(),
+        )
+
+    def save_settings(self, s) -> None:
+        cfg.write_options(s, self.values())
+        cfg.CUSTOM_MODELS.write(s, self._custom)
+        e = self.export_settings()
+        cfg.EXPORT_FORMAT.write(s, e.format)
+        cfg.EXPORT_QUALITY.write(s, e.quality)
+        cfg.EXPORT_METADATA.write(s, e.keep_metadata)
+        cfg.EXPORT_SUFFIX.write(s, e.suffix)
+        cfg.THEME.write(s, self.theme.currentData())
+
+    def load_settings(self, s) -> None:
+        v = cfg.read_options(s)
+        self._loading = True
+        try:
+            self._custom = list(cfg.CUSTOM_MODELS.read(s))
+            model = v["model_path"]
+            if model:
+                # selectable once the scan lists it; remember it meanwhile
+                self.model.addItem(Path(model).name, model)
+                self.model.setCurrentIndex(self.model.count() - 1)
+            device = v["device"]
+            if self.device.findData(device) < 0:
+                self.device.addItem(device, device)
+            self.device.setCurrentIndex(self.device.findData(device))
+            _select(self.precision, v["dtype"])
+            _select(self.detector, v["detector"])
+            self.blend.setValue(round(100 * min(1.0, max(0.0, v["blend"]))))
+            _select(self.mask, v["mask"])
+            self.color_match.setChecked(v["color_match"])
+            _select(self.upscale, v["upscale"])
+            self.batch.setValue(v["batch_size"])
+            self.format.setCurrentText(cfg.EXPORT_FORMAT.read(s))
+            self.quality.setValue(cfg.EXPORT_QUALITY.read(s))
+            self.keep_metadata.setChecked(cfg.EXPORT_METADATA.read(s))
+            self.suffix.setText(cfg.EXPORT_SUFFIX.read(s))
+            _select(self.theme, cfg.THEME.read(s))
+        finally:
+            self._loading = False
+
+
+def _plain_device(label: str) -> str:
+    """'Auto (CPU (2 threads))' reads 'Auto (CPU, 2 threads)'."""
+    head, sep, inner = label.partition(" (")
+    if sep and inner.endswith("))") and " (" in inner:
+        name, _, rest = inner[:-1].partition(" (")
+        return f"{head} ({name}, {rest}"
+    return label
+
+
+def _select(combo: QComboBox, data: Any) -> None:
+    index = combo.findData(data)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+
+
+def _file_size(path: Any) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
