@@ -29,6 +29,18 @@ class DegradeConfigError(GpenError, ValueError):
     """A degradation configuration (file or options) is invalid."""
 
 
+class TrainConfigError(GpenError, ValueError):
+    """A training option or configuration file is invalid."""
+
+
+class DataError(GpenError):
+    """The training or validation images cannot be used (message names the problem)."""
+
+
+class LossSetupError(GpenError):
+    """A loss term cannot be set up (with ``--strict-losses``: a missing backbone)."""
+
+
 class ImageError(GpenError):
     """A photo cannot be read or written (corrupt, unsupported, too large, exists)."""
 

@@ -19,6 +19,8 @@ ProgressFn = Callable[[int, int, str], None]
 ByteProgressFn = Callable[[int, "int | None"], None]
 #: ``cancel()``: polled between steps; True stops the run (``Cancelled`` is raised).
 CancelFn = Callable[[], bool]
+#: ``progress(record)`` of a training run: one ``log.jsonl`` record (step, losses, steps/s).
+TrainProgressFn = Callable[[dict], None]
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:

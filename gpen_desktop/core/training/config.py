@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpen_desktop.core.errors import GpenError
+from gpen_desktop.core.errors import TrainConfigError
 
 PRESETS = ("seed", "gpen")
 LOSS_TERMS = ("l1", "smooth_l1", "perceptual", "identity", "adversarial", "lpips")
@@ -84,10 +84,6 @@ GPEN_DEGRADATION: dict[str, Any] = {
     "jpeg_p": 1.0,
     "jpeg_quality": [60, 100],
 }
-
-
-class TrainConfigError(GpenError, ValueError):
-    """A training option or configuration file is invalid."""
 
 
 @dataclass

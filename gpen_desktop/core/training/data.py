@@ -23,13 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from gpen_desktop.core.errors import GpenError, ImageError
+from gpen_desktop.core.errors import DataError, ImageError
 
 log = logging.getLogger(__name__)
-
-
-class DataError(GpenError):
-    """The training or validation images cannot be used (message names the problem)."""
 
 
 @dataclass

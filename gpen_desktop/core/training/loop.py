@@ -45,10 +45,9 @@ from gpen_desktop.core.training.losses import (
     path_length_penalty,
     r1_penalty,
 )
+from gpen_desktop.core.types import TrainProgressFn
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[dict[str, Any]], None]
 
 
 class Restorer(nn.Module):
@@ -184,7 +183,7 @@ class Trainer:
         *,
         resume: bool = False,
         random_backbones: bool = False,
-        progress: ProgressFn | None = None,
+        progress: TrainProgressFn | None = None,
         notes: Callable[[str], None] | None = None,
     ) -> None:
         from gpen_desktop.core.devices import resolve_device

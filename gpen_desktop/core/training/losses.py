@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gpen_desktop.core.errors import GpenError
+from gpen_desktop.core.errors import LossSetupError
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,6 @@ BACKBONE_FLAG = {"perceptual": "--vgg", "identity": "--arcface", "lpips": "--lpi
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 _MAX_SCAN_BYTES = 1 << 30
-
-
-class LossSetupError(GpenError):
-    """A loss term cannot be set up (with ``--strict-losses``: a missing backbone)."""
 
 
 # --------------------------------------------------------------------------- finding backbones
