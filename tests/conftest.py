@@ -34,6 +34,18 @@ def tiny_checkpoint_128(tmp_path_factory) -> Path:
     return random_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny-128.pth", 128, seed=2)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test: tiny networks train fastest so (and far faster than
+    on two busy cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut (Eileen Collins, public domain): 512 x 512 x 3 uint8 RGB."""

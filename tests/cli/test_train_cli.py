@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from gpen_desktop.cli import main
 
@@ -22,12 +21,7 @@ TINY = ["--size", "64", "--narrow", "0.0625", "--style-dim", "64", "--n-mlp", "2
 FAST = ["--workers", "0", "--precision", "float32", "--no-tensorboard", "--batch-size", "2"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -309,24 +309,21 @@ def build_objective(config: Any, random_backbones: bool = False) -> Objective:
         obj.disabled.append(term)
         obj.notes.append(line)
 
-    if weights["perceptual"] > 0:
+    backbones = (  # term, backbone (the Objective attribute and config field), network, file
+        ("perceptual", "vgg", VGGFeatures, "VGG-19 file (torchvision's vgg19-dcbb9e9d.pth)"),
+        ("identity", "arcface", ArcFace, "ArcFace IR-SE50 file (model_ir_se50.pth)"),
+    )
+    for term, kind, network, what in backbones:
+        if weights[term] <= 0:
+            continue
         if random_backbones:
-            obj.vgg = VGGFeatures()
+            setattr(obj, kind, network())
+            continue
+        p = find_backbone(kind, getattr(config, kind), weights_dir)
+        if p is None:
+            missing(term, what)
         else:
-            p = find_backbone("vgg", config.vgg, weights_dir)
-            if p is None:
-                missing("perceptual", "VGG-19 file (torchvision's vgg19-dcbb9e9d.pth)")
-            else:
-                obj.vgg = VGGFeatures(_read(p))
-    if weights["identity"] > 0:
-        if random_backbones:
-            obj.arcface = ArcFace()
-        else:
-            p = find_backbone("arcface", config.arcface, weights_dir)
-            if p is None:
-                missing("identity", "ArcFace IR-SE50 file (model_ir_se50.pth)")
-            else:
-                obj.arcface = ArcFace(_read(p))
+            setattr(obj, kind, network(_read(p)))
     if weights["lpips"] > 0:
         import importlib.util
 

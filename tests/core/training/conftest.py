@@ -101,11 +101,5 @@ def read_log():
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks train fastest on one thread (and far faster than on two busy cores)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def one_thread(one_torch_thread):
+    """Every training test runs on one torch thread (see the fixture in tests/conftest.py)."""
