@@ -157,8 +157,7 @@ def before_after_strip(face_results: list[tuple[int, Any]], gap: int = 8) -> np.
         before = np.asarray(fr.aligned_input)
         s = after.shape[0]
         if before.shape[0] != s:
-            idx = np.minimum((np.arange(s) * before.shape[0] / s).astype(int), before.shape[0] - 1)
-            before = before[idx][:, idx]
+            before = _resized(before, s, s)
         spacer = np.full((s, gap, 3), 255, np.uint8)
         rows.append(np.concatenate([before, spacer, after], axis=1))
     if not rows:
@@ -201,15 +200,20 @@ def write_faces(
     return written
 
 
+def _resized(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``pixels`` at ``width`` x ``height`` (area average when shrinking, bicubic when growing)."""
+    import cv2  # lazily: the window opens before OpenCV is imported
+
+    shrink = width * height < pixels.shape[0] * pixels.shape[1]
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+    return cv2.resize(np.ascontiguousarray(pixels), (width, height), interpolation=interp)
+
+
 def side_by_side(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndarray:
     """Original | restored photo as one image (the original scaled to the result's height)."""
     h = after.shape[0]
     if before.shape[0] != h:
-        scale = h / before.shape[0]
-        w = max(1, round(before.shape[1] * scale))
-        yi = np.minimum((np.arange(h) / scale).astype(int), before.shape[0] - 1)
-        xi = np.minimum((np.arange(w) / scale).astype(int), before.shape[1] - 1)
-        before = before[yi][:, xi]
+        before = _resized(before, max(1, round(before.shape[1] * h / before.shape[0])), h)
     spacer = np.full((h, gap, 3), 255, np.uint8)
     return np.concatenate([before[:, :, :3], spacer, after[:, :, :3]], axis=1)
 
