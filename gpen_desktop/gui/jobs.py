@@ -132,6 +132,45 @@ def composite_job(result: Any, faces: list[Face], options: Any) -> RestoreOutcom
 
 
 @dataclass(frozen=True)
+class IdentityCheck:
+    """Whether a restored face still looks like the person: ``distance`` is dlib's descriptor
+    distance between the aligned input crop and the network's restored crop
+    (:func:`gpen_desktop.core.metrics.identity_distance`), ``threshold`` dlib's same-person
+    limit; ``distance`` None when it could not be computed, ``note`` then says why."""
+
+    distance: float | None
+    threshold: float
+    note: str = ""
+
+    @property
+    def same_person(self) -> bool | None:
+        return None if self.distance is None else self.distance <= self.threshold
+
+
+def identity_job(result: Any) -> dict[int, IdentityCheck]:
+    """result face index -> :class:`IdentityCheck` of every face of ``result`` that went
+    through the network (dlib loads on the first call, in the I/O pool)."""
+    from gpen_desktop.core.metrics import IDENTITY_THRESHOLD, identity_distance, identity_status
+
+    available, unavailable = identity_status()
+    out: dict[int, IdentityCheck] = {}
+    for fr in getattr(result, "faces", ()):
+        if not available:
+            out[fr.index] = IdentityCheck(None, IDENTITY_THRESHOLD, unavailable)
+            continue
+        note = "dlib found no face in the crop"
+        try:
+            distance = identity_distance(fr.aligned_input, fr.restored, aligned=True)
+        except (ValueError, RuntimeError) as exc:  # dlib rejects the crop
+            log.info("identity check of face %d failed: %s", fr.index, exc)
+            distance, note = None, (str(exc).splitlines() or ["dlib failed"])[0]
+        out[fr.index] = IdentityCheck(
+            distance, IDENTITY_THRESHOLD, "" if distance is not None else note
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class ScanResult:
     models: list  # list[core.models.FoundModel]
     devices: list[tuple[str, str]]

@@ -1,0 +1,76 @@
+"""The identity check per face: after a restore the face panel says, in plain words, whether
+the restored face still looks like the person (dlib's descriptor distance between the aligned
+input and the restored crop, against dlib's 0.6 same-person limit), computed off the GUI
+thread in the worker's I/O pool."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from gui_helpers import open_photo, run
+
+from gpen_desktop.core import metrics
+from gpen_desktop.gui.jobs import IdentityCheck
+from gpen_desktop.gui.panels.face_panel import identity_text
+
+
+def test_identity_words_follow_distance_and_threshold():
+    assert metrics.IDENTITY_THRESHOLD == 0.6
+    same, warn = identity_text(IdentityCheck(0.312, 0.6))
+    assert same == "Looks like the same person (distance 0.31)" and not warn
+    text, warn = identity_text(IdentityCheck(0.72, 0.6))
+    assert warn and text == (
+        "May no longer look like this person (distance 0.72, same-person limit 0.60) — "
+        "try a lower blend or another model"
+    )
+    text, warn = identity_text(IdentityCheck(None, 0.6, "dlib found no face in the crop"))
+    assert text == "Couldn't check the likeness: dlib found no face in the crop" and not warn
+    assert "\n" not in text
+
+
+def test_face_panel_shows_the_identity_check_of_a_restored_face(
+    window, aloop, until, photo, monkeypatch
+):
+    if not metrics.identity_status()[0]:
+        pytest.skip(metrics.identity_status()[1])
+    threads: list[str] = []
+    real = metrics.identity_distance
+
+    def recording(a, b, aligned=True):
+        threads.append(threading.current_thread().name)
+        return real(a, b, aligned)
+
+    monkeypatch.setattr(metrics, "identity_distance", recording)
+    doc = open_photo(window, aloop, until, photo)
+    panel = window.face_panel
+    assert not panel.identity.isVisible()  # nothing to say before a restore
+    run(aloop, window.restore_current(), 120)
+    run(aloop, until(lambda: doc.identity(0) is not None, 60, "the identity check"))
+    assert threads and threading.main_thread().name not in threads
+
+    fr = doc.face_result(0)
+    distance = real(fr.aligned_input, fr.restored, aligned=True)
+    check = doc.identity(0)
+    assert check.distance == pytest.approx(distance)
+    assert check.threshold == metrics.IDENTITY_THRESHOLD
+    text = panel.identity.text()
+    assert panel.identity.isVisible() and f"distance {distance:.2f}" in text
+    if distance > metrics.IDENTITY_THRESHOLD:  # the random model's face: a warning
+        assert text.startswith("May no longer look like this person")
+        assert "same-person limit 0.60" in text and "try a lower blend" in text
+    else:
+        assert text.startswith("Looks like the same person")
+    assert "0.60" in panel.identity.toolTip()
+
+
+def test_face_panel_says_when_identity_cannot_be_computed(
+    window, aloop, until, photo, monkeypatch
+):
+    monkeypatch.setattr(metrics, "identity_status", lambda: (True, ""))
+    monkeypatch.setattr(metrics, "identity_distance", lambda a, b, aligned=True: None)
+    doc = open_photo(window, aloop, until, photo)
+    run(aloop, window.restore_current(), 120)
+    run(aloop, until(lambda: doc.identity(0) is not None, 60, "the identity check"))
+    text = window.face_panel.identity.text()
+    assert text == "Couldn't check the likeness: dlib found no face in the crop"
