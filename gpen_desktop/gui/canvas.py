@@ -183,6 +183,7 @@ class CanvasView(QGraphicsView):
                 self._face_items = []
                 for i, face in enumerate(faces):
                     item = FaceItem(i, face, self._bounds, self.doc.number(i))
+                    item.set_view_scale(self.zoom)
                     item.committed.connect(self.faceEdited)
                     self.scene().addItem(item)
                     self._face_items.append(item)
@@ -312,6 +313,8 @@ class CanvasView(QGraphicsView):
         )
         self._before.setTransformationMode(quality)
         self._wipe.smooth = quality == Qt.TransformationMode.SmoothTransformation
+        for item in self._face_items:
+            item.set_view_scale(self.zoom)
         self.zoomChanged.emit(self.zoom)
         self._emit_view_changed()
 

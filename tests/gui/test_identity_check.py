@@ -64,9 +64,7 @@ def test_face_panel_shows_the_identity_check_of_a_restored_face(
     assert "0.60" in panel.identity.toolTip()
 
 
-def test_face_panel_says_when_identity_cannot_be_computed(
-    window, aloop, until, photo, monkeypatch
-):
+def test_face_panel_says_when_identity_cannot_be_computed(window, aloop, until, photo, monkeypatch):
     monkeypatch.setattr(metrics, "identity_status", lambda: (True, ""))
     monkeypatch.setattr(metrics, "identity_distance", lambda a, b, aligned=True: None)
     doc = open_photo(window, aloop, until, photo)
