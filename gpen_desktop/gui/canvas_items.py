@@ -82,7 +82,10 @@ class _DragPart(QGraphicsRectItem):
 
 
 class HandleItem(_DragPart):
-    """A resize handle: constant size on screen, drives its FaceItem."""
+    """A resize handle: constant size on screen (9 px, down to 5 px on faces under ~45 px on
+    screen so the eight of them don't hide the face), drives its FaceItem."""
+
+    MIN_SIDE, MAX_SIDE = 5.0, 9.0
 
     def __init__(self, role: str, face: FaceItem) -> None:
         super().__init__(-4.5, -4.5, 9, 9, face)
@@ -93,6 +96,12 @@ class HandleItem(_DragPart):
         self.setPen(QPen(QColor(0, 0, 0, 200), 1))
         self.setBrush(QBrush(SELECTED_COLOUR))
         self.setZValue(2)
+
+    def set_face_size(self, on_screen: float) -> None:
+        """Size the handle for a face ``on_screen`` px across."""
+        side = max(self.MIN_SIDE, min(self.MAX_SIDE, on_screen / 5))
+        if self.rect().width() != side:
+            self.setRect(-side / 2, -side / 2, side, side)
 
     def _drag(self, pos: QPointF) -> None:
         self._face.drag_handle(self.role, pos)
@@ -248,7 +257,7 @@ class FaceItem(QGraphicsObject):
         """The canvas zoom changed (view px per photo px)."""
         if scale != self.view_scale:
             self.view_scale = float(scale)
-            self._badge.relayout()
+            self._layout_children()
 
     def landmarks_shown(self) -> bool:
         """Whether the landmark dots are drawn: on the selected face, the hovered one, and
@@ -319,8 +328,10 @@ class FaceItem(QGraphicsObject):
             "bl": (xs["l"], ys["b"]),
             "l": (xs["l"], ys["c"]),
         }
+        on_screen = max(b.width(), b.height()) * self.view_scale
         for role, handle in self._handles.items():
             handle.setPos(*spots[role])
+            handle.set_face_size(on_screen)
             handle.setVisible(self.isSelected())
         self._badge.setPos(b.topLeft())
         self._badge.relayout()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGraphicsSceneHoverEvent
 
 from gpen_desktop.core.types import Face, Photo
 from gpen_desktop.gui.canvas import CanvasView
-from gpen_desktop.gui.canvas_items import BadgeItem
+from gpen_desktop.gui.canvas_items import BadgeItem, HandleItem
 from gpen_desktop.gui.qimage import display_images
 from gpen_desktop.gui.state import PhotoDoc
 
@@ -53,9 +53,11 @@ def canvas(qtbot):
     view.set_document(None)
 
 
-def on_screen(view, item) -> QRectF:
-    """An item's bounding rect in viewport pixels (items that ignore the zoom included)."""
-    return item.deviceTransform(view.viewportTransform()).mapRect(item.boundingRect())
+def on_screen(view, item, rect: QRectF | None = None) -> QRectF:
+    """An item's bounding rect (or ``rect`` in its coordinates) in viewport pixels (items
+    that ignore the zoom included)."""
+    rect = item.boundingRect() if rect is None else rect
+    return item.deviceTransform(view.viewportTransform()).mapRect(rect)
 
 
 def box_on_screen(view, face_item) -> QRectF:
@@ -76,6 +78,13 @@ def test_badges_sit_outside_their_boxes_and_stay_small_at_fit_zoom(canvas):
         assert rect.bottom() <= box.top() and abs(rect.left() - box.left()) < 1.5
         assert rect.height() <= max(BadgeItem.MIN_HEIGHT, 0.3 * face_px) + 0.5
         assert not any(rect.intersects(other) for other in boxes)  # nor any other face
+    # the selected face's resize handles shrink too (they would hide a small face)
+    doc.select(0)
+    handles = [c for c in items[0].childItems() if isinstance(c, HandleItem)]
+    assert len(handles) == 8 and all(h.isVisible() for h in handles)
+    for handle in handles:
+        side = on_screen(view, handle, handle.rect()).width()  # without the pen
+        assert side <= max(HandleItem.MIN_SIDE, face_px / 5) + 0.5
     # zoomed in, the badge grows back to its full size (and still stays off the box)
     view.set_zoom(1.0)
     item = items[0]
@@ -83,6 +92,7 @@ def test_badges_sit_outside_their_boxes_and_stay_small_at_fit_zoom(canvas):
     rect = on_screen(view, badge)
     assert rect.height() == pytest.approx(BadgeItem.MAX_HEIGHT)
     assert not rect.intersects(box_on_screen(view, item))
+    assert all(on_screen(view, h, h.rect()).width() == HandleItem.MAX_SIDE for h in handles)
 
 
 def test_landmarks_only_on_the_selected_or_hovered_face(canvas):

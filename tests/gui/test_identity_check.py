@@ -11,6 +11,7 @@ import pytest
 from gui_helpers import open_photo, run
 
 from gpen_desktop.core import metrics
+from gpen_desktop.gui import theme
 from gpen_desktop.gui.jobs import IdentityCheck
 from gpen_desktop.gui.panels.face_panel import identity_text
 
@@ -62,6 +63,28 @@ def test_face_panel_shows_the_identity_check_of_a_restored_face(
     else:
         assert text.startswith("Looks like the same person")
     assert "0.60" in panel.identity.toolTip()
+
+
+def test_identity_warning_is_recoloured_when_the_theme_changes(qapp, qtbot):
+    from PySide6.QtGui import QPalette
+
+    from gpen_desktop.gui.panels.face_panel import FacePanel
+
+    palette = QPalette(qapp.palette())
+    panel = FacePanel()
+    qtbot.addWidget(panel)
+    try:
+        theme.apply_theme(qapp, "light")
+        panel._show_identity(True, IdentityCheck(0.9, 0.6))
+        assert "#9c5a00" in panel.identity.styleSheet()
+        theme.apply_theme(qapp, "dark")
+        qapp.processEvents()  # the palette change reaches widgets as a posted event
+        assert "#f0b429" in panel.identity.styleSheet()
+        panel._show_identity(True, IdentityCheck(0.2, 0.6))  # no warning: the palette's text
+        assert panel.identity.styleSheet() == ""
+    finally:
+        theme.apply_theme(qapp, "system")
+        qapp.setPalette(palette)
 
 
 def test_face_panel_says_when_identity_cannot_be_computed(window, aloop, until, photo, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -211,10 +211,21 @@ class FacePanel(QWidget):
             text, warn = identity_text(check)
             self.identity.setToolTip(IDENTITY_HELP.format(threshold=check.threshold))
         self.identity.setText(text)
-        color = ("#f0b429" if theme.is_dark() else "#9c5a00") if warn else ""
-        self.identity.setStyleSheet(
-            f"QLabel {{ color: {color}; font-weight: 600; }}" if warn else ""
-        )
+        self.identity.setProperty("warning", warn)
+        self._colour_identity()
+
+    def _colour_identity(self) -> None:
+        """Warnings in amber, readable on the light and the dark palette."""
+        if not self.identity.property("warning"):
+            self.identity.setStyleSheet("")
+            return
+        colour = "#f0b429" if theme.is_dark() else "#9c5a00"
+        self.identity.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: 600; }}")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.PaletteChange:  # the theme switched
+            self._colour_identity()
+        super().changeEvent(event)
 
     def show_preview(self, aligned: Any, restored: Any) -> None:
         """Before/after of the selected face while its photo is still being restored (the
