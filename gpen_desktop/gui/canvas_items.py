@@ -253,6 +253,10 @@ class FaceItem(QGraphicsObject):
         self._layout_children()
         self.update()
 
+    def parts(self) -> list[QGraphicsItem]:
+        """Handles and landmark dots first (drawn on top), then the badge, then the box."""
+        return [*self._handles.values(), *self._landmarks, self._badge, self]
+
     def set_view_scale(self, scale: float) -> None:
         """The canvas zoom changed (view px per photo px)."""
         if scale != self.view_scale:

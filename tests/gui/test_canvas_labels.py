@@ -122,3 +122,23 @@ def test_landmarks_only_on_the_selected_or_hovered_face(canvas):
     assert doc.selected == 2
     visible = [i for i, item in enumerate(view.face_items) if any(shown(item))]
     assert visible == [2]
+
+
+def test_face_index_at_finds_the_face_under_a_viewport_point(canvas):
+    """What the right-click menu acts on: the face whose box, landmark dot or badge is under
+    the point, -1 for the photo around the faces."""
+    view, doc = canvas
+    items = view.face_items
+    for i in (0, 13, len(items) - 1):
+        centre = view.mapFromScene(items[i].box.center())
+        assert view.face_index_at(centre) == i
+    doc.select(5)  # its landmark dots are shown: a dot is a child of the face item
+    dot = next(c for c in items[5].childItems() if c.toolTip() and c.isVisible())
+    assert view.face_index_at(view.mapFromScene(dot.scenePos())) == 5
+    badge = next(c for c in items[7].childItems() if isinstance(c, BadgeItem))
+    label = on_screen(view, badge).center().toPoint()
+    assert view.face_index_at(label) == 7
+    between = (
+        items[0].box.bottomRight() + (items[11].box.topLeft() - items[0].box.bottomRight()) / 2
+    )
+    assert view.face_index_at(view.mapFromScene(between)) == -1  # the photo between faces
