@@ -153,6 +153,7 @@ def identity_job(result: Any) -> dict[int, IdentityCheck]:
     from gpen_desktop.core.metrics import IDENTITY_THRESHOLD, identity_distance, identity_status
 
     available, unavailable = identity_status()
+    unavailable = unavailable.removeprefix("identity distance skipped: ")  # the panel's words
     out: dict[int, IdentityCheck] = {}
     for fr in getattr(result, "faces", ()):
         if not available:

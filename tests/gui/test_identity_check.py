@@ -95,3 +95,17 @@ def test_face_panel_says_when_identity_cannot_be_computed(window, aloop, until, 
     run(aloop, until(lambda: doc.identity(0) is not None, 60, "the identity check"))
     text = window.face_panel.identity.text()
     assert text == "Couldn't check the likeness: dlib found no face in the crop"
+
+
+def test_identity_job_says_why_when_dlib_is_unavailable(monkeypatch):
+    from types import SimpleNamespace
+
+    from gpen_desktop.gui.jobs import identity_job
+
+    why = "identity distance skipped: No module named 'dlib'"
+    monkeypatch.setattr(metrics, "identity_status", lambda: (False, why))
+    result = SimpleNamespace(faces=[SimpleNamespace(index=2, aligned_input=None, restored=None)])
+    checks = identity_job(result)
+    assert list(checks) == [2] and checks[2].distance is None
+    text, warn = identity_text(checks[2])
+    assert text == "Couldn't check the likeness: No module named 'dlib'" and not warn
