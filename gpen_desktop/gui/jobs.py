@@ -147,28 +147,23 @@ class IdentityCheck:
         return None if self.distance is None else self.distance <= self.threshold
 
 
-def identity_job(result: Any) -> dict[int, IdentityCheck]:
-    """result face index -> :class:`IdentityCheck` of every face of ``result`` that went
-    through the network (dlib loads on the first call, in the I/O pool)."""
+def identity_check(fr: Any) -> IdentityCheck:
+    """The :class:`IdentityCheck` of one ``core.pipeline.FaceResult`` (dlib loads on the
+    first call; about 0.2 s a face on a 2-core CPU): run it in the I/O pool."""
     from gpen_desktop.core.metrics import IDENTITY_THRESHOLD, identity_distance, identity_status
 
     available, unavailable = identity_status()
-    unavailable = unavailable.removeprefix("identity distance skipped: ")  # the panel's words
-    out: dict[int, IdentityCheck] = {}
-    for fr in getattr(result, "faces", ()):
-        if not available:
-            out[fr.index] = IdentityCheck(None, IDENTITY_THRESHOLD, unavailable)
-            continue
-        note = "dlib found no face in the crop"
-        try:
-            distance = identity_distance(fr.aligned_input, fr.restored, aligned=True)
-        except (ValueError, RuntimeError) as exc:  # dlib rejects the crop
-            log.info("identity check of face %d failed: %s", fr.index, exc)
-            distance, note = None, (str(exc).splitlines() or ["dlib failed"])[0]
-        out[fr.index] = IdentityCheck(
-            distance, IDENTITY_THRESHOLD, "" if distance is not None else note
+    if not available:  # the panel's words: the reason without the log's prefix
+        return IdentityCheck(
+            None, IDENTITY_THRESHOLD, unavailable.removeprefix("identity distance skipped: ")
         )
-    return out
+    note = "dlib found no face in the crop"
+    try:
+        distance = identity_distance(fr.aligned_input, fr.restored, aligned=True)
+    except (ValueError, RuntimeError) as exc:  # dlib rejects the crop
+        log.info("identity check of face %d failed: %s", fr.index, exc)
+        distance, note = None, (str(exc).splitlines() or ["dlib failed"])[0]
+    return IdentityCheck(distance, IDENTITY_THRESHOLD, "" if distance is not None else note)
 
 
 @dataclass(frozen=True)

@@ -289,11 +289,12 @@ class PhotoDoc(QObject):
         return None if j is None or self.result is None else self._shown_crops.get(j)
 
     def set_identity(self, result: Any, checks: dict[int, Any]) -> None:
-        """Identity checks (result face index -> ``gui.jobs.IdentityCheck``) computed for the
-        kept result ``result``; ignored when another restore replaced it meanwhile."""
+        """Identity checks (result face index -> ``gui.jobs.IdentityCheck``, added to those
+        already in) computed for the kept result ``result``; ignored when another restore
+        replaced it meanwhile."""
         if result is not self.network_result:
             return
-        self._identity = dict(checks)
+        self._identity.update(checks)
         self.identityChanged.emit()
 
     def identity(self, index: int) -> Any:

@@ -97,15 +97,40 @@ def test_face_panel_says_when_identity_cannot_be_computed(window, aloop, until, 
     assert text == "Couldn't check the likeness: dlib found no face in the crop"
 
 
-def test_identity_job_says_why_when_dlib_is_unavailable(monkeypatch):
+def test_identity_check_says_why_when_dlib_is_unavailable(monkeypatch):
     from types import SimpleNamespace
 
-    from gpen_desktop.gui.jobs import identity_job
+    from gpen_desktop.gui.jobs import identity_check
 
     why = "identity distance skipped: No module named 'dlib'"
     monkeypatch.setattr(metrics, "identity_status", lambda: (False, why))
-    result = SimpleNamespace(faces=[SimpleNamespace(index=2, aligned_input=None, restored=None)])
-    checks = identity_job(result)
-    assert list(checks) == [2] and checks[2].distance is None
-    text, warn = identity_text(checks[2])
+    check = identity_check(SimpleNamespace(index=2, aligned_input=None, restored=None))
+    assert check.distance is None and check.same_person is None
+    text, warn = identity_text(check)
     assert text == "Couldn't check the likeness: No module named 'dlib'" and not warn
+
+
+def test_faces_are_checked_one_by_one_the_selected_first(window, aloop, until, photo, monkeypatch):
+    from gpen_desktop.gui import restore_run
+
+    order: list[int] = []
+
+    def recording(fr):
+        order.append(fr.index)
+        return IdentityCheck(0.25 + 0.5 * fr.index, metrics.IDENTITY_THRESHOLD)
+
+    monkeypatch.setattr(restore_run, "identity_check", recording)
+    doc = open_photo(window, aloop, until, photo)
+    face = doc.faces[0]
+    x0, y0, x1, y1 = face.box
+    other = face.with_(
+        box=(x0 + 160, y0 + 160, x1 + 160, y1 + 160),
+        landmarks=tuple((x + 160, y + 160) for x, y in face.landmarks),
+    )
+    doc.edit_faces((face, other), "two", select=1)
+    run(aloop, window.restore_current(), 120)
+    run(aloop, until(lambda: doc.identity(0) is not None, 60, "both identity checks"))
+    assert order == [1, 0]  # the face in view first, then the rest, one call each
+    assert window.face_panel.identity.text().startswith("May no longer look like this person")
+    doc.select(0)
+    assert window.face_panel.identity.text() == "Looks like the same person (distance 0.25)"
