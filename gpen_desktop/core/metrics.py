@@ -15,9 +15,9 @@ All functions take HxWx3 uint8 RGB images of the same shape (``a`` the image und
 - :func:`identity_distance` — Euclidean distance between dlib's 128-d face-recognition
   descriptors (``dlib_face_recognition_resnet_model_v1.dat`` with the 5-point shape predictor
   from ``face_recognition_models``). Lower is more alike; dlib's own "same person" threshold is
-  0.6. ``aligned=True`` treats the images as GPEN-aligned crops and uses a fixed face box
-  (:data:`ALIGNED_FACE_BOX`); ``aligned=False`` detects the largest face with dlib's HOG
-  detector. None when no face is found or dlib / its models are missing.
+  0.6 (:data:`IDENTITY_THRESHOLD`). ``aligned=True`` treats the images as GPEN-aligned crops
+  and uses a fixed face box (:data:`ALIGNED_FACE_BOX`); ``aligned=False`` detects the largest
+  face with dlib's HOG detector. None when no face is found or dlib / its models are missing.
 - :func:`lpips_distance` — LPIPS (Zhang et al. 2018) when the ``lpips`` package is importable
   AND its backbone's ImageNet weights are already in the torch hub cache; otherwise None
   (see :func:`lpips_status` for the reason). Never downloads. Lower is better.
@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 ALIGNED_FACE_BOX: tuple[float, float, float, float] = (0.25, 0.35, 0.75, 0.85)
 """(x0, y0, x1, y1) as fractions of the crop side: where dlib's frontal detector puts the face
 on a crop aligned to the GPEN 5-point template (measured on several sizes)."""
+
+IDENTITY_THRESHOLD = 0.6
+"""dlib's usual "same person" limit on the Euclidean distance of its 128-D face descriptors
+(the value dlib's face-recognition example and ``face_recognition.compare_faces`` use):
+below it two faces are taken to be the same person."""
 
 IDENTITY_SIZE = 256
 """Aligned crops are resized to this side before the descriptor is computed, so the score does

@@ -34,10 +34,7 @@ from PySide6.QtWidgets import (
 from gpen_desktop.gui.canvas_items import (
     MIN_BOX,
     SELECTED_COLOUR,
-    BadgeItem,
     FaceItem,
-    HandleItem,
-    LandmarkItem,
     WipeLayer,
 )
 from gpen_desktop.gui.overlay import (
@@ -183,6 +180,7 @@ class CanvasView(QGraphicsView):
                 self._face_items = []
                 for i, face in enumerate(faces):
                     item = FaceItem(i, face, self._bounds, self.doc.number(i))
+                    item.set_view_scale(self.zoom)
                     item.committed.connect(self.faceEdited)
                     self.scene().addItem(item)
                     self._face_items.append(item)
@@ -312,6 +310,8 @@ class CanvasView(QGraphicsView):
         )
         self._before.setTransformationMode(quality)
         self._wipe.smooth = quality == Qt.TransformationMode.SmoothTransformation
+        for item in self._face_items:
+            item.set_view_scale(self.zoom)
         self.zoomChanged.emit(self.zoom)
         self._emit_view_changed()
 
@@ -440,10 +440,7 @@ class CanvasView(QGraphicsView):
                 self._band.setZValue(1000)
                 self.scene().addItem(self._band)
                 return
-            item = self.itemAt(pos.toPoint())
-            if item is None or not isinstance(
-                item, FaceItem | HandleItem | LandmarkItem | BadgeItem
-            ):
+            if self.face_index_at(pos) < 0:
                 self.scene().clearSelection()
                 self._start_pan(pos)
                 return
@@ -512,11 +509,23 @@ class CanvasView(QGraphicsView):
         return super().event(event)
 
     def face_index_at(self, pos) -> int:
-        """The face under viewport point ``pos`` (its box, handles, landmarks), or -1."""
-        item = self.itemAt(pos)
-        while item is not None and not isinstance(item, FaceItem):
-            item = item.parentItem()
-        return item.index if item is not None else -1
+        """The face under viewport point ``pos`` (its box, or a shown handle, landmark dot or
+        number badge), or -1. The topmost face wins (the selected one is drawn on top).
+
+        It walks the canvas's own face items instead of asking the scene (``itemAt``): the
+        scene hands a QGraphicsObject back as a plain QGraphicsItem pointer, for which PySide
+        may make a second wrapper, and collecting such wrappers has crashed the process."""
+        point = QPointF(pos)
+        view = self.viewportTransform()
+        for item in sorted(self._face_items, key=lambda i: i.zValue(), reverse=True):
+            if not item.isVisible():
+                continue
+            for part in item.parts():
+                if part.isVisible() and part.deviceTransform(view).map(part.shape()).contains(
+                    point
+                ):
+                    return item.index
+        return -1
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802
         if self.mode != "edit" or self._bounds.isEmpty():

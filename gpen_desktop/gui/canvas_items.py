@@ -10,6 +10,7 @@ from PySide6.QtGui import (
     QColor,
     QCursor,
     QFont,
+    QFontMetricsF,
     QPainter,
     QPen,
     QPixmap,
@@ -81,7 +82,10 @@ class _DragPart(QGraphicsRectItem):
 
 
 class HandleItem(_DragPart):
-    """A resize handle: constant size on screen, drives its FaceItem."""
+    """A resize handle: constant size on screen (9 px, down to 5 px on faces under ~45 px on
+    screen so the eight of them don't hide the face), drives its FaceItem."""
+
+    MIN_SIDE, MAX_SIDE = 5.0, 9.0
 
     def __init__(self, role: str, face: FaceItem) -> None:
         super().__init__(-4.5, -4.5, 9, 9, face)
@@ -92,6 +96,12 @@ class HandleItem(_DragPart):
         self.setPen(QPen(QColor(0, 0, 0, 200), 1))
         self.setBrush(QBrush(SELECTED_COLOUR))
         self.setZValue(2)
+
+    def set_face_size(self, on_screen: float) -> None:
+        """Size the handle for a face ``on_screen`` px across."""
+        side = max(self.MIN_SIDE, min(self.MAX_SIDE, on_screen / 5))
+        if self.rect().width() != side:
+            self.setRect(-side / 2, -side / 2, side, side)
 
     def _drag(self, pos: QPointF) -> None:
         self._face.drag_handle(self.role, pos)
@@ -135,7 +145,14 @@ class LandmarkItem(_DragPart):
 
 
 class BadgeItem(QGraphicsItem):
-    """The face number above the box's top-left corner (constant screen size)."""
+    """The face number, outside the box just above its top-left corner (constant screen
+    size, smaller over small faces so it never grows over the face it labels)."""
+
+    #: screen px between the badge and the box's top edge (clear of the box outline)
+    GAP = 3.0
+    #: badge height on screen: this fraction of the face's on-screen side, within these bounds
+    HEIGHT_FRACTION = 0.3
+    MIN_HEIGHT, MAX_HEIGHT = 11.0, 18.0
 
     def __init__(self, face: FaceItem) -> None:
         super().__init__(face)
@@ -145,17 +162,29 @@ class BadgeItem(QGraphicsItem):
         self.setZValue(1)
         self._font = QFont()
         self._font.setBold(True)
-        self._font.setPixelSize(12)
+        self._rect = QRectF()
+        self.relayout()
 
     def _text(self) -> str:
         return str(self._face.number)
 
+    def relayout(self) -> None:
+        """Size the badge for the face's on-screen size (call when it or the zoom changed)."""
+        on_screen = max(self._face.box.width(), self._face.box.height()) * self._face.view_scale
+        h = max(self.MIN_HEIGHT, min(self.MAX_HEIGHT, on_screen * self.HEIGHT_FRACTION))
+        self._font.setPixelSize(max(8, round(h * 0.68)))
+        text_w = QFontMetricsF(self._font).horizontalAdvance(self._text())
+        rect = QRectF(0, -(h + self.GAP), max(h, text_w + h * 0.55), h)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.update()
+
     def boundingRect(self) -> QRectF:  # noqa: N802
-        w = 10 + 8 * len(self._text())
-        return QRectF(-1, -19, w, 18)
+        return QRectF(self._rect)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        rect = self.boundingRect()
+        rect = self._rect
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(self._face.colour())
@@ -167,6 +196,10 @@ class BadgeItem(QGraphicsItem):
 
 class FaceItem(QGraphicsObject):
     """A face: its box (movable, resizable with handles), number and 5 landmarks.
+
+    The landmark dots show only on the selected face and the one under the mouse, so on a
+    group photo at fit zoom they don't cover every face; ``view_scale`` (the canvas's zoom,
+    :meth:`set_view_scale`) sizes the number badge.
 
     The item stays at scene position (0, 0); ``box`` and the landmark points are in scene
     (photo pixel) coordinates. ``committed(index, face, text)`` fires once per finished drag.
@@ -180,6 +213,8 @@ class FaceItem(QGraphicsObject):
         self.number = index + 1 if number is None else number
         self.face = face
         self._bounds = bounds
+        self.view_scale = 1.0
+        self._hovered = False
         self.box = QRectF(QPointF(face.box[0], face.box[1]), QPointF(face.box[2], face.box[3]))
         pts = face.landmarks_array()
         self.points = None if pts is None else [QPointF(float(x), float(y)) for x, y in pts]
@@ -197,7 +232,7 @@ class FaceItem(QGraphicsObject):
         """Show ``face`` (after an edit, undo or redo) without rebuilding the item."""
         if number is not None and number != self.number:
             self.number = number
-            self._badge.update()
+            self._badge.relayout()
         if face == self.face and self._drag_start is None:
             return
         self.prepareGeometryChange()
@@ -216,8 +251,29 @@ class FaceItem(QGraphicsObject):
         self._drag_start = None
         self._move_from = None
         self._layout_children()
-        self._badge.update()
         self.update()
+
+    def parts(self) -> list[QGraphicsItem]:
+        """Handles and landmark dots first (drawn on top), then the badge, then the box."""
+        return [*self._handles.values(), *self._landmarks, self._badge, self]
+
+    def set_view_scale(self, scale: float) -> None:
+        """The canvas zoom changed (view px per photo px)."""
+        if scale != self.view_scale:
+            self.view_scale = float(scale)
+            self._layout_children()
+
+    def landmarks_shown(self) -> bool:
+        """Whether the landmark dots are drawn: on the selected face, the hovered one, and
+        while the face is dragged."""
+        return bool(self.points) and (
+            self.isSelected() or self._hovered or self._drag_start is not None
+        )
+
+    def _show_landmarks(self) -> None:
+        shown = self.landmarks_shown()
+        for dot in self._landmarks:
+            dot.setVisible(shown)
 
     # ------------------------------------------------------------------ look
     def colour(self) -> QColor:
@@ -257,6 +313,7 @@ class FaceItem(QGraphicsObject):
             for handle in self._handles.values():
                 handle.setVisible(bool(value))
             self.setZValue((100 if value else 10) + self.index)
+            self._show_landmarks()
             self._badge.update()
             self.update()
         return super().itemChange(change, value)
@@ -275,12 +332,16 @@ class FaceItem(QGraphicsObject):
             "bl": (xs["l"], ys["b"]),
             "l": (xs["l"], ys["c"]),
         }
+        on_screen = max(b.width(), b.height()) * self.view_scale
         for role, handle in self._handles.items():
             handle.setPos(*spots[role])
+            handle.set_face_size(on_screen)
             handle.setVisible(self.isSelected())
         self._badge.setPos(b.topLeft())
+        self._badge.relayout()
         for dot, p in zip(self._landmarks, self.points or [], strict=False):
             dot.setPos(p)
+        self._show_landmarks()
 
     # ------------------------------------------------------------------ dragging
     def begin_drag(self) -> None:
@@ -373,6 +434,12 @@ class FaceItem(QGraphicsObject):
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802
         self.setCursor(QCursor(Qt.CursorShape.SizeAllCursor))
+        self._hovered = True
+        self._show_landmarks()
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+        self._hovered = False
+        self._show_landmarks()
 
 
 class WipeLayer(QGraphicsItem):

@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from gpen_desktop.core.errors import Cancelled, GpenError
-from gpen_desktop.gui.jobs import RestoreOutcome, RestoreRequest, composite_job
+from gpen_desktop.gui.jobs import RestoreOutcome, RestoreRequest, composite_job, identity_check
 from gpen_desktop.gui.state import PhotoDoc, PhotoStatus, Session
 from gpen_desktop.gui.worker import InferenceWorker, Job
 
@@ -57,7 +57,8 @@ class RestoreRun:
 class RestoreController(QObject):
     """Restores documents on the worker. Signals: ``runStarted(run)``, ``runChanged(run)``
     (next photo, progress), ``runFinished(run)``, ``faceRestored(doc, index, aligned,
-    restored)`` as each face leaves the network, ``restored(doc, outcome)`` per photo,
+    restored)`` as each face leaves the network, ``restored(doc, outcome)`` per photo
+    (then each face's identity check is computed in the I/O pool and handed to the document),
     ``message(text, level)`` for the banner."""
 
     runStarted = Signal(object)
@@ -186,7 +187,24 @@ class RestoreController(QObject):
             return "skipped"
         doc.set_result(outcome.result, outcome.image, sent, run.options, outcome.shown)
         self.restored.emit(doc, outcome)
+        self._spawn(self.check_identity(doc))
         return "done"
+
+    async def check_identity(self, doc: PhotoDoc) -> None:
+        """Compare each restored face with its input (dlib, one face at a time in the I/O
+        pool, the selected face first, so closing never waits for a whole group) and hand
+        each result to ``doc`` (:meth:`PhotoDoc.set_identity`)."""
+        kept = doc.network_result
+        if kept is None:
+            return
+        first = doc.face_result(doc.selected) if doc.selected >= 0 else None
+        for fr in sorted(kept.faces, key=lambda f: f is not first):
+            if self.worker.closed:
+                return  # the window is closing
+            check = await self.worker.run_io(identity_check, fr)
+            if doc not in self.session.docs or doc.network_result is not kept:
+                return  # closed, or restored again meanwhile (that run checks its own)
+            doc.set_identity(kept, {fr.index: check})
 
     def _on_job_progress(self, job: Job) -> None:
         if self.run is not None and job is self.run.job:

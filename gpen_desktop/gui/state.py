@@ -140,6 +140,7 @@ class PhotoDoc(QObject):
     statusChanged = Signal()
     loaded = Signal()
     resultChanged = Signal()
+    identityChanged = Signal()
 
     _pasted = itertools.count(1)
 
@@ -170,6 +171,8 @@ class PhotoDoc(QObject):
         self.composite_key: Any = None
         self._face_results: dict[int, Any] = {}  # result index -> FaceResult pasted
         self._shown_crops: dict[int, Any] = {}  # result index -> pasted crop (RGB)
+        #: kept-result face index -> gui.jobs.IdentityCheck of its restored crop
+        self._identity: dict[int, Any] = {}
         self.saved_path: Path | None = None
         self.exports: list[Path] = []
         self._result_gen = 0
@@ -253,6 +256,7 @@ class PhotoDoc(QObject):
         pasted crops. It becomes the kept result and, until recomposited, what is shown."""
         self.network_result, self.result_faces = result, tuple(faces)
         self.result_options = options
+        self._identity = {}
         self.set_composite(result, image, shown or {})
         self.composite_key = self.composite_key_for(options) if options is not None else None
         self.status, self.message = PhotoStatus.RESTORED, ""
@@ -283,6 +287,21 @@ class PhotoDoc(QObject):
         """Face ``index`` as the shown result has it pasted (aligned crop, RGB), or None."""
         j = self._matches().get(index)
         return None if j is None or self.result is None else self._shown_crops.get(j)
+
+    def set_identity(self, result: Any, checks: dict[int, Any]) -> None:
+        """Identity checks (result face index -> ``gui.jobs.IdentityCheck``, added to those
+        already in) computed for the kept result ``result``; ignored when another restore
+        replaced it meanwhile."""
+        if result is not self.network_result:
+            return
+        self._identity.update(checks)
+        self.identityChanged.emit()
+
+    def identity(self, index: int) -> Any:
+        """The identity check of face ``index``'s kept restored crop, or None (no restored
+        crop for it, or not computed yet)."""
+        j = self._matches().get(index)
+        return None if j is None or self.result is None else self._identity.get(j)
 
     # ------------------------------------------------------------------ kept crops
     def _matches(self) -> dict[int, int]:

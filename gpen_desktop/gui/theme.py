@@ -12,7 +12,7 @@ from typing import Literal
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QToolTip
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QToolTip
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,36 @@ _DISABLED: dict[QPalette.ColorRole, tuple[str, str]] = {
     _R.Button: ("#e9ebee", "#25272b"),
 }
 
+#: The outline of check boxes and radio buttons on a dark palette (Fusion draws it from the
+#: window colour, 40 % darker: on a dark window that is black on black).
+DARK_INDICATOR_OUTLINE = "#8b929c"
+
 # The state of the one application theme (there is one QApplication per process).
-_state: dict[str, object] = {"mode": None, "connected": False}
+_state: dict[str, object] = {"mode": None, "connected": False, "style": None}
+
+
+class ReadableFusion(QProxyStyle):
+    """Fusion with check box and radio button frames that show on a dark palette (in the face
+    list, the options panel and every dialog); light palettes are drawn as Fusion does."""
+
+    _INDICATORS = (
+        QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+        QStyle.PrimitiveElement.PE_IndicatorRadioButton,
+    )
+
+    def __init__(self) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:  # noqa: N802
+        palette = option.palette
+        dark = palette.color(_R.Window).lightness() < palette.color(_R.WindowText).lightness()
+        if element in self._INDICATORS and dark:
+            option = type(option)(option)  # a copy: the caller's option stays as it was
+            lifted = QPalette(palette)
+            # Fusion's outline is window.darker(140): a window this light gives the outline
+            lifted.setColor(_R.Window, QColor(DARK_INDICATOR_OUTLINE).lighter(140))
+            option.palette = lifted
+        super().drawPrimitive(element, option, painter, widget)
 
 
 def configure_high_dpi() -> bool:
@@ -145,8 +173,10 @@ def apply_theme(app: QApplication, mode: str = "system") -> str:
     if mode not in MODES:
         log.warning("Unknown theme mode %r; following the system", mode)
         mode = "system"
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")
+    if not isinstance(app.style(), ReadableFusion):
+        style = ReadableFusion()
+        _state["style"] = style  # the application owns it; keep the wrapper alive too
+        app.setStyle(style)
     _state["mode"] = mode
     hints = app.styleHints()
     if mode == "system":

@@ -362,6 +362,11 @@ class InferenceWorker(QObject):
         return await self._pool.run(fn, *args)
 
     # ------------------------------------------------------------------ lifetime
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` began: no new work is taken."""
+        return self._closed
+
     def is_alive(self) -> bool:
         if self._thread.isRunning():
             return True

@@ -31,7 +31,8 @@ def restore_look(qapp):
     theme._state["mode"] = state["mode"]
     if hasattr(hints, "unsetColorScheme"):
         hints.unsetColorScheme()
-    qapp.setStyle(style)
+    if style:  # "" is the theme's own ReadableFusion proxy: apply_theme keeps it
+        qapp.setStyle(style)
     qapp.setPalette(palette)
 
 
@@ -142,7 +143,8 @@ def test_desktop_file_template():
 
 def test_themes_apply_both_palettes(qapp, restore_look):
     assert theme.apply_theme(qapp, "light") == "light"
-    assert qapp.style().name().lower() == "fusion"
+    assert isinstance(qapp.style(), theme.ReadableFusion)
+    assert qapp.style().baseStyle().name().lower() == "fusion"
     light = qapp.palette()
     assert light.color(QPalette.ColorRole.Window).lightness() > 200
     assert not theme.is_dark(qapp)
@@ -195,3 +197,46 @@ def test_configure_high_dpi_before_app():
         "assert p == Qt.HighDpiScaleFactorRoundingPolicy.PassThrough, p\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+
+
+def _indicator_lightness(widget) -> list[int]:
+    """Lightness of every pixel of an unchecked, text-less check box (only its frame and
+    fill are drawn)."""
+    widget.resize(40, 40)
+    widget.show()
+    image = widget.grab().toImage()
+    return sorted(
+        {image.pixelColor(x, y).lightness() for y in range(image.height()) for x in range(40)}
+    )
+
+
+@pytest.mark.parametrize("where", ["checkbox", "list item"])
+def test_dark_theme_check_box_frames_show(qapp, qtbot, restore_look, where):
+    """Fusion draws the frame from the window colour, 40 % darker: black on a dark window.
+    The theme's style lifts it to DARK_INDICATOR_OUTLINE (check boxes in the options panel,
+    the face list's check marks, radio buttons); the light theme is drawn as Fusion does."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QCheckBox, QListWidget, QListWidgetItem
+
+    def make():
+        if where == "checkbox":
+            return QCheckBox("")
+        view = QListWidget()
+        item = QListWidgetItem("")
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        view.addItem(item)
+        return view
+
+    theme.apply_theme(qapp, "dark")
+    background = qapp.palette().color(QPalette.ColorRole.Window).lightness()
+    widget = make()
+    qtbot.addWidget(widget)
+    seen = _indicator_lightness(widget)
+    # the frame stands out from the dark window and base by far (plain Fusion: by ~2)
+    assert max(seen) - background >= 80, seen
+    theme.apply_theme(qapp, "light")
+    widget = make()
+    qtbot.addWidget(widget)
+    seen = _indicator_lightness(widget)
+    assert min(seen) < qapp.palette().color(QPalette.ColorRole.Window).lightness() - 40

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,9 +19,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpen_desktop.gui import theme
 from gpen_desktop.gui.compare import FaceCompare
 from gpen_desktop.gui.qimage import pixmap_from_rgb
 from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus
+
+IDENTITY_HELP = (
+    "How alike the face is before and after restoring, as dlib's face recognition sees it: "
+    "the distance between the 128-number descriptors of the original crop and the "
+    "network's restored crop (before blending). Below {threshold:.2f}, dlib's usual limit, "
+    "the two are taken to be the same person; a lower blend mixes more of the original back in."
+)
+
+
+def identity_text(check: Any) -> tuple[str, bool]:
+    """Plain words for a ``gui.jobs.IdentityCheck`` and whether they are a warning."""
+    if check.distance is None:
+        return f"Couldn't check the likeness: {check.note}", False
+    if check.same_person:
+        return f"Looks like the same person (distance {check.distance:.2f})", False
+    return (
+        f"May no longer look like this person (distance {check.distance:.2f}, "
+        f"same-person limit {check.threshold:.2f}) — try a lower blend or another model",
+        True,
+    )
 
 
 class FacePanel(QWidget):
@@ -39,6 +60,7 @@ class FacePanel(QWidget):
                 (d.selectionChanged, self._on_selection),
                 (d.resultChanged, self._refresh_detail),
                 (d.statusChanged, self._on_status),
+                (d.identityChanged, self._refresh_detail),
             ]
         )
         self._crops: dict[Any, QPixmap] = {}
@@ -61,6 +83,11 @@ class FacePanel(QWidget):
         form = QVBoxLayout(self.detail)
         self.compare = FaceCompare()
         form.addWidget(self.compare)
+        self.identity = QLabel()
+        self.identity.setObjectName("IdentityCheck")
+        self.identity.setWordWrap(True)
+        self.identity.hide()
+        form.addWidget(self.identity)
         self.include = QCheckBox("Restore this face")
         self.include.toggled.connect(self._on_include)
         form.addWidget(self.include)
@@ -148,6 +175,7 @@ class FacePanel(QWidget):
                 self.include.setChecked(False)
                 self.own_blend.setChecked(False)
                 self.compare.set_crops(None, None)
+                self._show_identity(False, None)
                 return
             face = doc.faces[index]
             self.detail.setTitle(f"Face {doc.number(index)}")
@@ -166,8 +194,38 @@ class FacePanel(QWidget):
                 before = pixmap_from_rgb(fr.aligned_input)
                 after = pixmap_from_rgb(shown if shown is not None else fr.restored)
             self.compare.set_crops(before, after)
+            self._show_identity(fr is not None, doc.identity(index))
         finally:
             self._updating = False
+
+    def _show_identity(self, restored: bool, check: Any) -> None:
+        """The likeness line under before/after: nothing before a restore, "Checking…" until
+        the check arrives."""
+        self.identity.setVisible(restored)
+        if not restored:
+            self.identity.clear()
+            return
+        if check is None:
+            text, warn = "Checking the likeness…", False
+        else:
+            text, warn = identity_text(check)
+            self.identity.setToolTip(IDENTITY_HELP.format(threshold=check.threshold))
+        self.identity.setText(text)
+        self.identity.setProperty("warning", warn)
+        self._colour_identity()
+
+    def _colour_identity(self) -> None:
+        """Warnings in amber, readable on the light and the dark palette."""
+        if not self.identity.property("warning"):
+            self.identity.setStyleSheet("")
+            return
+        colour = "#f0b429" if theme.is_dark() else "#9c5a00"
+        self.identity.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: 600; }}")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.PaletteChange:  # the theme switched
+            self._colour_identity()
+        super().changeEvent(event)
 
     def show_preview(self, aligned: Any, restored: Any) -> None:
         """Before/after of the selected face while its photo is still being restored (the

@@ -63,6 +63,22 @@ LABELS = {
 CHOOSE_FILE = "__choose__"
 
 
+class NarrowCombo(QComboBox):
+    """A combo box whose width does not follow its longest entry (so the settings panel fits
+    its dock); the open list is as wide as its entries need."""
+
+    def __init__(self, chars: int = 10, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(chars)
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt's name
+        view = self.view()
+        margin = view.verticalScrollBar().sizeHint().width() + 2 * view.frameWidth() + 8
+        view.setMinimumWidth(view.sizeHintForColumn(0) + margin)
+        super().showPopup()
+
+
 def _fill(combo: QComboBox, keys: tuple, labels: dict[Any, str]) -> None:
     for key in keys:
         combo.addItem(labels.get(key, str(key)), key)
@@ -90,11 +106,7 @@ class OptionsPanel(QWidget):
 
         model_box = QGroupBox("Model")
         mform = QVBoxLayout(model_box)
-        self.model = QComboBox()
-        self.model.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.model.setMinimumContentsLength(16)
+        self.model = NarrowCombo(12)
         self.model.activated.connect(self._on_model_activated)
         self.model.currentIndexChanged.connect(self._changed)
         row = QHBoxLayout()
@@ -119,11 +131,11 @@ class OptionsPanel(QWidget):
         run_box = QGroupBox("Restore")
         form = QFormLayout(run_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.device = QComboBox()
+        self.device = NarrowCombo()
         self.device.addItem("Auto", "auto")
         self.device.currentIndexChanged.connect(self._changed)
         form.addRow("Device", self.device)
-        self.precision = QComboBox()
+        self.precision = NarrowCombo()
         _fill(self.precision, cfg.PRECISIONS, LABELS["precision"])
         self.precision.setToolTip(
             "Fast: bfloat16 on CPUs with AMX or AVX512-BF16 and float16 on NVIDIA GPUs, several "
@@ -132,7 +144,7 @@ class OptionsPanel(QWidget):
         )
         self.precision.currentIndexChanged.connect(self._changed)
         form.addRow("Precision", self.precision)
-        self.detector = QComboBox()
+        self.detector = NarrowCombo()
         _fill(self.detector, cfg.DETECTORS, LABELS["detector"])
         self.detector.currentIndexChanged.connect(self._changed)
         form.addRow("Detector", self.detector)
@@ -150,14 +162,14 @@ class OptionsPanel(QWidget):
         blend_row.addWidget(self.blend, 1)
         blend_row.addWidget(self.blend_label)
         form.addRow("Blend", blend_row)
-        self.mask = QComboBox()
+        self.mask = NarrowCombo()
         _fill(self.mask, cfg.MASK_TYPES, LABELS["mask"])
         self.mask.currentIndexChanged.connect(self._changed)
         form.addRow("Mask", self.mask)
         self.color_match = QCheckBox("Match colours to the original")
         self.color_match.toggled.connect(self._changed)
-        form.addRow("", self.color_match)
-        self.upscale = QComboBox()
+        form.addRow(self.color_match)  # the whole row: the panel stays narrow
+        self.upscale = NarrowCombo()
         _fill(self.upscale, cfg.UPSCALES, {n: f"{n}×" for n in cfg.UPSCALES})
         self.upscale.setToolTip("Scale the whole output photo")
         self.upscale.currentIndexChanged.connect(self._changed)
@@ -172,7 +184,7 @@ class OptionsPanel(QWidget):
 
         export_box = QGroupBox("Export")
         eform = QFormLayout(export_box)
-        self.format = QComboBox()
+        self.format = NarrowCombo()
         self.format.addItems(list(FORMATS))
         eform.addRow("Format", self.format)
         self.quality = QSpinBox()
@@ -183,7 +195,7 @@ class OptionsPanel(QWidget):
         eform.addRow("Quality", self.quality)
         self.keep_metadata = QCheckBox("Keep EXIF and colour profile")
         self.keep_metadata.setChecked(True)
-        eform.addRow("", self.keep_metadata)
+        eform.addRow(self.keep_metadata)
         self.suffix = QLineEdit("_restored")
         self.suffix.setToolTip("Added to file names by Export All")
         eform.addRow("Suffix", self.suffix)
@@ -194,7 +206,7 @@ class OptionsPanel(QWidget):
         layout.addWidget(export_box)
         look_box = QGroupBox("Appearance")
         lform = QFormLayout(look_box)
-        self.theme = QComboBox()
+        self.theme = NarrowCombo()
         _fill(self.theme, cfg.THEMES, {"system": "System", "light": "Light", "dark": "Dark"})
         self.theme.currentIndexChanged.connect(
             lambda _i: self._loading or self.themeChanged.emit(self.theme.currentData())

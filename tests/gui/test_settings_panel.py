@@ -1,0 +1,50 @@
+"""The Settings dock at the default window size: every group box fits its width (nothing is
+clipped at the right edge; the dock has no horizontal scroll bar), whatever the length of
+the model, device and choice names."""
+
+from __future__ import annotations
+
+from gui_helpers import run
+from PySide6.QtWidgets import QComboBox, QGroupBox
+
+from gpen_desktop.gui.main_window import MainWindow
+from gpen_desktop.gui.panels.options_panel import NarrowCombo
+
+LONG_DEVICE = "CUDA 0: NVIDIA GeForce RTX 4090 Laptop GPU with Max-Q Design (16 GB)"
+
+
+def test_settings_group_boxes_fit_the_dock_at_the_default_size(qtbot, aloop, until, weights):
+    window = MainWindow(weights_dir=str(weights))  # no saved geometry: the default size
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        run(aloop, until(lambda: window.options_panel._scanned, 60, "the model scan"))
+        panel = window.options_panel
+        panel.set_devices([("auto", "Auto (CPU (2 threads))"), ("cuda:0", LONG_DEVICE)])
+        window.options_dock.raise_()
+        qtbot.wait(50)
+        assert window.size().toTuple() == (1400, 900)
+        dock = window.options_dock
+        width = dock.widget().viewport().width()  # the scroll area's visible width
+        assert 0 < width <= dock.width()
+        margins = panel.layout().contentsMargins()
+        room = width - margins.left() - margins.right()
+        boxes = panel.findChildren(QGroupBox)
+        assert [b.title() for b in boxes] == ["Model", "Restore", "Export", "Appearance"]
+        for box in boxes:
+            assert box.sizeHint().width() <= room, (box.title(), box.sizeHint(), room)
+            assert box.geometry().right() < width  # laid out inside the visible part
+        assert panel.minimumSizeHint().width() <= width
+        # long entries do not widen their combo box; its open list is wide enough for them
+        combos = panel.findChildren(QComboBox)
+        assert combos and all(isinstance(c, NarrowCombo) for c in combos)
+        device = panel.device
+        assert device.sizeHint().width() < device.fontMetrics().horizontalAdvance(LONG_DEVICE)
+        device.showPopup()
+        view = device.view()
+        assert view.minimumWidth() >= view.sizeHintForColumn(0)
+        device.hidePopup()
+    finally:
+        window.close()
+        window.deleteLater()
