@@ -245,7 +245,7 @@ def test_add_checkpoint_cancelled_and_invalid(make_dialog, qtbot, tmp_path, monk
     weights = tmp_path / "weights"
     dlg = make_dialog(weights)
     junk = tmp_path / "junk.pth"
-    junk.write_bytes(os.urandom(5000))
+    junk.write_bytes(b"not a checkpoint: " + bytes(range(32, 127)) * 50)  # fixed, no pickle marker
     asked: list[str] = []
     monkeypatch.setattr(dlg, "_ask_add_mode", lambda s, w: asked.append(w))
     dlg.add_checkpoint(junk)
