@@ -27,3 +27,16 @@ def open_photo(window, aloop, until, path):
     doc = docs[0]
     run(aloop, until(lambda: doc.detected, 60, "face detection"))
     return doc
+
+
+def two_faces(window, aloop, until, photo, select: int = 0):
+    """The astronaut's face and a copy of its box and landmarks 160 px lower right."""
+    doc = open_photo(window, aloop, until, photo)
+    face = doc.faces[0]
+    x0, y0, x1, y1 = face.box
+    other = face.with_(
+        box=(x0 + 160, y0 + 160, x1 + 160, y1 + 160),
+        landmarks=tuple((x + 160, y + 160) for x, y in face.landmarks),
+    )
+    doc.edit_faces((face, other), "two", select=select)
+    return doc

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from gui_helpers import open_photo, run
+from gui_helpers import open_photo, run, two_faces
 
 from gpen_desktop.core import metrics
 from gpen_desktop.gui import theme
@@ -120,14 +120,7 @@ def test_faces_are_checked_one_by_one_the_selected_first(window, aloop, until, p
         return IdentityCheck(0.25 + 0.5 * fr.index, metrics.IDENTITY_THRESHOLD)
 
     monkeypatch.setattr(restore_run, "identity_check", recording)
-    doc = open_photo(window, aloop, until, photo)
-    face = doc.faces[0]
-    x0, y0, x1, y1 = face.box
-    other = face.with_(
-        box=(x0 + 160, y0 + 160, x1 + 160, y1 + 160),
-        landmarks=tuple((x + 160, y + 160) for x, y in face.landmarks),
-    )
-    doc.edit_faces((face, other), "two", select=1)
+    doc = two_faces(window, aloop, until, photo, select=1)
     run(aloop, window.restore_current(), 120)
     run(aloop, until(lambda: doc.identity(0) is not None, 60, "both identity checks"))
     assert order == [1, 0]  # the face in view first, then the rest, one call each

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_helpers import open_photo, run
+from gui_helpers import open_photo, run, two_faces
 from PySide6.QtCore import Qt
 
 from gpen_desktop.core.imageio import load_photo
@@ -31,19 +31,6 @@ def network_runs(monkeypatch):
 
     monkeypatch.setattr(Enhancer, "restore_crops", counting)
     return calls
-
-
-def two_faces(window, aloop, until, photo):
-    """The astronaut's face and a copy of its box and landmarks 160 px lower right."""
-    doc = open_photo(window, aloop, until, photo)
-    face = doc.faces[0]
-    x0, y0, x1, y1 = face.box
-    other = face.with_(
-        box=(x0 + 160, y0 + 160, x1 + 160, y1 + 160),
-        landmarks=tuple((x + 160, y + 160) for x, y in face.landmarks),
-    )
-    doc.edit_faces((face, other), "two", select=0)
-    return doc
 
 
 def up_to_date(window, doc):
