@@ -199,16 +199,7 @@ def _paste(
         import cv2
 
         alpha = cv2.resize(alpha, (pixels.shape[1], pixels.shape[0]), interpolation=cv2.INTER_CUBIC)
-    image = Photo(
-        pixels=pixels,
-        alpha=alpha,
-        is_gray=base.gray,
-        path=photo.path,
-        format=photo.format,
-        exif=photo.exif,
-        icc=photo.icc,
-        info=dict(photo.info),
-    )
+    image = replace(photo, pixels=pixels, alpha=alpha, is_gray=base.gray, info=dict(photo.info))
     return image, weight
 
 

@@ -7,6 +7,7 @@ import logging
 import os
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -344,12 +345,11 @@ def save_restored(
         is_gray = photo.is_gray
         if source.is_gray and info.get("layout") in ("L", "LA"):
             is_gray = _channels_equal(pixels)  # grey while the result still is
-        photo = Photo(
+        photo = replace(
+            photo,
             pixels=pixels,
             alpha=alpha,
             is_gray=is_gray,
-            path=photo.path,
-            format=photo.format,
             exif=source.exif,
             icc=source.icc,
             info=info,
