@@ -125,17 +125,12 @@ def _session_options(session, args: argparse.Namespace, given: set[str]):
 def _damage_for(session, spec: str, args: argparse.Namespace, given: set[str], photo):
     """The damage mask to re-run with: --damage-mask when given, else the session's mask file
     (beside the sidecar), else None. SessionError when the session's mask file is missing."""
-    from gpen_desktop.core.errors import SessionError
     from gpen_desktop.core.inpaint import load_damage_mask
+    from gpen_desktop.core.session import load_session_damage
 
     if "damage_mask" in given and args.damage_mask:
         return load_damage_mask(args.damage_mask, photo.width, photo.height)
-    if not session.damage_mask:
-        return None
-    path = Path(spec).parent / session.damage_mask
-    if not path.is_file():
-        raise SessionError(f"the session's damage mask {path} is missing")
-    return load_damage_mask(path, photo.width, photo.height)
+    return load_session_damage(session, Path(spec).parent, photo.width, photo.height)
 
 
 def _model_for(session, args: argparse.Namespace, given: set[str], warn, pick_model) -> str:

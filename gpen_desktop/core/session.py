@@ -64,6 +64,60 @@ def sidecar_path(photo_path: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name + SIDECAR_SUFFIX)
 
 
+DAMAGE_SUFFIX = ".damage.png"
+
+
+def damage_mask_path(photo_path: str | os.PathLike[str]) -> Path:
+    """The damage mask file of a photo's session: ``photo.jpg`` -> ``photo.jpg.damage.png``."""
+    p = Path(photo_path)
+    return p.with_name(p.name + DAMAGE_SUFFIX)
+
+
+def save_damage_mask(mask: Any, photo_path: str | os.PathLike[str]) -> str | None:
+    """Write a damage mask (HxW, nonzero = damaged) beside the photo as an 8-bit grey PNG
+    (white = damaged), atomically, and return its file name for :attr:`Session.damage_mask`.
+    A mask that is None or marks nothing writes no file (and removes this app's own earlier
+    mask file of the photo) and returns None. SessionError when it cannot be written."""
+    import cv2
+    import numpy as np
+
+    from gpen_desktop.core.fileio import atomic_write
+
+    target = damage_mask_path(photo_path)
+    m = None if mask is None else np.asarray(mask)
+    if m is None or not m.any():
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove the old damage mask %s: %s", target, exc)
+        return None
+    if m.ndim != 2:
+        raise SessionError(f"a damage mask must be one channel, got shape {m.shape}")
+    ok, data = cv2.imencode(".png", np.where(m != 0, 255, 0).astype(np.uint8))
+    if not ok:
+        raise SessionError("cannot encode the damage mask as PNG")
+    with atomic_write(target, overwrite=True, error=SessionError) as tmp:
+        tmp.write_bytes(data.tobytes())
+    return target.name
+
+
+def load_session_damage(session: Session, folder: str | os.PathLike[str], width: int, height: int):
+    """The session's damage mask (HxW bool, True = damaged) for a width x height photo, read
+    from ``folder`` (the sidecar's), or None when the session has none. SessionError when the
+    file is missing, unreadable or of another size."""
+    from gpen_desktop.core.inpaint import load_damage_mask
+
+    if not session.damage_mask:
+        return None
+    path = Path(folder) / session.damage_mask
+    if not path.is_file():
+        raise SessionError(f"the session's damage mask {path} is missing")
+    try:
+        return load_damage_mask(path, width, height)
+    except GpenError as exc:
+        raise SessionError(f"the session's damage mask {path.name}: {exc}") from None
+
+
 @dataclass
 class SessionFace:
     """One face of a session: the :class:`Face` as edited (box, landmarks, score, per-face
@@ -197,9 +251,11 @@ def make_session(
     manual_flags: Sequence[bool] | None = None,
     options: RestoreOptions = RestoreOptions(),  # noqa: B008 - frozen dataclass, never mutated
     exports: Iterable[str | os.PathLike[str]] = (),
+    damage_mask: str | None = None,
 ) -> Session:
     """A session for ``photo_path`` with ``faces`` as edited (``manual_flags[i]`` True for a
-    face drawn by hand), the run's ``options`` and the exported files so far.
+    face drawn by hand), the run's ``options``, the exported files so far and the file name of
+    its damage mask beside the photo (:func:`save_damage_mask`; None: no damage marked).
 
     Computes the photo's SHA-256 (:class:`SessionError` if it cannot be read) and the model's
     (None when ``options.model_path`` is empty or unreadable).
@@ -230,6 +286,7 @@ def make_session(
         options=options,
         model_sha256=model_sha,
         exports=[str(Path(e).absolute()) for e in exports],
+        damage_mask=damage_mask,
     )
 
 

@@ -10,6 +10,11 @@ the document's ``facesChanged`` comes back to :meth:`CanvasView.sync_faces`.
 Modes: ``edit`` (faces over the original), ``wipe`` (restored photo right of a draggable
 divider), ``side`` (the original here, the restored photo in a mirrored view beside it).
 Backslash shows the other image: tap to toggle, hold to peek.
+
+Tools: ``select`` (click and drag faces, drag the photo to pan), ``add`` (drag a box around a
+face the detector missed) and ``brush`` (paint damage marks over scratches and tears with the
+left button, erase them with the right button or with :attr:`CanvasView.brush_erase`; each
+stroke is one undo step on the photo's stack, see :mod:`gpen_desktop.gui.damage`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from gpen_desktop.gui.canvas_items import (
     FaceItem,
     WipeLayer,
 )
+from gpen_desktop.gui.damage import MAX_BRUSH, MIN_BRUSH, Stroke
+from gpen_desktop.gui.damage_layer import DamageLayer
 from gpen_desktop.gui.overlay import (
     GRAB_DISTANCE,
     HANDLE_RADIUS,
@@ -67,6 +74,7 @@ class CanvasView(QGraphicsView):
     flippedChanged = Signal(bool)
     modeChanged = Signal(str)
     faceMenuRequested = Signal(int, object)  # face index (-1: the photo), global QPoint
+    brushChanged = Signal(int, bool)  # brush size (photo px), erasing
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +118,13 @@ class CanvasView(QGraphicsView):
         self._before = self.scene().addPixmap(QPixmap())
         self._before.setZValue(0)
         self._split = 0.5
+        self._damage = DamageLayer()
+        self._damage.setZValue(0.5)  # over the original, under the restored photo
+        self.scene().addItem(self._damage)
+        self.brush_size = 24
+        self.brush_erase = False
+        self._stroke: Stroke | None = None
+        self._brush_at: QPointF | None = None  # viewport point of the brush outline
         self._wipe = WipeLayer()
         self._wipe.setZValue(1)
         self.scene().addItem(self._wipe)
@@ -120,9 +135,10 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ document binding
     def set_document(self, doc: PhotoDoc | None) -> None:
+        self.cancel_drawing()
         self._binding.bind(doc)
         self.doc = doc
-        self.cancel_drawing()
+        self._damage.set_marks(doc.damage if doc is not None else None)
         self._reload_images()
         self.sync_faces()
         self._fit = True
@@ -252,6 +268,7 @@ class CanvasView(QGraphicsView):
         else:
             self._wipe.setVisible(False)
         faces = self.mode == "edit"
+        self._damage.setVisible(faces)
         # Qt deselects hidden items: keep the document's selection out of it
         self._syncing = True
         try:
@@ -265,23 +282,42 @@ class CanvasView(QGraphicsView):
         self.viewport().update()
 
     def set_tool(self, tool: str) -> None:
-        if tool not in ("select", "add"):
+        if tool not in ("select", "add", "brush"):
             raise ValueError(tool)
         if tool != self.tool:
             self.cancel_drawing()
             self.tool = tool
-            if tool == "add":
+            if tool in ("add", "brush"):
                 self.set_mode("edit")
-            self.viewport().setCursor(
-                QCursor(Qt.CursorShape.CrossCursor if tool == "add" else Qt.CursorShape.ArrowCursor)
-            )
+                if self.flipped:
+                    self.set_flipped(False)  # paint and draw over the original
+            self._tool_cursor()
+            if tool != "brush":
+                self._brush_at = None
+            self.viewport().update()
             self.toolChanged.emit(tool)
+
+    def _tool_cursor(self) -> None:
+        shape = {"add": Qt.CursorShape.CrossCursor, "brush": Qt.CursorShape.CrossCursor}
+        self.viewport().setCursor(QCursor(shape.get(self.tool, Qt.CursorShape.ArrowCursor)))
+
+    def set_brush(self, size: int | None = None, erase: bool | None = None) -> None:
+        """Brush diameter in photo pixels (clamped) and whether it erases."""
+        if size is not None:
+            self.brush_size = int(min(MAX_BRUSH, max(MIN_BRUSH, round(size))))
+        if erase is not None:
+            self.brush_erase = bool(erase)
+        self.viewport().update()
+        self.brushChanged.emit(self.brush_size, self.brush_erase)
 
     def cancel_drawing(self) -> None:
         if self._band is not None:
             self.scene().removeItem(self._band)
             self._band = None
         self._band_from = None
+        if self._stroke is not None:
+            stroke, self._stroke = self._stroke, None
+            stroke.cancel()
 
     # ------------------------------------------------------------------ zoom & pan
     @property
@@ -309,6 +345,7 @@ class CanvasView(QGraphicsView):
             else Qt.TransformationMode.FastTransformation
         )
         self._before.setTransformationMode(quality)
+        self._damage.smooth = quality == Qt.TransformationMode.SmoothTransformation
         self._wipe.smooth = quality == Qt.TransformationMode.SmoothTransformation
         for item in self._face_items:
             item.set_view_scale(self.zoom)
@@ -410,7 +447,21 @@ class CanvasView(QGraphicsView):
             text = "Not restored yet: press Restore (Ctrl+R)"
         if text:
             paint_note(painter, text, self.viewport().width())
+        if self.tool == "brush" and self._brush_at is not None and self.mode == "edit":
+            self._paint_brush_outline(painter, self._brush_at)
         painter.end()
+
+    def _paint_brush_outline(self, painter: QPainter, at: QPointF) -> None:
+        """The brush's footprint at the pointer: a light ring inside a dark one (visible on
+        any photo), dashed while erasing."""
+        r = max(2.0, self.brush_size * self.zoom / 2.0)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        style = Qt.PenStyle.DashLine if self.brush_erase else Qt.PenStyle.SolidLine
+        rings = ((QColor(0, 0, 0, 170), r + 1, 3.0), (QColor(255, 255, 255, 230), r, 1.2))
+        for colour, radius, width in rings:
+            painter.setPen(QPen(colour, width, style))
+            painter.drawEllipse(at, radius, radius)
 
     # ------------------------------------------------------------------ mouse
     def mousePressEvent(self, event) -> None:  # noqa: N802
@@ -421,6 +472,8 @@ class CanvasView(QGraphicsView):
         ):
             self._start_pan(pos)
             return
+        if button == Qt.MouseButton.RightButton and self._start_stroke(pos, erase=True):
+            return
         if button == Qt.MouseButton.LeftButton:
             x = self._divider_x()
             if x is not None and (
@@ -429,6 +482,8 @@ class CanvasView(QGraphicsView):
             ):
                 self._dragging_divider = True
                 self._set_split_from_view(pos.x())
+                return
+            if self._start_stroke(pos, erase=self.brush_erase):
                 return
             if self.tool == "add" and self.mode == "edit" and not self._bounds.isEmpty():
                 self._band_from = self._clamp(self.mapToScene(pos.toPoint()))
@@ -445,6 +500,28 @@ class CanvasView(QGraphicsView):
                 self._start_pan(pos)
                 return
         super().mousePressEvent(event)
+
+    def _start_stroke(self, pos: QPointF, erase: bool) -> bool:
+        """Begin a damage stroke at viewport ``pos`` when the brush is the tool."""
+        doc = self.doc
+        if self.tool != "brush" or self.mode != "edit" or doc is None or self._bounds.isEmpty():
+            return False
+        if self._stroke is not None:
+            return True
+        self._stroke = doc.damage.begin(erase, self.brush_size)
+        if self._stroke is None:
+            return False
+        self._stroke_point(pos)
+        return True
+
+    def _stroke_point(self, pos: QPointF) -> None:
+        p = self.viewportTransform().inverted()[0].map(QPointF(pos))  # sub-pixel scene point
+        self._stroke.add(p.x(), p.y())
+
+    def _finish_stroke(self) -> None:
+        stroke, self._stroke = self._stroke, None
+        if stroke is not None and self.doc is not None:
+            stroke.finish(self.doc.undo_stack)
 
     def _start_pan(self, pos: QPointF) -> None:
         self._pan_from = QPointF(pos)
@@ -464,6 +541,12 @@ class CanvasView(QGraphicsView):
             return
         if self._dragging_divider:
             self._set_split_from_view(pos.x())
+            return
+        if self.tool == "brush":
+            self._brush_at = QPointF(pos)
+            if self._stroke is not None:
+                self._stroke_point(pos)
+            self.viewport().update()
             return
         if self._band is not None and self._band_from is not None:
             p = self._clamp(self.mapToScene(pos.toPoint()))
@@ -485,6 +568,9 @@ class CanvasView(QGraphicsView):
             return
         if self._dragging_divider:
             self._dragging_divider = False
+            return
+        if self._stroke is not None:
+            self._finish_stroke()
             return
         if self._band is not None:
             rect = self._band.rect().normalized()
@@ -528,8 +614,8 @@ class CanvasView(QGraphicsView):
         return -1
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802
-        if self.mode != "edit" or self._bounds.isEmpty():
-            return
+        if self.mode != "edit" or self._bounds.isEmpty() or self.tool == "brush":
+            return  # the brush's right button erases
         where = QPoint(event.globalPos())  # a copy: the event's own point dies with it
         self.faceMenuRequested.emit(self.face_index_at(event.pos()), where)
 
@@ -545,7 +631,10 @@ class CanvasView(QGraphicsView):
             if not event.isAutoRepeat():
                 self.viewport().setCursor(QCursor(Qt.CursorShape.OpenHandCursor))
             return
-        if key == Qt.Key.Key_Escape and (self._band is not None or self.tool == "add"):
+        if key == Qt.Key.Key_Escape and self._stroke is not None:
+            self.cancel_drawing()  # the stroke so far is taken back; the brush stays
+            return
+        if key == Qt.Key.Key_Escape and (self._band is not None or self.tool in ("add", "brush")):
             self.cancel_drawing()
             self.set_tool("select")
             return
@@ -567,3 +656,9 @@ class CanvasView(QGraphicsView):
     def focusOutEvent(self, event) -> None:  # noqa: N802
         self._space = False
         super().focusOutEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        if self._brush_at is not None:
+            self._brush_at = None
+            self.viewport().update()
+        super().leaveEvent(event)

@@ -62,13 +62,14 @@ class Exporter(QObject):
         since the restore, asks first (None: cancelled or the restore failed)."""
         window = self.window
         options = window.run_options()
-        if ask and doc.faces_needing_restore(options):
-            answer = questions.ask_stale_save(window, doc.name)
+        if ask and doc.needs_restore(options):
+            what = "faces" if doc.faces_needing_restore(options) else "damage"
+            answer = questions.ask_stale_save(window, doc.name, what)
             if answer == "cancel":
                 return None
             if answer == "restore":
                 await window.controller.restore([doc], options, reuse_kept=True)
-                if doc.faces_needing_restore(options) or not doc.has_result:
+                if doc.needs_restore(options) or not doc.has_result:
                     return None
         return await window.controller.composited(doc, options)
 

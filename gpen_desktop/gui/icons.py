@@ -48,6 +48,8 @@ ICON_NAMES: tuple[str, ...] = (
     "side-by-side",
     "add-face",
     "delete-face",
+    "brush",
+    "eraser",
     "undo",
     "redo",
     "models",

@@ -104,6 +104,8 @@ class RestoreRequest:
     #: position in ``faces`` -> restored crop from the photo's previous result, pasted again
     #: without the network (restoring one face keeps the others as they were)
     reuse: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: the damage marks (HxW bool, True = damaged; a copy the GUI no longer edits) or None
+    damage: np.ndarray | None = None
 
     @property
     def label(self) -> str:
@@ -117,6 +119,7 @@ class RestoreRequest:
             cancel=ctx.cancelled,
             on_face=ctx.face_ready,
             reuse=dict(self.reuse),
+            damage=self.damage,
         )
         return _outcome(result)
 
@@ -257,11 +260,26 @@ def compute_crops(photo: Photo, faces: list[Face], size: int = CROP_SIZE) -> lis
 
 
 def save_session_job(
-    photo_path: Path, faces: tuple[Face, ...], options: Any, exports: list[Path]
+    photo_path: Path,
+    faces: tuple[Face, ...],
+    options: Any,
+    exports: list[Path],
+    damage: np.ndarray | None = None,
 ) -> Path:
-    """Write ``photo_path``'s session sidecar (faces drawn by hand keep their mark)."""
-    from gpen_desktop.core.session import make_session, save_session
+    """Write ``photo_path``'s session sidecar (faces drawn by hand keep their mark) and, first,
+    its damage mask beside it (so the sidecar never names a file that is not there)."""
+    from gpen_desktop.core.session import make_session, save_damage_mask, save_session
 
     manual = [is_manual(f) for f in faces]
-    session = make_session(photo_path, list(faces), manual, options, [str(p) for p in exports])
+    name = save_damage_mask(damage, photo_path)
+    session = make_session(
+        photo_path, list(faces), manual, options, [str(p) for p in exports], damage_mask=name
+    )
     return save_session(session)
+
+
+def load_session_damage_job(saved: Any, photo_path: Path, width: int, height: int) -> Any:
+    """The damage mask (HxW bool) a saved session names, or None (SessionError: broken)."""
+    from gpen_desktop.core.session import load_session_damage
+
+    return load_session_damage(saved, Path(photo_path).parent, width, height)

@@ -38,11 +38,13 @@ from gpen_desktop.gui import actions, questions
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.canvas import CanvasView
 from gpen_desktop.gui.compare import SideBySideView
+from gpen_desktop.gui.damage import brush_step
 from gpen_desktop.gui.exporter import Exporter
 from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops
 from gpen_desktop.gui.model_choice import ModelChooser
 from gpen_desktop.gui.opening import PhotoOpener
 from gpen_desktop.gui.panels import EmptyState, FacePanel, MessageBanner, OptionsPanel, PhotoStrip
+from gpen_desktop.gui.panels.brush_bar import BrushBar, fill_text
 from gpen_desktop.gui.qimage import qimage_to_photo
 from gpen_desktop.gui.restore_run import RestoreController
 from gpen_desktop.gui.run_status import RunStatus
@@ -131,9 +133,16 @@ class MainWindow(QMainWindow):
             self, self.actions_by_name, [self.photos_dock, self.faces_dock, self.options_dock]
         )
         actions.build_toolbar(self, self.actions_by_name)
+        self.addToolBarBreak()
+        self.brush_bar = BrushBar(
+            self.act_damage_brush, self.act_damage_eraser, self.act_clear_damage
+        )
+        self.addToolBar(self.brush_bar)
         self.status = RunStatus(self)
         self._connect()
         self._load_settings()
+        self.canvas.set_brush(size=cfg.BRUSH_SIZE.read(self.settings))
+        self._sync_brush()
         self._update_actions()
         self.update_central()
 
@@ -201,7 +210,9 @@ class MainWindow(QMainWindow):
         self.canvas.zoomChanged.connect(
             lambda z: self.zoom_label.setText(f"{z * self.canvas._dpr() * 100:.0f} %")
         )
-        self.canvas.toolChanged.connect(lambda t: self.act_add_face.setChecked(t == "add"))
+        self.canvas.toolChanged.connect(lambda _t: self._sync_brush())
+        self.canvas.brushChanged.connect(lambda _size, _erase: self._sync_brush())
+        self.brush_bar.sizeChanged.connect(lambda size: self.canvas.set_brush(size=size))
         self.canvas.flippedChanged.connect(self.act_flip.setChecked)
         self.canvas.modeChanged.connect(self._on_mode_changed)
         self.canvas.faceMenuRequested.connect(self._face_menu)
@@ -420,6 +431,41 @@ class MainWindow(QMainWindow):
         if checked:
             self.activity.setText("Drag a box around the face to add (Esc cancels)")
 
+    # ------------------------------------------------------------------ damage brush
+    def toggle_brush(self, erase: bool, checked: bool) -> None:
+        """Paint (``erase`` False) or erase damage marks; unchecking goes back to selecting."""
+        if checked:
+            self.canvas.set_brush(erase=erase)
+            self.canvas.set_tool("brush")
+            what = "Erase marks" if erase else "Paint over scratches and tears"
+            self.activity.setText(f"{what} ([ ] size, right-drag erases, Esc done)")
+        elif self.canvas.tool == "brush" and self.canvas.brush_erase == erase:
+            self.canvas.set_tool("select")
+        self._sync_brush()
+
+    def _sync_brush(self) -> None:
+        tool, erase = self.canvas.tool, self.canvas.brush_erase
+        self.act_add_face.setChecked(tool == "add")
+        self.act_damage_brush.setChecked(tool == "brush" and not erase)
+        self.act_damage_eraser.setChecked(tool == "brush" and erase)
+        self.brush_bar.set_size(self.canvas.brush_size)
+        self.brush_bar.setVisible(tool == "brush")
+        if tool == "brush":
+            self.brush_bar.set_fill_text(*fill_text(self.run_options()))
+
+    def bracket(self, delta: int) -> None:
+        """``[`` / ``]``: the brush size while the brush is the tool, else the previous / next
+        face."""
+        if self.canvas.tool == "brush":
+            self.canvas.set_brush(size=brush_step(self.canvas.brush_size, delta))
+        else:
+            self.step_face(delta)
+
+    def clear_damage(self) -> None:
+        doc = self.session.current
+        if doc is not None and doc.is_loaded and not doc.damage.clear(doc.undo_stack):
+            self.show_message("This photo has no damage marks.", "info")
+
     def delete_selected_face(self) -> None:
         doc = self.session.current
         if doc is not None and doc.selected >= 0:
@@ -518,14 +564,24 @@ class MainWindow(QMainWindow):
         if answer == "discard":
             return True
         for doc in unsaved:
-            self.session.set_current(doc)
-            # a result is saved as a photo; hand edits alone go to a session beside the photo
-            saved = await (
-                self.exporter.save(doc=doc) if doc.has_result else self.save_session(doc)
-            )
-            if saved is None:
+            if await self.save_work(doc) is None:
                 return False
         return True
+
+    async def save_work(self, doc: PhotoDoc) -> Path | None:
+        """Save one photo's unsaved work (it becomes current): a result as a photo; hand edits
+        without a result, and damage marks in any case, in a session beside the photo (so
+        the marks are there to paint on next time). None: cancelled or failed."""
+        self.session.set_current(doc)
+        saved = await self.exporter.save(doc=doc) if doc.has_result else None
+        if doc.has_result and saved is None:
+            return None
+        if not doc.has_result or (not doc.damage.is_empty() and doc.path is not None):
+            session = await self.save_session(doc)
+            if session is None:
+                return None
+            saved = saved or session
+        return saved
 
     # ================================================================== sessions
     async def save_session(self, doc: PhotoDoc | None = None) -> Path | None:
@@ -538,7 +594,12 @@ class MainWindow(QMainWindow):
             return None
         try:
             path = await self.worker.run_io(
-                save_session_job, doc.path, doc.faces, self.run_options(), doc.exports
+                save_session_job,
+                doc.path,
+                doc.faces,
+                self.run_options(),
+                doc.exports,
+                doc.damage.mask(),
             )
         except GpenError as exc:
             self.show_message(f"Couldn't save the session: {exc}", "error")
@@ -562,8 +623,8 @@ class MainWindow(QMainWindow):
             total = max(2, self.splitter.width())
             self.splitter.setSizes([total // 2, total - total // 2])
         QTimer.singleShot(0, self.canvas.fit if self.canvas._fit else self.canvas.keep_in_view)
-        if mode != "edit" and self.canvas.tool == "add":
-            self.canvas.set_tool("select")
+        if mode != "edit" and self.canvas.tool in ("add", "brush"):
+            self.canvas.set_tool("select")  # faces and marks are edited over the original
         self._update_actions()
 
     # ================================================================== models
@@ -591,6 +652,7 @@ class MainWindow(QMainWindow):
 
     def _on_options_changed(self) -> None:
         self.status.model_label()
+        self._sync_brush()
         self.update_central()
         self._update_actions()
         doc = self.session.current
@@ -631,7 +693,7 @@ class MainWindow(QMainWindow):
         await self.restore_docs(docs)
 
     def cancel(self) -> None:
-        if self.canvas.tool == "add":
+        if self.canvas.tool in ("add", "brush"):
             self.canvas.set_tool("select")
             return
         if self.controller.cancel():
@@ -682,6 +744,9 @@ class MainWindow(QMainWindow):
         for act in (self.act_add_face, self.act_detect_again, self.act_save_session):
             act.setEnabled(loaded)
         self.act_delete_face.setEnabled(has_face)
+        for act in (self.act_damage_brush, self.act_damage_eraser):
+            act.setEnabled(loaded)
+        self.act_clear_damage.setEnabled(loaded and not doc.damage.is_empty())
         self.act_toggle_face.setEnabled(has_face)
         for act in (self.act_save, self.act_save_as, self.act_export_faces, self.act_export_pair):
             act.setEnabled(has_result)
@@ -761,6 +826,7 @@ class MainWindow(QMainWindow):
         s.setValue(cfg.GEOMETRY.key, self.saveGeometry())
         s.setValue(cfg.WINDOW_STATE.key, self.saveState())
         self.options_panel.save_settings(s)
+        cfg.BRUSH_SIZE.write(s, self.canvas.brush_size)
         s.sync()
 
     def _may_close(self) -> bool | None:
@@ -781,11 +847,7 @@ class MainWindow(QMainWindow):
 
     async def _save_then_close(self, docs: list[PhotoDoc]) -> None:
         for doc in docs:
-            self.session.set_current(doc)
-            saved = await (
-                self.exporter.save(doc=doc) if doc.has_result else self.save_session(doc)
-            )
-            if saved is None:
+            if await self.save_work(doc) is None:
                 return  # cancelled or failed: the window stays, with everything in it
         self._close_confirmed = True
         self.close()

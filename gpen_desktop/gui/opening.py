@@ -21,7 +21,12 @@ from gpen_desktop.core.errors import Cancelled, GpenError
 from gpen_desktop.core.types import Photo
 from gpen_desktop.gui import questions
 from gpen_desktop.gui import settings as cfg
-from gpen_desktop.gui.jobs import DetectRequest, expand_paths, load_for_display
+from gpen_desktop.gui.jobs import (
+    DetectRequest,
+    expand_paths,
+    load_for_display,
+    load_session_damage_job,
+)
 from gpen_desktop.gui.qimage import display_images
 from gpen_desktop.gui.state import (
     MANUAL_SCORE,
@@ -119,6 +124,15 @@ class PhotoOpener(QObject):
         faces = [sf.face.with_(score=MANUAL_SCORE) if sf.manual else sf.face for sf in saved.faces]
         doc.set_detected(faces, sort=False)  # the session's order (and numbers) as saved
         doc.exports = [Path(p) for p in saved.exports]
+        if saved.damage_mask:
+            try:
+                mask = await w.worker.run_io(
+                    load_session_damage_job, saved, doc.path, doc.photo.width, doc.photo.height
+                )
+            except GpenError as exc:
+                w.show_message(f"Session of {doc.name}: {exc}", "warning", doc=doc)
+            else:
+                doc.damage.set_mask(mask)
         w.apply_session_options(saved)
         warnings = await w.worker.run_io(saved.check, doc.path, w.run_options().model_path)
         if warnings:

@@ -35,14 +35,19 @@ def ask_unsaved(parent: QWidget | None, names: list[str]) -> str:
     )
 
 
-def ask_stale_save(parent: QWidget | None, name: str) -> str:
-    """The faces changed since the restore: 'restore' first, 'save' as it is, or 'cancel'."""
+def ask_stale_save(parent: QWidget | None, name: str, what: str = "faces") -> str:
+    """The faces (``what`` "faces") or the damage marks ("damage") changed since the restore:
+    'restore' first, 'save' as it is, or 'cancel'."""
     R = QMessageBox.ButtonRole
+    changed = (
+        f"Damage marks on “{name}” were painted or erased"
+        if what == "damage"
+        else f"Faces of “{name}” were moved, reshaped or added"
+    )
     return _ask(
         parent,
         "Restore first?",
-        f"Faces of “{name}” were moved, reshaped or added since it was restored; the result "
-        "does not show those changes yet.",
+        f"{changed} since it was restored; the result does not show those changes yet.",
         [
             ("restore", "Restore First", R.AcceptRole),
             ("save", "Save as It Is", R.DestructiveRole),

@@ -168,7 +168,10 @@ class RestoreController(QObject):
             )
             return "failed"
         doc.set_status(PhotoStatus.RUNNING)
-        job = self.worker.submit(RestoreRequest(doc.photo, sent, run.options, doc.name, reuse))
+        damage = doc.damage.mask()  # a copy: painting on during the restore is not sent
+        job = self.worker.submit(
+            RestoreRequest(doc.photo, sent, run.options, doc.name, reuse, damage)
+        )
         run.job = job
         self.runChanged.emit(run)
         try:
@@ -185,7 +188,9 @@ class RestoreController(QObject):
             run.job = None
         if doc not in self.session.docs:
             return "skipped"
-        doc.set_result(outcome.result, outcome.image, sent, run.options, outcome.shown)
+        doc.set_result(
+            outcome.result, outcome.image, sent, run.options, outcome.shown, damage=damage
+        )
         self.restored.emit(doc, outcome)
         self._spawn(self.check_identity(doc))
         return "done"

@@ -105,6 +105,7 @@ CHECKPOINT_DIR = Setting("paths/checkpoint_dir", "", "folder of the last chosen 
 RECENT = Setting("recent", (), "recently opened files and folders, newest first")
 GEOMETRY = Setting("window/geometry", b"", "window size and place")
 WINDOW_STATE = Setting("window/state", b"", "docks and toolbar layout")
+BRUSH_SIZE = Setting("brush/size", 24, "damage brush diameter in photo pixels")
 
 OPTIONS: tuple[Setting, ...] = (
     MODEL,

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoGroup, QUndoStack
 
 from gpen_desktop.core.types import Face, Photo
+from gpen_desktop.gui.damage import DamageMarks
 
 #: RestoreOptions fields whose change makes a restored result out of date (network or paste
 #: base); ``blend`` and ``color_match`` are recomposited from the kept crops instead.
@@ -29,9 +31,10 @@ RESULT_FIELDS = (
     "mask",
     "upscale",
     "sr_model",
-    "inpaint_model",
     "keep_gray",
 )
+#: RestoreOptions fields that change a result only where damage is marked (what fills it).
+DAMAGE_FIELDS = ("inpaint_model", "inpaint_method", "inpaint_mode")
 #: Option fields the composite depends on (changed live, no network).
 COMPOSITE_FIELDS = ("blend", "color_match")
 
@@ -62,6 +65,20 @@ def reading_order(faces) -> list[Face]:
             row_y = cy
         rows[-1].append(f)
     return [f for row in rows for f in sorted(row, key=lambda f: f.box[0] + f.box[2])]
+
+
+def crop_bounds(face_result: Any) -> tuple[float, float, float, float]:
+    """The photo rectangle (x0, y0, x1, y1) a restored face's aligned crop was cut from."""
+    m = np.asarray(face_result.matrix, np.float64)
+    size = face_result.restored.shape[0]
+    inverse = np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
+    xy = corners @ inverse.T
+    return (xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())
+
+
+def _overlaps(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def same_geometry(a: Face, b: Face) -> bool:
@@ -178,6 +195,10 @@ class PhotoDoc(QObject):
         self._result_gen = 0
         self._saved_gen = 0
         self.undo_stack = QUndoStack(self)
+        #: the damage brush's marks (undoable on ``undo_stack``) and those of the kept result
+        self.damage = DamageMarks(self)
+        self.result_damage: np.ndarray | None = None
+        self.damage.edited.connect(self._on_damage_edited)
 
     # ------------------------------------------------------------------ read-only helpers
     @property
@@ -191,8 +212,16 @@ class PhotoDoc(QObject):
     @property
     def result_is_stale(self) -> bool:
         """True when a face's box or landmarks changed (or a face was added or included
-        without a kept crop) after the last restore: the result needs the network again."""
-        return self.has_result and bool(self.faces_needing_restore())
+        without a kept crop), or the damage marks changed, after the last restore: the result
+        needs restoring again."""
+        return self.has_result and (bool(self.faces_needing_restore()) or self.damage_changed())
+
+    def damage_changed(self) -> bool:
+        """Whether the damage marks differ from those the kept result was restored with."""
+        return self.network_result is not None and self._damage_diff() is not None
+
+    def _damage_diff(self) -> tuple[int, int, int, int] | None:
+        return self.damage.diff_bounds(self.result_damage)
 
     @property
     def unsaved(self) -> bool:
@@ -212,7 +241,8 @@ class PhotoDoc(QObject):
     def status_text(self) -> str:
         text = self.status.value
         if self.status is PhotoStatus.RESTORED and self.result_is_stale:
-            text += " (needs restore: faces edited since)"
+            what = "faces edited" if self.faces_needing_restore() else "damage marks changed"
+            text += f" (needs restore: {what} since)"
         if self.message and self.status in (PhotoStatus.UNREADABLE, PhotoStatus.FAILED):
             text += f": {self.message}"
         return text
@@ -220,9 +250,13 @@ class PhotoDoc(QObject):
     def included_faces(self) -> list[int]:
         return [i for i, f in enumerate(self.faces) if f.include]
 
+    def _on_damage_edited(self) -> None:
+        self.statusChanged.emit()  # "needs restore" and "unsaved" may have changed
+
     # ------------------------------------------------------------------ worker results
     def set_loaded(self, photo: Photo, image: QImage, thumbnail: QImage | None) -> None:
         self.photo, self.image, self.thumbnail = photo, image, thumbnail
+        self.damage.set_size(photo.width, photo.height)
         self.status, self.message = PhotoStatus.READY, ""
         self.loaded.emit()
         self.statusChanged.emit()
@@ -250,12 +284,15 @@ class PhotoDoc(QObject):
         faces: tuple[Face, ...],
         options: Any = None,
         shown: dict[int, Any] | None = None,
+        damage: np.ndarray | None = None,
     ) -> None:
         """A finished restore: ``faces`` the faces it was given (each FaceResult's ``index`` is
         its face's position in them), ``options`` the RestoreOptions it ran with, ``shown`` its
-        pasted crops. It becomes the kept result and, until recomposited, what is shown."""
+        pasted crops, ``damage`` the damage marks it filled (None: none). It becomes the kept
+        result and, until recomposited, what is shown."""
         self.network_result, self.result_faces = result, tuple(faces)
         self.result_options = options
+        self.result_damage = damage
         self._identity = {}
         self.set_composite(result, image, shown or {})
         self.composite_key = self.composite_key_for(options) if options is not None else None
@@ -329,6 +366,19 @@ class PhotoDoc(QObject):
             return None
         return next(fr.restored for fr in self.network_result.faces if fr.index == j)
 
+    def _damage_touched(self) -> set[int]:
+        """Current faces with a kept crop whose crop region meets a damage mark that changed
+        since the restore (their kept crop no longer shows what the marks ask for)."""
+        diff = self._damage_diff()
+        if diff is None:
+            return set()
+        by_index = {fr.index: fr for fr in self.network_result.faces}
+        return {
+            i
+            for i, j in self._matches().items()
+            if j in by_index and _overlaps(crop_bounds(by_index[j]), diff)
+        }
+
     def composite_faces(self) -> list[Face]:
         """The faces in the kept result's index space with today's include and blend (faces
         deleted or moved since count as excluded): what ``core.pipeline.composite`` takes."""
@@ -351,9 +401,11 @@ class PhotoDoc(QObject):
         follow (model, precision, mask, scale…); False when either is unknown."""
         if options is None or self.result_options is None:
             return False
+        fields = RESULT_FIELDS
+        if self.result_damage is not None or not self.damage.is_empty():
+            fields += DAMAGE_FIELDS
         return any(
-            getattr(options, f, None) != getattr(self.result_options, f, None)
-            for f in RESULT_FIELDS
+            getattr(options, f, None) != getattr(self.result_options, f, None) for f in fields
         )
 
     def faces_needing_restore(self, options: Any = None) -> list[int]:
@@ -364,7 +416,13 @@ class PhotoDoc(QObject):
         if self.network_result is None or self.options_changed(options):
             return included
         matched = self._matches()
-        return [i for i in included if i not in matched]
+        touched = self._damage_touched()
+        return [i for i in included if i not in matched or i in touched]
+
+    def needs_restore(self, options: Any = None) -> bool:
+        """Whether the kept result is out of date for ``options``: faces to restore again
+        (:meth:`faces_needing_restore`) or damage marks changed since."""
+        return bool(self.faces_needing_restore(options)) or self.damage_changed()
 
     def reuse_for(
         self, sent: tuple[Face, ...], options: Any, only_face: int | None = None
@@ -375,8 +433,9 @@ class PhotoDoc(QObject):
         if self.network_result is None or self.options_changed(options):
             return {}
         reuse = {}
+        touched = self._damage_touched()
         for i, face in enumerate(sent):
-            if i == only_face or not face.include or i >= len(self.faces):
+            if i == only_face or not face.include or i >= len(self.faces) or i in touched:
                 continue
             crop = self.kept_crop(i)
             if crop is not None:
