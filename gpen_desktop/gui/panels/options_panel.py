@@ -326,7 +326,7 @@ class OptionsPanel(QWidget):
                     )
                     usable += 1
                 elif is_inpainter(fm):  # listed, not choosable: it fills damage strokes
-                    self.model.addItem(f"{model_text(fm)} (damage strokes)", "")
+                    self.model.addItem(f"{inpainter_name(fm)} (for damage strokes)", "")
                     idx = self.model.count() - 1
                     tip = INPAINTER_TIP.format(path=fm.path)
                     self.model.setItemData(idx, tip, Qt.ItemDataRole.ToolTipRole)
