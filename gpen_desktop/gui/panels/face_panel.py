@@ -139,10 +139,16 @@ class FacePanel(QWidget):
 
     def set_models(self, found: list[Any]) -> None:
         """The restorers of a weights scan (``core.models.FoundModel``), offered per face."""
-        self._models = [
+        models = [
             (str(fm.path), model_text(fm), f"{fm.info.summary()}\n{fm.path}")
             for fm in found
             if is_restorer(fm)
+        ]
+        labels = [label for _p, label, _t in models]
+        # two files that read alike (two custom models of one size) show their file names
+        self._models = [
+            (path, label if labels.count(label) == 1 else f"{label} ({Path(path).name})", tip)
+            for path, label, tip in models
         ]
         self._refresh_detail()
 
