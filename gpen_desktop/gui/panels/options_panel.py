@@ -259,7 +259,8 @@ class OptionsPanel(QWidget):
         self.inpaint_method.currentIndexChanged.connect(self._changed)
         oform.addRow("Outside faces", self.inpaint_method)
         self.inpaint_mode = NarrowCombo()
-        _fill(self.inpaint_mode, cfg.INPAINT_MODES[::-1], LABELS["inpaint_mode"])
+        modes = sorted(cfg.INPAINT_MODES, key=lambda m: m != cfg.INPAINT_MODE.default)
+        _fill(self.inpaint_mode, tuple(modes), LABELS["inpaint_mode"])  # the default first
         self.inpaint_mode.setToolTip(
             "Inpaint, then restore: the restoration model runs on the inpainted face.\n"
             "Inpaint only: the inpainted face is pasted as it is."
