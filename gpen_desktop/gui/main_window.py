@@ -218,6 +218,8 @@ class MainWindow(QMainWindow):
         self.canvas.faceMenuRequested.connect(self._face_menu)
         self.options_panel.optionsChanged.connect(self._on_options_changed)
         self.options_panel.themeChanged.connect(self.set_theme)
+        # the per-face model list: the restorers of each weights scan
+        self.options_panel.modelsScanned.connect(self.face_panel.set_models)
         for source in (self.options_panel, self.empty_state):
             source.manageModelsRequested.connect(self.open_model_manager)
             source.chooseCheckpointRequested.connect(self.choose_checkpoint)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.jobs import identify_model, scan_models
-from gpen_desktop.gui.panels.options_panel import model_text
+from gpen_desktop.gui.panels.options_panel import is_inpainter, model_text
 
 if TYPE_CHECKING:
     from gpen_desktop.gui.main_window import MainWindow
@@ -91,8 +91,13 @@ class ModelChooser(QObject):
         w = self.window
         cfg.CHECKPOINT_DIR.write(w.settings, str(Path(path).parent))
         match = await w.worker.run_io(identify_model, path)
-        if getattr(match, "kind", "") != "restorer":
+        if getattr(match, "kind", "") != "restorer" or is_inpainter(match):
             why = match.error or f"it is a {match.kind} model, not a GPEN face restorer"
+            if is_inpainter(match):
+                why = (
+                    "it is GPEN's inpainting model: put it in the weights folder and it fills "
+                    "faces under damage strokes"
+                )
             w.show_message(f"Can't use {Path(path).name}: {why}", "error")
             return
         label = model_text(match)

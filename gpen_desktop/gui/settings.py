@@ -18,11 +18,14 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from gpen_desktop.core.faces.detect import DETECTORS
+from gpen_desktop.core.inpaint import INPAINT_METHODS, INPAINT_MODES
 from gpen_desktop.core.pipeline import MASK_TYPES, UPSCALES, RestoreOptions
 from gpen_desktop.core.precision import PRECISIONS
 
 __all__ = [
     "DETECTORS",
+    "INPAINT_METHODS",
+    "INPAINT_MODES",
     "MASK_TYPES",
     "PRECISIONS",
     "UPSCALES",
@@ -91,6 +94,9 @@ MASK = _option("mask", "options/mask", "paste-back mask")
 COLOR_MATCH = _option("color_match", "options/color_match", "match restored colours to the photo")
 UPSCALE = _option("upscale", "options/upscale", "output scale of the whole photo")
 BATCH_SIZE = _option("batch_size", "options/batch_size", "faces per network batch")
+SR_MODEL = _option("sr_model", "options/sr_model", "background super-resolution model file")
+INPAINT_METHOD = _option("inpaint_method", "options/inpaint_method", "OpenCV damage filler")
+INPAINT_MODE = _option("inpaint_mode", "options/inpaint_mode", "faces under damage strokes")
 
 # --------------------------------------------------------------------------- GUI only
 CUSTOM_MODELS = Setting("options/custom_models", (), "checkpoints chosen from disk")
@@ -117,6 +123,9 @@ OPTIONS: tuple[Setting, ...] = (
     COLOR_MATCH,
     UPSCALE,
     BATCH_SIZE,
+    SR_MODEL,
+    INPAINT_METHOD,
+    INPAINT_MODE,
 )
 
 

@@ -500,6 +500,11 @@ class PhotoDoc(QObject):
             merge_key=f"blend-{id(self)}-{index}",
         )
 
+    def set_face_model(self, index: int, model: str | None) -> None:
+        """Give face ``index`` its own restoration model file (None: the photo's choice)."""
+        face = self.faces[index].with_(model=str(model) if model else None)
+        self.replace_face(index, face, f"Set model of face {self.number(index)}")
+
     def select(self, index: int) -> None:
         index = index if 0 <= index < len(self.faces) else -1
         if index != self.selected:

@@ -266,3 +266,49 @@ def test_open_weights_folder(make_dialog, tmp_path, monkeypatch):
     dlg = make_dialog(weights)
     dlg.open_folder_button.click()
     assert weights.is_dir() and opened == [str(weights)]
+
+
+@pytest.fixture(scope="module")
+def realesrnet_x2_file(tmp_path_factory) -> Path:
+    """Random weights in the layout of GPEN's realesrnet_x2.pth (RRDBNet, 64 features, 23
+    blocks, pixel-unshuffled input; ≈67 MB)."""
+    from gpen_desktop.core.superres import random_sr_checkpoint
+
+    folder = tmp_path_factory.mktemp("realesrnet")
+    return random_sr_checkpoint(folder / "r.pth", 2, num_feat=64, num_block=23, seed=4)
+
+
+def test_superres_rows_official_by_content_and_others_with_their_scale(
+    make_dialog, tmp_path, realesrnet_x2_file
+):
+    from gpen_desktop.core.superres import random_sr_checkpoint
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    os.symlink(realesrnet_x2_file, weights / "my-upscaler.pth")  # renamed: found by content
+    random_sr_checkpoint(weights / "tiny_x4.pth", 4, seed=1)  # an upscaler of its own
+    dlg = make_dialog(weights)
+    rows = {}
+    for i in range(dlg._official.childCount()):
+        item = dlg._official.child(i)
+        rows[item.text(mm.COL_NAME)] = (item.text(mm.COL_PURPOSE), item.text(mm.COL_SIZE))
+    for s in (1, 2, 4):
+        assert rows[f"realesrnet_x{s}"] == (
+            "Background super-resolution (optional)",
+            f"×{s} · 67 MB",
+        )
+    found = {f.path.name: f for f in dlg.found()}
+    assert found["my-upscaler.pth"].known.name == "realesrnet_x2"
+    official = next(m for m in dlg.models() if m.name == "realesrnet_x2")
+    assert dlg._matches(official, found["my-upscaler.pth"])
+    assert not dlg._matches(official, found["tiny_x4.pth"])
+    assert dlg.present("realesrnet_x2") == [weights / "my-upscaler.pth"]
+    assert dlg.row_status("realesrnet_x2") == "✔ Installed as my-upscaler.pth"
+    assert dlg.row_status("realesrnet_x4") == "Not installed"
+    assert dlg._others.childCount() == 1
+    other = dlg._others.child(0)
+    assert other.text(mm.COL_NAME) == "tiny_x4.pth"
+    assert other.text(mm.COL_PURPOSE) == "Background super-resolution (optional)"
+    assert other.text(mm.COL_STATUS) == "Valid: ESRGAN ×4 upscaler"
+    assert other.text(mm.COL_SIZE).startswith("×4 · ")
+    assert "x4 super-resolution" in other.toolTip(mm.COL_STATUS)

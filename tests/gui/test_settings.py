@@ -20,13 +20,28 @@ def test_every_option_setting_names_a_field_with_its_default():
 
 def test_round_trip_and_unreadable_values(tmp_path):
     store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    values = {**cfg.read_options(store), "blend": 0.3, "upscale": 2, "color_match": True}
+    values = {
+        **cfg.read_options(store),
+        "blend": 0.3,
+        "upscale": 2,
+        "color_match": True,
+        "sr_model": "/m/x2.pth",
+        "inpaint_method": "ns",
+        "inpaint_mode": "inpaint",
+    }
     cfg.write_options(store, values)
     cfg.RECENT.write(store, ["/a/b.png"])
     store.sync()
     again = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     got = cfg.read_options(again)
     assert got == values and cfg.RECENT.read(again) == ("/a/b.png",)
-    assert cfg.restore_options(got) == RestoreOptions(blend=0.3, upscale=2, color_match=True)
+    assert cfg.restore_options(got) == RestoreOptions(
+        blend=0.3,
+        upscale=2,
+        color_match=True,
+        sr_model="/m/x2.pth",
+        inpaint_method="ns",
+        inpaint_mode="inpaint",
+    )
     again.setValue(cfg.BATCH_SIZE.key, "lots")
     assert cfg.BATCH_SIZE.read(again) == RestoreOptions().batch_size

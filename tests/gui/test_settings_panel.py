@@ -31,7 +31,13 @@ def test_settings_group_boxes_fit_the_dock_at_the_default_size(qtbot, aloop, unt
         margins = panel.layout().contentsMargins()
         room = width - margins.left() - margins.right()
         boxes = panel.findChildren(QGroupBox)
-        assert [b.title() for b in boxes] == ["Model", "Restore", "Export", "Appearance"]
+        assert [b.title() for b in boxes] == [
+            "Model",
+            "Restore",
+            "Old photos",
+            "Export",
+            "Appearance",
+        ]
         for box in boxes:
             assert box.sizeHint().width() <= room, (box.title(), box.sizeHint(), room)
             assert box.geometry().right() < width  # laid out inside the visible part

@@ -53,6 +53,7 @@ PURPOSES = {
     "seg2face": "Face from a parsing map (Seg2face)",
     "detector": "Face detection (optional)",
     "parsing": "Face parsing mask (optional)",
+    "superres": "Background super-resolution (optional)",
 }
 
 # Every started task until it has finished, whatever happens to its dialog.
@@ -69,6 +70,12 @@ def _mb(n: float) -> str:
 
 def _purpose(task: str) -> str:
     return PURPOSES.get(task, task)
+
+
+def _size_text(px: int, scale: int, n_bytes: float) -> str:
+    """The Size column: "512 px · 284 MB" for a restorer, "×2 · 67 MB" for an upscaler."""
+    head = f"{px} px · " if px else f"×{scale} · " if scale else ""
+    return head + _mb(n_bytes)
 
 
 class _DownloadProgress:
@@ -234,8 +241,7 @@ class ModelManagerDialog(QDialog):
         item = QTreeWidgetItem(self._official)
         item.setText(COL_NAME, model.name)
         item.setText(COL_PURPOSE, _purpose(model.task))
-        size = f"{model.size} px · {_mb(model.approx_bytes)}" if model.size else ""
-        item.setText(COL_SIZE, size or _mb(model.approx_bytes))
+        item.setText(COL_SIZE, _size_text(model.size, model.scale, model.approx_bytes))
         tip = f"{model.note}\n{model.url}" if model.url else model.note
         for col in (COL_NAME, COL_PURPOSE, COL_SIZE):
             item.setToolTip(col, tip)
@@ -526,13 +532,19 @@ class ModelManagerDialog(QDialog):
             elif found.known is not None and info is None:
                 item.setText(COL_PURPOSE, _purpose(found.known.task))
                 item.setText(COL_STATUS, f"Valid: {found.known.name}")
+            elif found.kind == "superres":
+                item.setText(COL_PURPOSE, _purpose("superres"))
+                item.setText(COL_STATUS, f"Valid: {info.arch} ×{info.scale} upscaler")
+                item.setToolTip(COL_STATUS, info.summary())
             else:
-                item.setText(COL_PURPOSE, _purpose(found.known.task if found.known else "bfr"))
+                task = found.known.task if found.known else getattr(info, "task", "bfr")
+                item.setText(COL_PURPOSE, _purpose(task))
                 item.setText(COL_STATUS, f"Valid: {getattr(info, 'name', 'GPEN checkpoint')}")
                 if info is not None:
                     item.setToolTip(COL_STATUS, info.summary())
-            size_px = f"{info.in_size} px · " if info is not None and info.in_size else ""
-            item.setText(COL_SIZE, size_px + _mb(self._file_size(found.path)))
+            px = getattr(info, "in_size", 0) or 0
+            scale = getattr(info, "scale", 0) if found.kind == "superres" else 0
+            item.setText(COL_SIZE, _size_text(px, scale, self._file_size(found.path)))
         self._others.setHidden(self._others.childCount() == 0)
         self._invalid.setHidden(self._invalid.childCount() == 0)
 

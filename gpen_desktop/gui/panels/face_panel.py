@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from gpen_desktop.gui import theme
 from gpen_desktop.gui.compare import FaceCompare
+from gpen_desktop.gui.panels.options_panel import NarrowCombo, is_restorer, model_text
 from gpen_desktop.gui.qimage import pixmap_from_rgb
 from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus
 
@@ -29,6 +31,13 @@ IDENTITY_HELP = (
     "the distance between the 128-number descriptors of the original crop and the "
     "network's restored crop (before blending). Below {threshold:.2f}, dlib's usual limit, "
     "the two are taken to be the same person; a lower blend mixes more of the original back in."
+)
+
+
+PHOTO_CHOICE = "Photo's choice"
+MODEL_HELP = (
+    "The restoration model for this face alone. Photo's choice: the model chosen in "
+    "Settings for the whole photo."
 )
 
 
@@ -64,6 +73,7 @@ class FacePanel(QWidget):
             ]
         )
         self._crops: dict[Any, QPixmap] = {}
+        self._models: list[tuple[str, str, str]] = []  # (path, label, tooltip) of restorers
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.list = QListWidget()
@@ -104,6 +114,15 @@ class FacePanel(QWidget):
         row.addWidget(self.blend, 1)
         row.addWidget(self.blend_label)
         form.addLayout(row)
+        model_row = QHBoxLayout()
+        model_label = QLabel("Model")
+        self.model = NarrowCombo(10)
+        self.model.setToolTip(MODEL_HELP)
+        model_label.setBuddy(self.model)
+        self.model.currentIndexChanged.connect(self._on_model)
+        model_row.addWidget(model_label)
+        model_row.addWidget(self.model, 1)
+        form.addLayout(model_row)
         layout.addWidget(self.detail)
         self._updating = False
         self.refresh()
@@ -117,6 +136,36 @@ class FacePanel(QWidget):
         self._crops[key] = pixmap
         if len(self._crops) > 512:
             self._crops.pop(next(iter(self._crops)))
+
+    def set_models(self, found: list[Any]) -> None:
+        """The restorers of a weights scan (``core.models.FoundModel``), offered per face."""
+        models = [
+            (str(fm.path), model_text(fm), f"{fm.info.summary()}\n{fm.path}")
+            for fm in found
+            if is_restorer(fm)
+        ]
+        labels = [label for _p, label, _t in models]
+        # two files that read alike (two custom models of one size) show their file names
+        self._models = [
+            (path, label if labels.count(label) == 1 else f"{label} ({Path(path).name})", tip)
+            for path, label, tip in models
+        ]
+        self._refresh_detail()
+
+    def _show_model(self, model: str | None) -> None:
+        """Fill the Model list for a face whose own model is ``model`` and select it; a file
+        not in the weights folder (e.g. from a session) is listed by name."""
+        combo = self.model
+        combo.clear()
+        combo.addItem(PHOTO_CHOICE, "")
+        combo.setItemData(0, MODEL_HELP, Qt.ItemDataRole.ToolTipRole)
+        for path, label, tip in self._models:
+            combo.addItem(label, path)
+            combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        if model and combo.findData(model) < 0:
+            combo.addItem(f"{Path(model).name} (not in weights)", model)
+            combo.setItemData(combo.count() - 1, model, Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(max(0, combo.findData(model)) if model else 0)
 
     @staticmethod
     def crop_key(face) -> Any:
@@ -132,6 +181,8 @@ class FacePanel(QWidget):
                 extra = []
                 if face.blend is not None:
                     extra.append(f"blend {face.blend * 100:.0f} %")
+                if face.model:
+                    extra.append(f"model {Path(face.model).stem}")
                 if face.landmarks is None:
                     extra.append("landmarks predicted at restore")
                 if extra:
@@ -174,6 +225,7 @@ class FacePanel(QWidget):
                 self.detail.setTitle("Selected face")
                 self.include.setChecked(False)
                 self.own_blend.setChecked(False)
+                self._show_model(None)
                 self.compare.set_crops(None, None)
                 self._show_identity(False, None)
                 return
@@ -185,6 +237,7 @@ class FacePanel(QWidget):
             value = round(100 * (face.blend if face.blend is not None else 1.0))
             self.blend.setValue(value)
             self.blend_label.setText(f"{value} %")
+            self._show_model(face.model)
             before = self._crops.get(self.crop_key(face))
             after = None
             fr = doc.face_result(index)
@@ -266,6 +319,17 @@ class FacePanel(QWidget):
             return
         self.blend.setEnabled(checked)
         self.doc.set_face_blend(self.doc.selected, self.blend.value() / 100 if checked else None)
+
+    def _on_model(self, index: int) -> None:
+        if self._updating or self.doc is None or self.doc.selected < 0 or index < 0:
+            return
+        doc, face = self.doc, self.doc.selected
+        path = str(self.model.itemData(index) or "") or None
+        # on the next turn: the edit refills this combo, which is still in its signal
+        QTimer.singleShot(
+            0,
+            lambda: doc is self.doc and face < len(doc.faces) and doc.set_face_model(face, path),
+        )
 
     def _on_blend(self, value: int) -> None:
         self.blend_label.setText(f"{value} %")

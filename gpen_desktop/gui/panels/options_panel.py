@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,45 @@ def model_text(fm: Any) -> str:
     return f"{name}  ·  {size}" if size else name
 
 
+def is_restorer(fm: Any) -> bool:
+    """A found model that restores faces (GPEN-Inpainting fills damage strokes instead)."""
+    kind = getattr(fm, "kind", "restorer" if fm.info is not None else "invalid")
+    return kind == "restorer" and fm.info is not None and not is_inpainter(fm)
+
+
+def is_inpainter(fm: Any) -> bool:
+    """A found GPEN-Inpainting checkpoint (used for faces under damage strokes)."""
+    return (
+        getattr(fm, "kind", "restorer") == "restorer"
+        and getattr(fm.info, "task", "") == "inpainting"
+    )
+
+
+#: Display names of known background upscaler families ("realesrnet_x2" reads "RealESRNet").
+SR_NAMES = {"realesrnet": "RealESRNet"}
+
+
+def sr_name(fm: Any) -> str:
+    """A super-resolution model's name without its scale: "RealESRNet" for GPEN's files, else
+    the file's name ("tiny_x2" reads "tiny")."""
+    info = fm.info
+    name = str(getattr(fm.known, "name", "") or getattr(info, "name", "") or Path(fm.path).stem)
+    base = re.sub(rf"[_-]?x{int(info.scale)}$", "", name, flags=re.IGNORECASE) or name
+    return SR_NAMES.get(base.lower(), base)
+
+
+def sr_text(fm: Any) -> str:
+    """How a found super-resolution model reads in the Background list: "RealESRNet ×2 · 67 MB"."""
+    info = fm.info
+    size = human_size(getattr(info, "file_size", 0) or _file_size(fm.path))
+    text = f"{sr_name(fm)} ×{info.scale}"
+    return f"{text} · {size}" if size else text
+
+
+def inpainter_name(fm: Any) -> str:
+    return fm.known.name if getattr(fm, "known", None) is not None else Path(fm.path).stem
+
+
 #: Words for core's choice keys (the lists themselves come from core through gui.settings).
 LABELS = {
     "detector": {
@@ -59,7 +99,19 @@ LABELS = {
         "bfloat16": "bfloat16",
         "float16": "float16 (GPUs)",
     },
+    "inpaint_method": {"telea": "OpenCV Telea", "ns": "OpenCV Navier–Stokes"},
+    "inpaint_mode": {"inpaint+restore": "Inpaint, then restore", "inpaint": "Inpaint only"},
 }
+RESAMPLE_ONLY = "Resample only"
+SR_HELP = (
+    "How the rest of the photo is enlarged: resampled (Lanczos), or through a "
+    "super-resolution model from the weights folder (slower, sharper). Faces are restored "
+    "either way."
+)
+INPAINTER_TIP = (
+    "GPEN's inpainting model fills faces under damage strokes (Settings ▸ Old photos); "
+    "it is not a restoration model.\n{path}"
+)
 CHOOSE_FILE = "__choose__"
 
 
@@ -92,6 +144,8 @@ class OptionsPanel(QWidget):
     """
 
     optionsChanged = Signal()
+    #: the weights scan's FoundModel list, each time :meth:`set_models` gets one
+    modelsScanned = Signal(object)  # noqa: N815 - Qt signal naming
     themeChanged = Signal(str)  # "system", "light" or "dark"
     chooseCheckpointRequested = Signal()
     manageModelsRequested = Signal()
@@ -101,6 +155,10 @@ class OptionsPanel(QWidget):
         self._loading = False
         self._custom: list[str] = []
         self._scanned = False
+        self._sr_scales: dict[str, int] = {}  # background model path -> its scale
+        self._last_sr = ""  # the background model the Output scale list was made for
+        self._inpaint_model = ""  # GPEN-Inpainting file from the scan ("" = OpenCV)
+        self._inpaint_name = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -171,7 +229,9 @@ class OptionsPanel(QWidget):
         form.addRow(self.color_match)  # the whole row: the panel stays narrow
         self.upscale = NarrowCombo()
         _fill(self.upscale, cfg.UPSCALES, {n: f"{n}×" for n in cfg.UPSCALES})
-        self.upscale.setToolTip("Scale the whole output photo")
+        self.upscale.setToolTip(
+            'Scale the whole output photo (with a Background model, "Model\'s own" is its scale)'
+        )
         self.upscale.currentIndexChanged.connect(self._changed)
         form.addRow("Output scale", self.upscale)
         self.batch = QSpinBox()
@@ -181,6 +241,38 @@ class OptionsPanel(QWidget):
         self.batch.valueChanged.connect(self._changed)
         form.addRow("Batch size", self.batch)
         layout.addWidget(run_box)
+
+        old_box = QGroupBox("Old photos")
+        oform = QFormLayout(old_box)
+        oform.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.sr_model = NarrowCombo()
+        self.sr_model.addItem(RESAMPLE_ONLY, "")
+        self.sr_model.setToolTip(SR_HELP)
+        self.sr_model.currentIndexChanged.connect(self._on_sr_changed)
+        oform.addRow("Background", self.sr_model)
+        strokes = QLabel("Damage strokes")
+        strokes.setToolTip("How scratches and spots painted with the damage brush are filled")
+        oform.addRow(strokes)
+        self.inpaint_method = NarrowCombo()
+        _fill(self.inpaint_method, cfg.INPAINT_METHODS, LABELS["inpaint_method"])
+        self.inpaint_method.setToolTip("OpenCV's filler for strokes outside the faces")
+        self.inpaint_method.currentIndexChanged.connect(self._changed)
+        oform.addRow("Outside faces", self.inpaint_method)
+        self.inpaint_mode = NarrowCombo()
+        modes = sorted(cfg.INPAINT_MODES, key=lambda m: m != cfg.INPAINT_MODE.default)
+        _fill(self.inpaint_mode, tuple(modes), LABELS["inpaint_mode"])  # the default first
+        self.inpaint_mode.setToolTip(
+            "Inpaint, then restore: the restoration model runs on the inpainted face.\n"
+            "Inpaint only: the inpainted face is pasted as it is."
+        )
+        self.inpaint_mode.currentIndexChanged.connect(self._changed)
+        oform.addRow("Faces under strokes", self.inpaint_mode)
+        self.inpaint_info = QLabel()
+        self.inpaint_info.setWordWrap(True)
+        self.inpaint_info.setEnabled(False)
+        oform.addRow(self.inpaint_info)
+        self._update_inpaint_info()
+        layout.addWidget(old_box)
 
         export_box = QGroupBox("Export")
         eform = QFormLayout(export_box)
@@ -226,7 +318,7 @@ class OptionsPanel(QWidget):
             usable = 0
             for fm in found:
                 kind = getattr(fm, "kind", "restorer" if fm.info is not None else "invalid")
-                if kind == "restorer" and fm.info is not None:
+                if is_restorer(fm):
                     self.model.addItem(model_text(fm), str(fm.path))
                     self.model.setItemData(
                         self.model.count() - 1,
@@ -234,6 +326,12 @@ class OptionsPanel(QWidget):
                         Qt.ItemDataRole.ToolTipRole,
                     )
                     usable += 1
+                elif is_inpainter(fm):  # listed, not choosable: it fills damage strokes
+                    self.model.addItem(f"{inpainter_name(fm)} (for damage strokes)", "")
+                    idx = self.model.count() - 1
+                    tip = INPAINTER_TIP.format(path=fm.path)
+                    self.model.setItemData(idx, tip, Qt.ItemDataRole.ToolTipRole)
+                    self.model.model().item(idx).setEnabled(False)
                 elif kind == "invalid":
                     self.model.addItem(f"{Path(fm.path).name} (not usable)", "")
                     idx = self.model.count() - 1
@@ -249,13 +347,101 @@ class OptionsPanel(QWidget):
             if index < 0:
                 index = next((i for i in range(self.model.count()) if self._is_model_index(i)), -1)
             self.model.setCurrentIndex(max(index, 0) if index >= 0 else -1)
+            self._set_old_photo_models(found)
         finally:
             self._loading = False
         self.model_card.set_weights_dir(weights_dir)
         self.model_card.setVisible(usable == 0)
         self.model.setVisible(True)
         self._update_model_info()
+        self.modelsScanned.emit(list(found))
         self.optionsChanged.emit()
+
+    def _set_old_photo_models(self, found: list[Any]) -> None:
+        """The Background list (super-resolution models found) and the inpainting model; a
+        background model no longer found falls back to "Resample only"."""
+        previous = self.sr_path()
+        self.sr_model.clear()
+        self.sr_model.addItem(RESAMPLE_ONLY, "")
+        self.sr_model.setItemData(0, "Lanczos resampling, no model", Qt.ItemDataRole.ToolTipRole)
+        self._sr_scales = {}
+        for fm in found:
+            if getattr(fm, "kind", "") != "superres" or fm.info is None:
+                continue
+            path = str(fm.path)
+            self._sr_scales[path] = int(fm.info.scale)
+            self.sr_model.addItem(sr_text(fm), path)
+            tip = f"{fm.info.summary()}\n{fm.path}"
+            self.sr_model.setItemData(self.sr_model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.sr_model.setCurrentIndex(max(0, self.sr_model.findData(previous)) if previous else 0)
+        self._sync_upscale()
+        inpainters = sorted(
+            (fm for fm in found if is_inpainter(fm)), key=lambda fm: fm.known is None
+        )
+        best = inpainters[0] if inpainters else None
+        self._inpaint_model = str(best.path) if best else ""
+        self._inpaint_name = inpainter_name(best) if best else ""
+        self._update_inpaint_info()
+
+    def sr_path(self) -> str:
+        """The background super-resolution model chosen ("" = resample only)."""
+        return str(self.sr_model.currentData() or "")
+
+    def inpaint_label(self) -> str:
+        """Which inpainting faces under damage strokes get, in one line."""
+        return self.inpaint_info.text()
+
+    def _update_inpaint_info(self) -> None:
+        if self._inpaint_model:
+            self.inpaint_info.setText(f"Faces: {self._inpaint_name} (found in weights)")
+            self.inpaint_info.setToolTip(self._inpaint_model)
+        else:
+            self.inpaint_info.setText(
+                "Faces: OpenCV (no GPEN-Inpainting model in weights/ — Model manager)"
+            )
+            self.inpaint_info.setToolTip(
+                "Get GPEN-Inpainting-1024 with the model manager to inpaint faces under "
+                "damage strokes with GPEN"
+            )
+
+    def _on_sr_changed(self, _index: int) -> None:
+        if self._loading:
+            return
+        turned_on = bool(self.sr_path()) and not self._last_sr
+        # switching a model on: its own scale, unless another output scale was chosen
+        self._sync_upscale(choose_own=turned_on and self.upscale.currentData() == 1)
+        self._changed()
+
+    def _sync_upscale(self, choose_own: bool = False) -> None:
+        """The Output scale list has "Model's own (×N)" (upscale 0) exactly while a
+        background model is chosen, so the panel never shows an invalid scale. Leaving
+        "Model's own" for "Resample only" keeps the model's scale where the list has it."""
+        own = self.upscale.findData(0)
+        loading, self._loading = self._loading, True
+        try:
+            if self.sr_path():
+                scale = self._sr_scales.get(self.sr_path(), 0)
+                text = f"Model's own (×{scale})" if scale else "Model's own"
+                if own < 0:
+                    self.upscale.insertItem(0, text, 0)
+                    own = 0
+                self.upscale.setItemText(own, text)
+                if choose_own:
+                    self.upscale.setCurrentIndex(own)
+            elif own >= 0:
+                if self.upscale.currentIndex() == own:
+                    scale = self._sr_scales.get(self._last_sr, 1)
+                    fits = [n for n in cfg.UPSCALES if n <= max(scale, 1)]
+                    self.upscale.setCurrentIndex(self.upscale.findData(max(fits, default=1)))
+                self.upscale.removeItem(self.upscale.findData(0))
+            self._last_sr = self.sr_path()
+        finally:
+            self._loading = loading
+
+    def _upscale_value(self) -> int:
+        data = self.upscale.currentData()
+        value = int(data) if data is not None else 1
+        return value if value or self.sr_path() else 1
 
     def _is_model_index(self, index: int) -> bool:
         data = self.model.itemData(index)
@@ -351,12 +537,18 @@ class OptionsPanel(QWidget):
             "blend": self.blend.value() / 100.0,
             "mask": self.mask.currentData() or "feather",
             "color_match": self.color_match.isChecked(),
-            "upscale": int(self.upscale.currentData() or 1),
+            "upscale": self._upscale_value(),
             "batch_size": self.batch.value(),
+            "sr_model": self.sr_path(),
+            "inpaint_model": self._inpaint_model,
+            "inpaint_method": self.inpaint_method.currentData() or "telea",
+            "inpaint_mode": self.inpaint_mode.currentData() or "inpaint+restore",
         }
 
     def set_values(self, values: dict[str, Any]) -> None:
-        """Show restore options (RestoreOptions field -> value), e.g. from a saved session."""
+        """Show restore options (RestoreOptions field -> value), e.g. from a saved session.
+        ``inpaint_model`` is not taken: the weights scan decides it; a background model not
+        found in the scan shows as "Resample only"."""
         self._loading = True
         try:
             if values.get("model_path"):
@@ -372,7 +564,11 @@ class OptionsPanel(QWidget):
             _select(self.mask, values.get("mask"))
             if "color_match" in values:
                 self.color_match.setChecked(bool(values["color_match"]))
+            if "sr_model" in values:
+                self._show_sr(str(values["sr_model"] or ""))
             _select(self.upscale, values.get("upscale"))
+            _select(self.inpaint_method, values.get("inpaint_method"))
+            _select(self.inpaint_mode, values.get("inpaint_mode"))
             if "batch_size" in values:
                 self.batch.setValue(int(values["batch_size"]))
         finally:
@@ -420,7 +616,10 @@ class OptionsPanel(QWidget):
             self.blend.setValue(round(100 * min(1.0, max(0.0, v["blend"]))))
             _select(self.mask, v["mask"])
             self.color_match.setChecked(v["color_match"])
+            self._show_sr(v["sr_model"])
             _select(self.upscale, v["upscale"])
+            _select(self.inpaint_method, v["inpaint_method"])
+            _select(self.inpaint_mode, v["inpaint_mode"])
             self.batch.setValue(v["batch_size"])
             self.format.setCurrentText(cfg.EXPORT_FORMAT.read(s))
             self.quality.setValue(cfg.EXPORT_QUALITY.read(s))
@@ -429,6 +628,16 @@ class OptionsPanel(QWidget):
             _select(self.theme, cfg.THEME.read(s))
         finally:
             self._loading = False
+
+    def _show_sr(self, path: str) -> None:
+        """Select the background model ``path``: before the first scan it is listed by file
+        name until the scan confirms it; after, one not found falls back to "Resample only"."""
+        index = self.sr_model.findData(path) if path else 0
+        if index < 0 and not self._scanned:
+            self.sr_model.addItem(Path(path).name, path)
+            index = self.sr_model.count() - 1
+        self.sr_model.setCurrentIndex(max(0, index))
+        self._sync_upscale()
 
 
 def _plain_device(label: str) -> str:
