@@ -309,3 +309,39 @@ def test_the_filling_options_matter_only_where_damage_is_marked(qapp):
     paint(doc, [(10, 10)], 4)
     assert doc.options_changed(other)
     assert doc.options_changed(dataclasses.replace(RestoreOptions(), inpaint_mode="inpaint"))
+
+
+def test_marks_on_a_face_go_through_the_gpen_inpainting_model_when_present(
+    qtbot, aloop, until, photo, tmp_path, tiny_checkpoint
+):
+    import shutil
+
+    from gui_helpers import make_window
+
+    from gpen_desktop.core.gpen import random_checkpoint
+
+    folder = tmp_path / "old-weights"
+    folder.mkdir()
+    shutil.copy(tiny_checkpoint, folder / "tiny-64.pth")
+    random_checkpoint(folder / "tiny-inpainting-64.pth", 64, seed=5)
+    window = make_window(qtbot, aloop, until, folder)
+    try:
+        doc = open_photo(window, aloop, until, photo)
+        window.act_damage_brush.trigger()
+        text = window.brush_bar.fill_label.text()
+        assert text == "Faces: tiny-inpainting-64, then restored · rest: OpenCV Telea"
+        x0, y0, x1, y1 = doc.faces[0].box
+        cy = (y0 + y1) / 2
+        drag(qtbot, window.canvas, [(x0 + 5, cy), ((x0 + x1) / 2, cy), (x1 - 5, cy)])
+        drag(qtbot, window.canvas, [(30, 480), (90, 490)])
+        run(aloop, window.restore_current(), 120)
+        info = doc.network_result.inpainting
+        from gpen_desktop.core.models import inspect_model_file
+
+        inpainter = inspect_model_file(folder / "tiny-inpainting-64.pth").name
+        assert info["faces_inpainted"] == 1 and info["faces"] == inpainter  # not OpenCV
+        assert info["background"] == "OpenCV Telea"
+        assert not doc.result_is_stale
+    finally:
+        window.close()
+        window.deleteLater()

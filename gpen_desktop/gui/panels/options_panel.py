@@ -266,7 +266,7 @@ class OptionsPanel(QWidget):
             "Inpaint only: the inpainted face is pasted as it is."
         )
         self.inpaint_mode.currentIndexChanged.connect(self._changed)
-        oform.addRow("Faces under strokes", self.inpaint_mode)
+        oform.addRow("On faces", self.inpaint_mode)
         self.inpaint_info = QLabel()
         self.inpaint_info.setWordWrap(True)
         self.inpaint_info.setEnabled(False)
