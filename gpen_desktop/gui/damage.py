@@ -5,7 +5,7 @@ array at the photo's size (1 = damaged), allocated on the first stroke. A stroke
 (:class:`Stroke`, from press to release) paints or erases round dabs joined by lines and
 becomes one :class:`DamageCommand` on the photo's undo stack, beside the face edits, so
 Ctrl+Z takes back a stroke as it takes back a moved box. A command keeps only the rectangle
-the stroke touched (before and after), not a copy of the whole mask.
+the stroke touched (before and after, as packed bits), not a copy of the whole mask.
 
 ``changed(rect)`` reports what changed: ``(x0, y0, x1, y1)`` in photo pixels (end exclusive),
 or None for the whole photo. The restore sends :meth:`DamageMarks.mask` (a copy) to the core,
@@ -222,14 +222,30 @@ class Stroke:
 
 class DamageCommand(QUndoCommand):
     """A stroke or a clear, already applied when pushed: the rectangle's pixels before and
-    after."""
+    after, kept as packed bits (an eighth of the bytes: a long history of strokes across a
+    big scan stays small)."""
 
     def __init__(
         self, marks: DamageMarks, rect: Rect, before: np.ndarray, after: np.ndarray, text: str
     ) -> None:
         super().__init__(text)
-        self.marks, self.rect, self.before, self.after = marks, rect, before, after
+        self.marks, self.rect = marks, rect
+        self._shape = before.shape
+        self._before = np.packbits(before != 0)
+        self._after = np.packbits(after != 0)
         self._applied = True
+
+    @property
+    def before(self) -> np.ndarray:
+        return self._unpack(self._before)
+
+    @property
+    def after(self) -> np.ndarray:
+        return self._unpack(self._after)
+
+    def _unpack(self, bits: np.ndarray) -> np.ndarray:
+        n = self._shape[0] * self._shape[1]
+        return np.unpackbits(bits, count=n).reshape(self._shape)
 
     def redo(self) -> None:
         if self._applied:  # QUndoStack.push calls redo: the stroke is already painted

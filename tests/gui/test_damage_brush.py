@@ -345,3 +345,17 @@ def test_marks_on_a_face_go_through_the_gpen_inpainting_model_when_present(
     finally:
         window.close()
         window.deleteLater()
+
+
+def test_an_undo_step_keeps_only_its_rectangle_as_packed_bits():
+    m, stack = marks(4000, 3000), QUndoStack()
+    s = m.begin(False, 12)
+    s.add(100, 100)
+    s.add(3900, 2900)  # corner to corner across a 12 MP photo
+    s.finish(stack)
+    command = stack.command(0)
+    x0, y0, x1, y1 = command.rect
+    assert command._before.nbytes <= (x1 - x0) * (y1 - y0) // 8 + 1
+    assert np.array_equal(command.after, m.array[y0:y1, x0:x1])
+    stack.undo()
+    assert m.is_empty()
