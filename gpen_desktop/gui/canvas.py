@@ -298,8 +298,9 @@ class CanvasView(QGraphicsView):
             self.toolChanged.emit(tool)
 
     def _tool_cursor(self) -> None:
-        shape = {"add": Qt.CursorShape.CrossCursor, "brush": Qt.CursorShape.CrossCursor}
-        self.viewport().setCursor(QCursor(shape.get(self.tool, Qt.CursorShape.ArrowCursor)))
+        drawing = self.tool in ("add", "brush")
+        shape = Qt.CursorShape.CrossCursor if drawing else Qt.CursorShape.ArrowCursor
+        self.viewport().setCursor(QCursor(shape))
 
     def set_brush(self, size: int | None = None, erase: bool | None = None) -> None:
         """Brush diameter in photo pixels (clamped) and whether it erases."""

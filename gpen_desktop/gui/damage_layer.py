@@ -52,14 +52,15 @@ class DamageLayer(QGraphicsItem):
     def refresh(self, rect: Rect | None = None) -> None:
         """Copy the marks in ``rect`` (None: all) into the overlay image and repaint there."""
         marks = self.marks
-        self.prepareGeometryChange()
+        bounds = QRectF(0, 0, marks.width, marks.height) if marks else QRectF()
+        if bounds != self._bounds:  # only a new photo size moves the item's geometry
+            self.prepareGeometryChange()
+            self._bounds = bounds
         if marks is None or marks.is_empty():
             self._image = None
-            self._bounds = QRectF(0, 0, marks.width, marks.height) if marks else QRectF()
             self.update()
             return
         w, h = marks.width, marks.height
-        self._bounds = QRectF(0, 0, w, h)
         if self._image is None or (self._image.width(), self._image.height()) != (w, h):
             self._image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
             rect = None

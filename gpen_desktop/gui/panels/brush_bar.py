@@ -14,15 +14,15 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
 
-from gpen_desktop.core.inpaint import METHOD_LABELS
 from gpen_desktop.gui.damage import MAX_BRUSH, MIN_BRUSH
+from gpen_desktop.gui.panels.options_panel import LABELS
 
 
 def fill_text(options: Any) -> tuple[str, str]:
     """(line, tool tip) saying what fills the damage marks with ``options``
     (``core.pipeline.RestoreOptions``): GPEN inpainting on faces when its checkpoint is
     chosen, OpenCV's filler everywhere else."""
-    rest = METHOD_LABELS.get(options.inpaint_method, options.inpaint_method)
+    rest = LABELS["inpaint_method"].get(options.inpaint_method, options.inpaint_method)
     if options.inpaint_model:
         then = ", then restored" if options.inpaint_mode == "inpaint+restore" else ""
         name = Path(options.inpaint_model).stem
