@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from gpen_desktop.commands import restore_session
+from gpen_desktop.commands._options import add_option, ranged
 from gpen_desktop.commands._output import say
 from gpen_desktop.commands._restore_common import (
     _Bar,
@@ -23,7 +24,6 @@ from gpen_desktop.commands._restore_common import (
     _pick_models_by_size,
     _save_faces,
 )
-from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
 
 log = logging.getLogger("gpen.restore")
 
@@ -84,25 +84,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(aligned=False)
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
-    p.add_argument("--detector", default="auto", choices=["auto", "dlib", "dlib-cnn", "retinaface"])
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--batch-size", type=int, default=4, help="faces per network pass")
-    p.add_argument("--precision", default="auto", choices=PRECISIONS, help=PRECISION_HELP)
-    p.add_argument("--blend", type=float, default=1.0, help="1 = fully restored, 0 = original")
-    p.add_argument(
-        "--mask", default="feather", choices=["feather", "parsing"], help="paste-back mask"
+    for name in ("detector", "device", "batch_size", "precision", "blend", "mask"):
+        add_option(p, name)
+    add_option(
+        p,
+        "upscale",
+        default=None,
+        type=ranged(int, 0, 8),
+        help="whole-number output scale, 1-8 (default 1; with --sr-model its own scale, which "
+        "0 also asks for)",
     )
-    p.add_argument(
-        "--upscale",
-        type=int,
-        help="whole-number output scale (1-8; default 1, or the --sr-model's own scale)",
-    )
-    p.add_argument("--color-match", action="store_true", help="keep the original skin tones")
-    p.add_argument("--only-center-face", action="store_true", help="restore only the central face")
-    p.add_argument(
-        "--min-face", type=float, default=0.0, help="ignore faces smaller than this (px)"
-    )
-    p.add_argument("--max-faces", type=int, help="restore at most this many (largest first)")
+    for name in ("color_match", "only_center_face", "min_face", "max_faces"):
+        add_option(p, name)
     p.add_argument(
         "--save-faces",
         action="store_true",
@@ -125,51 +118,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-#: core.inpaint's INPAINT_METHODS and INPAINT_MODES (not imported: building the parser stays
-#: free of numpy).
-INPAINT_METHODS = ("telea", "ns")
-INPAINT_MODES = ("inpaint", "inpaint+restore")
-
-
 def _register_old_photo_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("old photos (background super-resolution, damage)")
-    g.add_argument(
-        "--sr-model",
+    add_option(
+        g,
+        "sr_model",
+        default=None,
         metavar="PATH",
         help="super-resolution model for the background (e.g. realesrnet_x4.pth; any "
         "spandrel SR model); faces are restored as usual and pasted at the output size",
     )
-    g.add_argument(
-        "--tile",
-        type=int,
-        default=0,
-        metavar="N",
-        help="super-resolution tile size in input px (default 0: from free memory)",
-    )
+    add_option(g, "tile", metavar="N")
     g.add_argument(
         "--damage-mask",
         metavar="MASK",
         help="image of the photo's size, white where it is damaged (scratches, tears): "
         "filled before restoring (one input photo only)",
     )
-    g.add_argument(
-        "--inpaint-model",
+    add_option(
+        g,
+        "inpaint_model",
+        default=None,
         metavar="PATH",
         help="GPEN-Inpainting checkpoint for faces under the damage (default: the one in "
         "weights/, if any; 'opencv' = fill faces with OpenCV too)",
     )
-    g.add_argument(
-        "--inpaint-method",
-        default="telea",
-        choices=INPAINT_METHODS,
-        help="OpenCV filler for damage outside faces: telea (default) or ns (Navier-Stokes)",
-    )
-    g.add_argument(
-        "--inpaint-mode",
-        default="inpaint+restore",
-        choices=INPAINT_MODES,
-        help="faces under damage: inpaint only, or inpaint then restore (default)",
-    )
+    add_option(g, "inpaint_method")
+    add_option(g, "inpaint_mode")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -292,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         only_center_face=args.only_center_face,
         min_face=args.min_face,
         max_faces=args.max_faces,
-        dtype=args.precision,
+        precision=args.precision,
         sr_model=args.sr_model or "",
         tile=args.tile,
         inpaint_model=_pick_inpaint_model(args),

@@ -27,27 +27,22 @@ from typing import Any
 
 from gpen_desktop.commands._output import say
 from gpen_desktop.commands._restore_common import _is_auto, _pick_models_by_size
+from gpen_desktop.core.options import OPTIONS
 
 #: Attribute of the parsed namespace listing the ``dest`` of every option actually given.
 GIVEN_ATTR = "_given_options"
 
-#: Command-line ``dest`` -> RestoreOptions field, for options that override a session's.
-OVERRIDES = {
-    "device": "device",
-    "batch_size": "batch_size",
-    "precision": "dtype",
-    "blend": "blend",
-    "mask": "mask",
-    "upscale": "upscale",
-    "color_match": "color_match",
-    "detector": "detector",
-    "sr_model": "sr_model",
-    "tile": "tile",
-    "inpaint_method": "inpaint_method",
-    "inpaint_mode": "inpaint_mode",
-}
 #: Options that choose which faces to detect: meaningless when a session brings its faces.
 _DETECTION_ONLY = ("only_center_face", "min_face", "max_faces")
+#: Options the restore command turns into values itself (model choice, inpainting model).
+_CHOSEN_BY_COMMAND = ("model_path", "models_by_size", "inpaint_model")
+#: Command-line ``dest`` -> RestoreOptions field, for options that override a session's: every
+#: flag of the option table but those above.
+OVERRIDES = {
+    o.dest: o.name
+    for o in OPTIONS
+    if o.flags and o.name not in _DETECTION_ONLY + _CHOSEN_BY_COMMAND
+}
 
 
 @functools.cache

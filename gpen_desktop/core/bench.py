@@ -235,7 +235,7 @@ def bench_photo(
                 batch_size=batch,
                 detector=detector,
                 engine=engine,
-                dtype=dtype,
+                precision=dtype,
             )
         )
         restorer.restore(photo, faces=None)  # warm-up (loads the model)

@@ -26,29 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from gpen_desktop.core.errors import CheckpointError, GpenError
+from gpen_desktop.core.errors import CheckpointError
+from gpen_desktop.core.options import OFFICIAL_SIZES, check_models_by_size, choose_model_size
 from gpen_desktop.core.types import Face
-
-#: The official GPEN-BFR sizes.
-OFFICIAL_SIZES = (256, 512, 1024, 2048)
-
-
-def choose_model_size(face_px: float, sizes: Iterable[int]) -> int:
-    """The model size for a face of ``face_px`` photo pixels: the smallest of ``sizes`` that
-    is at least ``face_px``, or the largest of ``sizes`` when all are smaller.
-
-    >>> choose_model_size(40, OFFICIAL_SIZES), choose_model_size(300, OFFICIAL_SIZES)
-    (256, 512)
-    >>> choose_model_size(5000, OFFICIAL_SIZES), choose_model_size(300, (256, 1024))
-    (2048, 1024)
-    """
-    avail = sorted({int(s) for s in sizes})
-    if not avail:
-        raise ValueError("no model sizes to choose from")
-    for s in avail:
-        if s >= face_px:
-            return s
-    return avail[-1]
 
 
 def face_extent(face: Face) -> float:
@@ -62,22 +42,6 @@ def face_extent(face: Face) -> float:
 
     probe = 1024  # any crop size: the region's side is size / scale
     return probe / matrix_scale(align_matrix(lm, probe))
-
-
-def check_models_by_size(pairs: Sequence[tuple[int, str]]) -> None:
-    """GpenError unless ``pairs`` are (positive whole size, non-empty path), sizes unique."""
-    seen: set[int] = set()
-    for pair in pairs:
-        if len(pair) != 2:
-            raise GpenError(f"models by size must be (size, path) pairs, got {pair!r}")
-        size, path = pair
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise GpenError(f"a model's size must be a positive whole number, got {size!r}")
-        if not isinstance(path, str) or not path:
-            raise GpenError(f"the model for size {size} needs a file path")
-        if size in seen:
-            raise GpenError(f"size {size} is given two models; give one per size")
-        seen.add(size)
 
 
 def model_for_face(face: Face, default: str, models_by_size: Sequence[tuple[int, str]] = ()) -> str:

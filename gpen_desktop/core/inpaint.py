@@ -19,28 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
-from gpen_desktop.core.errors import GpenError, ImageError
+from gpen_desktop.core.errors import ImageError
+from gpen_desktop.core.options import (
+    INPAINT_METHODS,  # noqa: F401 - re-exported: the choice lists live in core.options
+    INPAINT_MODES,
+    check_inpaint_options,
+    option,
+)
 
 log = logging.getLogger(__name__)
 
-INPAINT_METHODS = ("telea", "ns")
 #: "inpaint": faces under strokes get the inpainting model's output; "inpaint+restore": the
 #: restoration model then runs on that output, as on every other face.
-INPAINT_MODES = ("inpaint", "inpaint+restore")
-METHOD_LABELS = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes"}
+METHOD_LABELS = dict(option("inpaint_method").choices)
 #: Neighbourhood (px) OpenCV considers around each filled pixel.
 INPAINT_RADIUS = 5
 #: A warped mask pixel counts as a stroke from this coverage on (bilinear warp).
 STROKE_THRESHOLD = 0.5
-
-
-def check_inpaint_options(method: str, mode: str) -> None:
-    if method not in INPAINT_METHODS:
-        raise GpenError(
-            f"inpaint method must be one of {', '.join(INPAINT_METHODS)}, got {method!r}"
-        )
-    if mode not in INPAINT_MODES:
-        raise GpenError(f"inpaint mode must be one of {', '.join(INPAINT_MODES)}, got {mode!r}")
 
 
 def as_damage_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -16,96 +16,12 @@ from typing import Any
 import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, FaceError, GpenError
-from gpen_desktop.core.precision import PRECISIONS
+from gpen_desktop.core.options import MASK_TYPES, UPSCALES, RestoreOptions
 from gpen_desktop.core.types import CancelFn, Face, Photo, ProgressFn, luma
 
 log = logging.getLogger(__name__)
 
 FaceReadyFn = Callable[[int, np.ndarray, np.ndarray], None]
-
-MASK_TYPES = ("feather", "parsing")
-#: The output scales offered in choice lists (:meth:`RestoreOptions.check` takes any 1..8).
-UPSCALES = (1, 2, 4)
-
-
-@dataclass(frozen=True)
-class RestoreOptions:
-    """Everything a restoration run needs besides the photo and its faces.
-
-    ``blend`` 0..1 mixes restored (1) and original (0) faces; ``upscale`` is a whole-number
-    output scale (background resized with Lanczos, faces pasted at the higher resolution);
-    ``keep_gray`` returns grey photos grey; ``min_face``/``max_faces``/``only_center_face``
-    filter detections.
-
-    ``sr_model``: a super-resolution model file (any spandrel single-image SR model, e.g. GPEN's
-    realesrnet_x4.pth) that enlarges the background; faces are still detected and restored from
-    the original and pasted at the output size. With it, ``upscale`` 0 means the model's own
-    scale and any other value resizes the SR output to that scale. ``tile``: SR tile side in
-    input pixels (0 = from free memory). ``inpaint_model``: a GPEN-Inpainting checkpoint for
-    faces under damage strokes ("" = OpenCV fills them too); ``inpaint_method``: OpenCV's
-    filler (telea or ns) for the rest; ``inpaint_mode``: "inpaint" or "inpaint+restore" (the
-    restoration model then runs on the inpainted faces). See :mod:`gpen_desktop.core.inpaint`.
-
-    ``models_by_size``: ``(size, path)`` pairs for the per-face model choice — each face goes
-    through the entry :func:`~gpen_desktop.core.face_models.choose_model_size` picks for its
-    size in the photo (the smallest size at least the face's, else the largest); empty = every
-    face through ``model_path``. ``model_path`` stays the run's main model (``model_size``,
-    ``--aligned`` crops); when it is empty the entry chosen for a 512 px face is. A face's own
-    :attr:`Face.model <gpen_desktop.core.types.Face.model>` wins over both.
-    """
-
-    model_path: str = ""
-    device: str = "auto"
-    batch_size: int = 4
-    blend: float = 1.0
-    mask: str = "feather"
-    color_match: bool = False
-    upscale: int = 1
-    detector: str = "auto"
-    only_center_face: bool = False
-    min_face: float = 0.0
-    max_faces: int | None = None
-    keep_gray: bool = True
-    weights_dir: str | None = None
-    dtype: str = "auto"
-    engine: str = "fast"  # "eager": the plain reference forward (benchmarks)
-    sr_model: str = ""
-    tile: int = 0
-    inpaint_model: str = ""
-    inpaint_method: str = "telea"
-    inpaint_mode: str = "inpaint+restore"
-    models_by_size: tuple[tuple[int, str], ...] = ()
-
-    @property
-    def main_model(self) -> str:
-        """``model_path``, or with only ``models_by_size`` the entry a 512 px face gets."""
-        if self.model_path or not self.models_by_size:
-            return self.model_path
-        from gpen_desktop.core.face_models import choose_model_size
-
-        table = dict(self.models_by_size)
-        return table[choose_model_size(512, table)]
-
-    def check(self) -> None:
-        if not 0.0 <= float(self.blend) <= 1.0:
-            raise GpenError(f"blend must be between 0 and 1, got {self.blend}")
-        if self.mask not in MASK_TYPES:
-            raise GpenError(f"mask must be one of {', '.join(MASK_TYPES)}, got {self.mask!r}")
-        low = 0 if self.sr_model else 1  # 0: the SR model's own scale
-        if int(self.upscale) != self.upscale or not low <= self.upscale <= 8:
-            raise GpenError(f"upscale must be a whole number from 1 to 8, got {self.upscale}")
-        if int(self.tile) != self.tile or self.tile < 0:
-            raise GpenError(f"tile must be 0 (automatic) or a positive size, got {self.tile}")
-        from gpen_desktop.core.inpaint import check_inpaint_options
-
-        check_inpaint_options(self.inpaint_method, self.inpaint_mode)
-        from gpen_desktop.core.face_models import check_models_by_size
-
-        check_models_by_size(self.models_by_size)
-        if self.batch_size < 1:
-            raise GpenError(f"batch size must be at least 1, got {self.batch_size}")
-        if self.dtype not in PRECISIONS:
-            raise GpenError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.dtype!r}")
 
 
 @dataclass
@@ -296,7 +212,7 @@ class Restorer:
                 del self._enhancers[key]
         for enhancer in self._enhancers.values():
             enhancer.batch_size = options.batch_size
-            enhancer.set_precision(options.dtype)
+            enhancer.set_precision(options.precision)
 
     def enhancer_for(self, path: str) -> Any:
         """The :class:`~gpen_desktop.core.inference.Enhancer` of the model file ``path``,
@@ -315,9 +231,9 @@ class Restorer:
                     "strokes), not a restorer: give it as the inpainting model with a damage "
                     "mask and pick a restoration model"
                 )
-            enhancer = Enhancer(loaded, o.device, o.batch_size, dtype=o.dtype, engine=o.engine)
+            enhancer = Enhancer(loaded, o.device, o.batch_size, dtype=o.precision, engine=o.engine)
             self._enhancers[key] = enhancer
-        enhancer.set_precision(o.dtype)
+        enhancer.set_precision(o.precision)
         return enhancer
 
     @property
@@ -375,10 +291,10 @@ class Restorer:
             loaded = load_checkpoint(o.inpaint_model)
             if loaded.info.task != "inpainting":
                 log.warning("%s is not named as an inpainting model", loaded.info.name)
-            return Enhancer(loaded, o.device, o.batch_size, dtype=o.dtype, engine=o.engine)
+            return Enhancer(loaded, o.device, o.batch_size, dtype=o.precision, engine=o.engine)
 
         inpainter = self._extra("inpaint", (o.inpaint_model, o.device, o.engine), build)
-        inpainter.set_precision(o.dtype)
+        inpainter.set_precision(o.precision)
         return inpainter
 
     @property

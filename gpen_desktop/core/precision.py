@@ -1,10 +1,9 @@
-"""The network precisions a user can choose (no torch import: the CLI's --help uses these)."""
+"""The network precisions a user can choose (no torch import: the CLI's --help uses these).
+
+The list and its help text live in the option table (:mod:`gpen_desktop.core.options`)."""
 
 from __future__ import annotations
 
-#: ``auto`` picks per device (see :func:`gpen_desktop.core.inference.pick_dtype`).
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-PRECISION_HELP = (
-    "network precision: auto = bfloat16 on CPUs with AMX or AVX512-BF16 (several times faster, "
-    "within 2 of 255 levels of float32), float16 on CUDA, float32 elsewhere; float32 = exact"
-)
+from gpen_desktop.core.options import PRECISION_HELP, PRECISIONS
+
+__all__ = ["PRECISIONS", "PRECISION_HELP"]

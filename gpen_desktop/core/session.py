@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from gpen_desktop.core.errors import GpenError, SessionError
-from gpen_desktop.core.pipeline import RestoreOptions
+from gpen_desktop.core.options import OPTIONS, RENAMED, RestoreOptions
 from gpen_desktop.core.types import Face
 
 log = logging.getLogger(__name__)
@@ -119,20 +119,6 @@ def load_session_damage(session: Session, folder: str | os.PathLike[str], width:
 
 
 @dataclass
-class SessionFace:
-    """One face of a session: the :class:`Face` as edited (box, landmarks, score, per-face
-    ``blend``, ``include``, per-face ``model``) and whether a person drew it (``manual``)."""
-
-    face: Face
-    manual: bool = False
-
-    @property
-    def model(self) -> str | None:
-        """The face's own model file (``face.model``), None = the session's choice."""
-        return self.face.model
-
-
-@dataclass
 class Session:
     """Everything needed to redo the restoration of one photo.
 
@@ -145,7 +131,7 @@ class Session:
 
     photo: str
     photo_sha256: str
-    faces: list[SessionFace]
+    faces: list[Face]
     options: RestoreOptions
     model_sha256: str | None = None
     exports: list[str] = field(default_factory=list)
@@ -156,7 +142,7 @@ class Session:
     @property
     def restore_faces(self) -> list[Face]:
         """The faces as :meth:`Restorer.restore` takes them (excluded ones included, marked)."""
-        return [sf.face for sf in self.faces]
+        return list(self.faces)
 
     def check(
         self,
@@ -248,13 +234,12 @@ class Session:
 def make_session(
     photo_path: str | os.PathLike[str],
     faces: Sequence[Face],
-    manual_flags: Sequence[bool] | None = None,
     options: RestoreOptions = RestoreOptions(),  # noqa: B008 - frozen dataclass, never mutated
     exports: Iterable[str | os.PathLike[str]] = (),
     damage_mask: str | None = None,
 ) -> Session:
-    """A session for ``photo_path`` with ``faces`` as edited (``manual_flags[i]`` True for a
-    face drawn by hand), the run's ``options``, the exported files so far and the file name of
+    """A session for ``photo_path`` with ``faces`` as edited (``Face.manual`` for a face drawn
+    by hand), the run's ``options``, the exported files so far and the file name of
     its damage mask beside the photo (:func:`save_damage_mask`; None: no damage marked).
 
     Computes the photo's SHA-256 (:class:`SessionError` if it cannot be read) and the model's
@@ -267,9 +252,6 @@ def make_session(
         photo_sha = sha256_file(photo)
     except OSError as exc:
         raise SessionError(f"cannot read the photo {photo}: {exc.strerror or exc}") from exc
-    flags = list(manual_flags) if manual_flags is not None else [False] * len(faces)
-    if len(flags) != len(faces):
-        raise ValueError(f"{len(faces)} faces but {len(flags)} manual flags")
     model_sha = None
     if options.model_path:
         options = dataclasses.replace(options, model_path=str(Path(options.model_path).absolute()))
@@ -282,7 +264,7 @@ def make_session(
     return Session(
         photo=str(photo),
         photo_sha256=photo_sha,
-        faces=[SessionFace(f, bool(m)) for f, m in zip(faces, flags, strict=True)],
+        faces=list(faces),
         options=options,
         model_sha256=model_sha,
         exports=[str(Path(e).absolute()) for e in exports],
@@ -294,9 +276,9 @@ def make_session(
 
 
 def options_to_dict(options: RestoreOptions) -> dict[str, Any]:
-    """Every field of ``options`` by name (JSON-ready values; ``models_by_size`` as an object
+    """Every session field of ``options`` (the option table's) by name (JSON-ready values; ``models_by_size`` as an object
     ``{"256": path, …}``)."""
-    data = {f.name: getattr(options, f.name) for f in dataclasses.fields(RestoreOptions)}
+    data = {o.name: getattr(options, o.name) for o in OPTIONS if o.session}
     data["models_by_size"] = {str(size): path for size, path in options.models_by_size}
     return data
 
@@ -365,12 +347,14 @@ def options_from_dict(
     if not isinstance(data, dict):
         raise SessionError(f"'{where}' must be an object")
     hints = _option_types()
-    known = {f.name for f in dataclasses.fields(RestoreOptions)}
+    known = {o.name for o in OPTIONS if o.session}
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key == "models_by_size":
             values[key] = _models_by_size_from(value, where)
             continue
+        if key in RENAMED and RENAMED[key] not in data:
+            key = RENAMED[key]  # a file from before the field was renamed
         if key not in known:
             note = f"ignored unknown option '{key}' (from another version?)"
             log.warning("%s", note)
@@ -420,8 +404,7 @@ def session_to_dict(session: Session, folder: Path) -> dict[str, Any]:
         size: _store_path(path, folder) for size, path in options["models_by_size"].items()
     }
     faces = []
-    for sf in session.faces:
-        f = sf.face
+    for f in session.faces:
         faces.append(
             {
                 "box": [float(v) for v in f.box],
@@ -431,7 +414,7 @@ def session_to_dict(session: Session, folder: Path) -> dict[str, Any]:
                 "score": float(f.score),
                 "blend": None if f.blend is None else float(f.blend),
                 "include": bool(f.include),
-                "manual": bool(sf.manual),
+                "manual": bool(f.manual),
                 "model": None if not f.model else _store_path(f.model, folder),
             }
         )
@@ -503,7 +486,7 @@ def _optional(data: dict, key: str, kind: type, what: str, where: str = "") -> A
     return value
 
 
-def _face_from_dict(data: Any, i: int, folder: Path) -> SessionFace:
+def _face_from_dict(data: Any, i: int, folder: Path) -> Face:
     where = f"faces[{i}]"
     if not isinstance(data, dict):
         raise SessionError(f"'{where}' must be an object")
@@ -540,10 +523,15 @@ def _face_from_dict(data: Any, i: int, folder: Path) -> SessionFace:
         raise SessionError(f"'{where}.manual' must be true/false, got {_short(manual)}")
     model = _optional(data, "model", str, "text", where)
     model = _load_path(model, folder) if model else None
-    face = Face(
-        box=box, landmarks=landmarks, score=score, blend=blend, include=include, model=model
+    return Face(
+        box=box,
+        landmarks=landmarks,
+        score=score,
+        blend=blend,
+        include=include,
+        model=model,
+        manual=manual,
     )
-    return SessionFace(face, manual)
 
 
 def session_from_dict(data: Any, folder: Path, name: str = "session") -> Session:
@@ -651,7 +639,6 @@ __all__ = [
     "SESSION_VERSION",
     "SIDECAR_SUFFIX",
     "Session",
-    "SessionFace",
     "load_session",
     "make_session",
     "options_from_dict",

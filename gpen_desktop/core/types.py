@@ -46,7 +46,8 @@ class Face:
     seen in the image), or ``None`` when only a box is known (they are predicted inside it).
     ``blend`` overrides the run's blend factor for this face; ``include`` False skips it.
     ``model``: a restoration model file for this face alone (None = the run's choice, see
-    :mod:`gpen_desktop.core.face_models`).
+    :mod:`gpen_desktop.core.face_models`). ``manual``: a person drew it (no detector vouched
+    for it; Detect Faces Again keeps it).
     """
 
     box: tuple[float, float, float, float]
@@ -55,6 +56,7 @@ class Face:
     blend: float | None = None
     include: bool = True
     model: str | None = None
+    manual: bool = False
 
     @property
     def width(self) -> float:

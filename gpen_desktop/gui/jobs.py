@@ -23,7 +23,6 @@ from PySide6.QtGui import QImage
 from gpen_desktop.core.errors import GpenError
 from gpen_desktop.core.types import Face, Photo
 from gpen_desktop.gui.qimage import display_images, qimage_from_rgb
-from gpen_desktop.gui.state import is_manual
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +269,9 @@ def save_session_job(
     its damage mask beside it (so the sidecar never names a file that is not there)."""
     from gpen_desktop.core.session import make_session, save_damage_mask, save_session
 
-    manual = [is_manual(f) for f in faces]
     name = save_damage_mask(damage, photo_path)
     session = make_session(
-        photo_path, list(faces), manual, options, [str(p) for p in exports], damage_mask=name
+        photo_path, list(faces), options, [str(p) for p in exports], damage_mask=name
     )
     return save_session(session)
 

@@ -49,7 +49,7 @@ from gpen_desktop.gui.qimage import qimage_to_photo
 from gpen_desktop.gui.restore_run import RestoreController
 from gpen_desktop.gui.run_status import RunStatus
 from gpen_desktop.gui.settings import app_settings
-from gpen_desktop.gui.state import MANUAL_SCORE, DocBinding, PhotoDoc, PhotoStatus, Session
+from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus, Session
 from gpen_desktop.gui.worker import InferenceWorker, describe_exception
 
 log = logging.getLogger(__name__)
@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
             face = Face(box=tuple(box), landmarks=None)
         if doc not in self.session.docs:
             return -1
-        index = doc.add_face(face.with_(score=MANUAL_SCORE))
+        index = doc.add_face(face.with_(manual=True))
         if face.landmarks is None:
             self.show_message(
                 "No landmarks found in that box; they will be estimated when restoring.", "info"

@@ -29,10 +29,8 @@ from gpen_desktop.gui.jobs import (
 )
 from gpen_desktop.gui.qimage import display_images
 from gpen_desktop.gui.state import (
-    MANUAL_SCORE,
     PhotoDoc,
     PhotoStatus,
-    is_manual,
     reading_order,
 )
 from gpen_desktop.gui.worker import describe_exception
@@ -121,7 +119,7 @@ class PhotoOpener(QObject):
             return False
         if saved is None or not questions.ask_open_session(w, doc.name, len(saved.faces)):
             return False
-        faces = [sf.face.with_(score=MANUAL_SCORE) if sf.manual else sf.face for sf in saved.faces]
+        faces = list(saved.faces)
         doc.set_detected(faces, sort=False)  # the session's order (and numbers) as saved
         doc.exports = [Path(p) for p in saved.exports]
         if saved.damage_mask:
@@ -165,7 +163,7 @@ class PhotoOpener(QObject):
         if doc not in self.session.docs:
             return
         if keep_manual:
-            drawn = [f for f in doc.faces if is_manual(f)]
+            drawn = [f for f in doc.faces if f.manual]
             found = tuple(reading_order(faces)) + tuple(drawn)
             doc.edit_faces(found, "Detect faces again", select=0)
         else:

@@ -1,8 +1,8 @@
 """Every setting the app remembers, declared once: its key, default and description.
 
-The restore options persist field by field from :class:`gpen_desktop.core.pipeline.RestoreOptions`
-(their defaults are the dataclass's own); the GUI-only settings (export, paths, theme, the
-window) sit beside them. The choice lists the options panel offers come from core.
+The restore options persist field by field as the option table (:mod:`gpen_desktop.core.options`)
+says (key, default, description); the GUI-only settings (export, paths, theme, the window) sit
+beside them. The choice lists the options panel offers come from core.
 
 ``$GPEN_DESKTOP_SETTINGS`` names an INI file to use instead of the platform's store (tests).
 """
@@ -17,10 +17,16 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from gpen_desktop.core.faces.detect import DETECTORS
-from gpen_desktop.core.inpaint import INPAINT_METHODS, INPAINT_MODES
-from gpen_desktop.core.pipeline import MASK_TYPES, UPSCALES, RestoreOptions
-from gpen_desktop.core.precision import PRECISIONS
+from gpen_desktop.core import options as option_table
+from gpen_desktop.core.options import (
+    DETECTORS,
+    INPAINT_METHODS,
+    INPAINT_MODES,
+    MASK_TYPES,
+    PRECISIONS,
+    UPSCALES,
+    RestoreOptions,
+)
 
 __all__ = [
     "DETECTORS",
@@ -80,23 +86,23 @@ class Setting:
         store.setValue(self.key, list(value) if isinstance(value, tuple | list) else value)
 
 
-def _option(field: str, key: str, description: str) -> Setting:
-    return Setting(key, getattr(_DEFAULTS, field), description, field)
-
-
 # --------------------------------------------------------------------------- restore options
-MODEL = _option("model_path", "options/model", "the GPEN checkpoint file restores use")
-DEVICE = _option("device", "options/device", "compute device (auto, cpu, cuda:0, mps)")
-PRECISION = _option("dtype", "options/precision", "network precision (auto = fast)")
-DETECTOR = _option("detector", "options/detector", "face detector")
-BLEND = _option("blend", "options/blend", "photo-wide blend: 1 restored .. 0 original")
-MASK = _option("mask", "options/mask", "paste-back mask")
-COLOR_MATCH = _option("color_match", "options/color_match", "match restored colours to the photo")
-UPSCALE = _option("upscale", "options/upscale", "output scale of the whole photo")
-BATCH_SIZE = _option("batch_size", "options/batch_size", "faces per network batch")
-SR_MODEL = _option("sr_model", "options/sr_model", "background super-resolution model file")
-INPAINT_METHOD = _option("inpaint_method", "options/inpaint_method", "OpenCV damage filler")
-INPAINT_MODE = _option("inpaint_mode", "options/inpaint_mode", "faces under damage strokes")
+#: The remembered restore options (the app's defaults for new photos), one per option-table
+#: entry that names a settings key.
+OPTIONS: tuple[Setting, ...] = tuple(
+    Setting(o.setting, o.default, o.help, o.name) for o in option_table.OPTIONS if o.setting
+)
+_BY_FIELD = {s.field: s for s in OPTIONS}
+
+
+def option_setting(name: str) -> Setting:
+    """The remembered setting of restore option ``name`` (KeyError: not remembered)."""
+    return _BY_FIELD[name]
+
+
+SR_MODEL = option_setting("sr_model")
+INPAINT_METHOD = option_setting("inpaint_method")
+INPAINT_MODE = option_setting("inpaint_mode")
 
 # --------------------------------------------------------------------------- GUI only
 CUSTOM_MODELS = Setting("options/custom_models", (), "checkpoints chosen from disk")
@@ -112,21 +118,6 @@ RECENT = Setting("recent", (), "recently opened files and folders, newest first"
 GEOMETRY = Setting("window/geometry", b"", "window size and place")
 WINDOW_STATE = Setting("window/state", b"", "docks and toolbar layout")
 BRUSH_SIZE = Setting("brush/size", 24, "damage brush diameter in photo pixels")
-
-OPTIONS: tuple[Setting, ...] = (
-    MODEL,
-    DEVICE,
-    PRECISION,
-    DETECTOR,
-    BLEND,
-    MASK,
-    COLOR_MATCH,
-    UPSCALE,
-    BATCH_SIZE,
-    SR_MODEL,
-    INPAINT_METHOD,
-    INPAINT_MODE,
-)
 
 
 def read_options(store: QSettings) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from gpen_desktop.gui.damage import DamageMarks
 RESULT_FIELDS = (
     "model_path",
     "models_by_size",
-    "dtype",
+    "precision",
     "mask",
     "upscale",
     "sr_model",
@@ -37,14 +37,6 @@ RESULT_FIELDS = (
 DAMAGE_FIELDS = ("inpaint_model", "inpaint_method", "inpaint_mode")
 #: Option fields the composite depends on (changed live, no network).
 COMPOSITE_FIELDS = ("blend", "color_match")
-
-
-#: The score of a face a person drew (no detector vouched for it); Detect Faces Again keeps them.
-MANUAL_SCORE = 0.0
-
-
-def is_manual(face: Face) -> bool:
-    return face.score == MANUAL_SCORE
 
 
 def reading_order(faces) -> list[Face]:

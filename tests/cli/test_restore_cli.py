@@ -177,7 +177,7 @@ def test_unknown_precision_is_refused(tmp_path, photos, tiny_checkpoint_128, cap
         main(["restore", str(photos / "astro.jpg"), "--precision", "int8"])
     assert "invalid choice" in capsys.readouterr().err
     with pytest.raises(GpenError, match="precision"):
-        RestoreOptions(model_path=str(tiny_checkpoint_128), dtype="half").check()
+        RestoreOptions(model_path=str(tiny_checkpoint_128), precision="half").check()
 
 
 def test_aligned_mode_resizes_and_writes_a_folder(tmp_path, astronaut, tiny_checkpoint_128):

@@ -160,7 +160,7 @@ def test_a_batch_of_sessions_with_one_broken_file(tmp_path, two_faces, detected,
         argv += ["--session", s]
     assert main(argv) == 1
     assert sorted(p.name for p in out.iterdir()) == ["one_restored.png", "two_restored.png"]
-    assert load_session(sidecars[0]).faces[0].face == detected[0]
+    assert load_session(sidecars[0]).faces[0] == detected[0]
 
 
 def test_session_with_photos_is_refused(tmp_path, two_faces, capsys):

@@ -210,7 +210,7 @@ def test_sessions_keep_models_by_size_and_face_models(tmp_path, two_models):
     assert doc["faces"][0]["model"] == "m/64.pth" and doc["faces"][1]["model"] is None
     loaded = load_session(path)
     assert loaded.options.models_by_size == local
-    assert loaded.faces[0].face.model == local[0][1] and loaded.faces[0].model == local[0][1]
+    assert loaded.faces[0].model == local[0][1]
     assert loaded.options.sr_model == str(tmp_path / "m" / "x2.pth") and loaded.options.tile == 96
     # a sidecar from before per-face models loads with one model for every face
     del doc["options"]["models_by_size"]
@@ -218,7 +218,7 @@ def test_sessions_keep_models_by_size_and_face_models(tmp_path, two_models):
         del f["model"]
     path.write_text(json.dumps(doc))
     old = load_session(path)
-    assert old.options.models_by_size == () and old.faces[0].face.model is None
+    assert old.options.models_by_size == () and old.faces[0].model is None
     # a broken entry is a one-line SessionError naming the field
     from gpen_desktop.core.errors import SessionError
 

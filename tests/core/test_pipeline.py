@@ -225,13 +225,13 @@ def test_changing_precision_keeps_the_loaded_model(tiny_checkpoint_128, monkeypa
     monkeypatch.setattr(
         checkpoints, "load_checkpoint", lambda *a, **k: loads.append(a) or real(*a, **k)
     )
-    opts = RestoreOptions(model_path=str(tiny_checkpoint_128), device="cpu", dtype="float32")
+    opts = RestoreOptions(model_path=str(tiny_checkpoint_128), device="cpu", precision="float32")
     r = Restorer(opts)
     crop = np.full((128, 128, 3), 120, np.uint8)
     enh = r.enhancer
     enh.restore_crops([crop])
     assert enh.precision == "float32"
-    r.set_options(dataclasses.replace(opts, dtype="bfloat16"))
+    r.set_options(dataclasses.replace(opts, precision="bfloat16"))
     assert r.enhancer is enh and len(loads) == 1  # same weights, no second read
     enh.restore_crops([crop])
     assert enh.precision == "bfloat16"

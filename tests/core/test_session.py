@@ -14,7 +14,6 @@ from gpen_desktop.core.session import (
     SESSION_VERSION,
     SIDECAR_SUFFIX,
     Session,
-    SessionFace,
     load_session,
     make_session,
     options_from_dict,
@@ -48,7 +47,9 @@ def model(tmp_path) -> Path:
 def _faces() -> list[Face]:
     return [
         Face((178.9, 83.3, 264.9, 169.3), LANDMARKS, 1.4039781727327223),
-        Face((10.0, 20.0, 60.5, 80.25), None, 1.0, blend=0.35),  # drawn by hand, own blend
+        Face(
+            (10.0, 20.0, 60.5, 80.25), None, 1.0, blend=0.35, manual=True
+        ),  # drawn by hand, own blend
         Face((300.0, 40.0, 350.0, 95.0), LANDMARKS, 0.2, include=False),  # excluded
     ]
 
@@ -62,12 +63,11 @@ def _session(folder: Path, model: Path) -> Session:
         color_match=True,
         min_face=12.5,
         max_faces=3,
-        dtype="float32",
+        precision="float32",
     )
     return make_session(
         folder / "photo.png",
         _faces(),
-        manual_flags=[False, True, False],
         options=options,
         exports=[folder / "out" / "photo_restored.png"],
     )
@@ -84,9 +84,9 @@ def test_round_trip_gives_equal_faces_options_and_exports(folder, model):
     assert path == folder / "photo.png.gpen.json"
     loaded = load_session(path)
     assert loaded == session
-    assert loaded.faces[1] == SessionFace(_faces()[1], manual=True)
-    assert loaded.faces[2].face.include is False
-    assert loaded.faces[0].face.landmarks == LANDMARKS  # full precision, not rounded
+    assert loaded.faces[1] == _faces()[1] and loaded.faces[1].manual
+    assert loaded.faces[2].include is False
+    assert loaded.faces[0].landmarks == LANDMARKS  # full precision, not rounded
     assert loaded.options.max_faces == 3 and loaded.options.mask == "parsing"
     assert loaded.exports == [str(folder / "out" / "photo_restored.png")]
     assert loaded.version == SESSION_VERSION
@@ -98,9 +98,9 @@ def test_round_trip_gives_equal_faces_options_and_exports(folder, model):
 def test_saving_again_replaces_the_sidecar(folder, model):
     session = _session(folder, model)
     save_session(session)
-    session.faces[0].face = session.faces[0].face.with_(blend=0.1)
+    session.faces[0] = session.faces[0].with_(blend=0.1)
     save_session(session)
-    assert load_session(sidecar_path(folder / "photo.png")).faces[0].face.blend == 0.1
+    assert load_session(sidecar_path(folder / "photo.png")).faces[0].blend == 0.1
 
 
 def test_paths_are_relative_to_the_sidecar_when_inside_its_folder(folder, model, tmp_path):

@@ -368,7 +368,7 @@ def test_settings_persist(qtbot, aloop, until, weights):
     window.options_panel.detector.setCurrentIndex(window.options_panel.detector.findData("dlib"))
     window.options_panel.precision.setCurrentIndex(1)
     window.options_panel.theme.setCurrentIndex(window.options_panel.theme.findData("dark"))
-    assert window.options_panel.options().dtype == "float32"
+    assert window.options_panel.options().precision == "float32"
     window.close()
     again = make_window(qtbot, aloop, until, weights)
     try:

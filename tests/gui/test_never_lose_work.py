@@ -16,7 +16,6 @@ from gpen_desktop.core.imageio import load_photo
 from gpen_desktop.core.inference import Enhancer
 from gpen_desktop.core.pipeline import composite, pasted_crop
 from gpen_desktop.gui.qimage import rgb_from_qimage
-from gpen_desktop.gui.state import MANUAL_SCORE
 
 
 @pytest.fixture
@@ -177,7 +176,7 @@ def test_detect_faces_again_keeps_hand_drawn_faces(window, aloop, until, photo):
     detected = doc.faces
     index = run(aloop, window.add_face((330.0, 300.0, 450.0, 430.0)), 60)
     drawn = doc.faces[index]
-    assert drawn.score == MANUAL_SCORE
+    assert drawn.manual
     doc.replace_face(0, detected[0].with_(box=tuple(v + 5 for v in detected[0].box)), "Move")
     run(aloop, window.detect_again(), 60)
     assert doc.faces == (*detected, drawn)  # the detector's faces afresh, the drawn one kept

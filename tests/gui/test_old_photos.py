@@ -120,7 +120,7 @@ def test_choices_are_remembered_and_a_missing_model_falls_back(qtbot, found, old
     panel.inpaint_mode.setCurrentIndex(panel.inpaint_mode.findData("inpaint"))
     panel.save_settings(store)
     store.sync()
-    assert cfg.SR_MODEL.read(store) == sr and cfg.UPSCALE.read(store) == 0
+    assert cfg.SR_MODEL.read(store) == sr and cfg.option_setting("upscale").read(store) == 0
     assert cfg.INPAINT_METHOD.read(store) == "ns" and cfg.INPAINT_MODE.read(store) == "inpaint"
 
     again = OptionsPanel()

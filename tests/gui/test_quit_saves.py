@@ -35,4 +35,4 @@ def test_save_on_quit_saves_every_photo_then_closes(
     assert sidecar.is_file()  # the edits went to a session beside the photo
     from gpen_desktop.core.session import load_session
 
-    assert [sf.face.include for sf in load_session(sidecar).faces] == [False]
+    assert [f.include for f in load_session(sidecar).faces] == [False]

@@ -43,5 +43,5 @@ def test_round_trip_and_unreadable_values(tmp_path):
         inpaint_method="ns",
         inpaint_mode="inpaint",
     )
-    again.setValue(cfg.BATCH_SIZE.key, "lots")
-    assert cfg.BATCH_SIZE.read(again) == RestoreOptions().batch_size
+    again.setValue(cfg.option_setting("batch_size").key, "lots")
+    assert cfg.option_setting("batch_size").read(again) == RestoreOptions().batch_size

@@ -38,11 +38,11 @@ from pathlib import Path
 import numpy as np
 
 from gpen_desktop.core.errors import FaceError
+from gpen_desktop.core.options import DETECTORS
 from gpen_desktop.core.types import Face, Point, to_uint8
 
 log = logging.getLogger(__name__)
 
-DETECTORS = ("auto", "dlib", "dlib-cnn", "retinaface")
 
 #: RetinaFace weight files, in order of preference, with facexlib's network name for each.
 RETINAFACE_FILES: tuple[tuple[str, str], ...] = (

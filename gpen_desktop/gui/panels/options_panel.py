@@ -532,7 +532,7 @@ class OptionsPanel(QWidget):
         return {
             "model_path": self.model_path(),
             "device": self.device.currentData() or "auto",
-            "dtype": self.precision.currentData() or "auto",
+            "precision": self.precision.currentData() or "auto",
             "detector": self.detector.currentData() or "auto",
             "blend": self.blend.value() / 100.0,
             "mask": self.mask.currentData() or "feather",
@@ -557,7 +557,7 @@ class OptionsPanel(QWidget):
                     self.add_custom_model(path)
                 self.model.setCurrentIndex(self.model.findData(path))
             _select(self.device, values.get("device"))
-            _select(self.precision, values.get("dtype"))
+            _select(self.precision, values.get("precision"))
             _select(self.detector, values.get("detector"))
             if "blend" in values:
                 self.blend.setValue(round(100 * float(values["blend"])))
@@ -611,7 +611,7 @@ class OptionsPanel(QWidget):
             if self.device.findData(device) < 0:
                 self.device.addItem(device, device)
             self.device.setCurrentIndex(self.device.findData(device))
-            _select(self.precision, v["dtype"])
+            _select(self.precision, v["precision"])
             _select(self.detector, v["detector"])
             self.blend.setValue(round(100 * min(1.0, max(0.0, v["blend"]))))
             _select(self.mask, v["mask"])
