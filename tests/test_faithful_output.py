@@ -1,5 +1,5 @@
 """Outputs faithful to their inputs, through both front ends: ``gpen restore`` and the app's
-export (:func:`gpen_desktop.gui.export.write_photo`). One save path in core
+export (:func:`gpen_desktop.gui.export_files.write_photo`). One save path in core
 (:func:`gpen_desktop.core.imageio.save_restored`) keeps the input's channel layout (RGB stays
 RGB even when grey in content, RGBA stays RGBA, grey stays grey), its bit depth and its ICC
 profile and EXIF. The layout is read from the written file's own header (PNG IHDR, Pillow's
@@ -151,7 +151,7 @@ def test_cli_restore_keeps_the_input_layout(tmp_path, inputs, tiny_checkpoint, s
 @pytest.mark.parametrize("name", list(LAYOUTS))
 def test_app_export_keeps_the_input_layout(tmp_path, inputs, restorer, srgb_icc, name):
     pytest.importorskip("PySide6")
-    from gpen_desktop.gui import export
+    from gpen_desktop.gui import export_files as export
 
     src = inputs[name]
     result = restorer.restore(load_photo(src))
@@ -164,7 +164,7 @@ def test_app_export_keeps_the_input_layout(tmp_path, inputs, restorer, srgb_icc,
 
 def test_app_export_without_metadata_drops_profile_only(tmp_path, inputs, restorer):
     pytest.importorskip("PySide6")
-    from gpen_desktop.gui import export
+    from gpen_desktop.gui import export_files as export
 
     src = inputs["rgba_gray_content_icc.png"]
     result = restorer.restore(load_photo(src))

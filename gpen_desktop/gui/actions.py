@@ -51,11 +51,11 @@ def _call(method: str, *args: Any) -> Callable[[MainWindow], Any]:
 A = ActionSpec
 ACTIONS: tuple[ActionSpec, ...] = (
     # File
-    A("open", "&Open Photos…", _call("open_dialog"), (Std.Open,), "open", help="Open photos"),
+    A("open", "&Open Photos…", _spawn("open_dialog"), (Std.Open,), "open", help="Open photos"),
     A(
         "open_folder",
         "Open &Folder…",
-        _call("open_folder_dialog"),
+        _spawn("open_folder_dialog"),
         ("Ctrl+Shift+O",),
         "open-folder",
     ),
@@ -203,7 +203,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("prev_photo", "&Previous Photo", lambda w: w.session.step(-1), ("PgUp",)),
     # Help
     A("shortcuts", "&Keyboard Shortcuts", _call("show_shortcuts"), ("F1",)),
-    A("about", "&About GPEN Desktop", _call("show_about")),
+    A("about", "&About GPEN Desktop", _spawn("show_about")),
 )
 
 #: Gestures that are not actions (listed by F1 after the actions).

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog
 
 from gpen_desktop.core.errors import GpenError
-from gpen_desktop.gui import export, questions
+from gpen_desktop.gui import export_files as export
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.state import PhotoDoc
 
@@ -30,23 +29,29 @@ class Exporter(QObject):
         self.window = window
 
     # ------------------------------------------------------------------ helpers
-    def _ask_save_path(self, suggested: Path) -> str:
+    async def _ask_save_path(self, suggested: Path, title: str = "Save Restored Photo") -> str:
         settings = self.window.options_panel.export_settings()
-        path, _ = QFileDialog.getSaveFileName(
-            self.window,
-            "Save Restored Photo",
-            str(suggested),
-            export.file_filter(),
-            export.filter_for(settings.format),
+        return await self.window.questions.save_file(
+            title, str(suggested), export.file_filter(), export.filter_for(settings.format)
         )
-        return path
 
-    def _folder(self) -> Path:
-        default = str(Path.home())
-        doc = self.window.session.current
+    def _folder(self, doc: PhotoDoc | None = None) -> Path:
+        """Where a save dialog starts: where the photo was last saved, else the photo's own
+        folder (its first save), else the folder of the last save anywhere, else home."""
+        if doc is not None and doc.saved_path is not None:
+            return doc.saved_path.parent
         if doc is not None and doc.path is not None:
-            default = str(doc.path.parent)
-        return Path(cfg.SAVE_DIR.read(self.window.settings) or default)
+            return doc.path.parent
+        return Path(cfg.SAVE_DIR.read(self.window.settings) or str(Path.home()))
+
+    async def _may_write(self, path: Path, original: Path | None) -> bool:
+        """True when ``path`` may be written: new, or the person agreed to replace it (with
+        words of its own when it is the photo's original)."""
+        if export.same_file(path, original):
+            return await self.window.questions.overwrite(path, original=True)
+        if path.exists():
+            return await self.window.questions.overwrite(path)
+        return True
 
     def _need_result(self, doc: PhotoDoc | None = None) -> PhotoDoc | None:
         doc = doc or self.window.session.current
@@ -63,8 +68,12 @@ class Exporter(QObject):
         window = self.window
         options = window.run_options()
         if ask and doc.needs_restore(options):
-            what = "faces" if doc.faces_needing_restore(options) else "damage"
-            answer = questions.ask_stale_save(window, doc.name, what)
+            what = (
+                "faces were moved, reshaped or added"
+                if doc.faces_needing_restore(options)
+                else "damage marks were painted or erased"
+            )
+            answer = await window.questions.stale_save(doc.name, what)
             if answer == "cancel":
                 return None
             if answer == "restore":
@@ -85,18 +94,18 @@ class Exporter(QObject):
             return None
         settings = window.options_panel.export_settings()
         if path is None and (ask or doc.saved_path is None):
-            suggested = export.suggested_path(doc.path, doc.name, settings, self._folder())
-            chosen = self._ask_save_path(suggested)
+            suggested = export.suggested_path(doc.path, doc.name, settings, self._folder(doc))
+            chosen = await self._ask_save_path(suggested)
             if not chosen:
                 return None
             path = export.with_extension(Path(chosen), settings)
-            if not export.check_target(window, path, doc.path):
+            if not await self._may_write(path, doc.path):
                 return None
         elif path is None:
             path = doc.saved_path  # Save again to the same file: the user chose it before
         else:
             path = Path(path)
-            if not export.check_target(window, path, doc.path):
+            if not await self._may_write(path, doc.path):
                 return None
         result = await self.result_to_write(doc)
         if result is None:
@@ -108,15 +117,15 @@ class Exporter(QObject):
         window.show_message(f"Saved {written.name}", "info")
         return written
 
-    def _ask_folder(self, title: str) -> str:
-        return self.window.ask_folder(title, cfg.SAVE_DIR)
+    async def _ask_folder(self, title: str) -> str:
+        return await self.window.ask_folder(title, cfg.SAVE_DIR)
 
     async def export_faces(self, folder: str | Path | None = None) -> list[Path]:
         doc = self._need_result()
         if doc is None:
             return []
         if folder is None:
-            folder = self._ask_folder("Export Face Crops To")
+            folder = await self._ask_folder("Export Face Crops To")
             if not folder:
                 return []
         folder = Path(folder)
@@ -128,7 +137,7 @@ class Exporter(QObject):
         existing = [t for t in targets if t.exists()]
         skip = False
         if existing:
-            answer = export.confirm_many(self.window, existing)
+            answer = await self.window.questions.replace_many(existing)
             if answer == "cancel":
                 return []
             skip = answer == "skip"
@@ -143,13 +152,13 @@ class Exporter(QObject):
         settings = self.window.options_panel.export_settings()
         if path is None:
             stem = doc.path.stem if doc.path else doc.name.replace(" ", "_")
-            suggested = self._folder() / f"{stem}_before_after{settings.extension}"
-            chosen = self._ask_save_path(suggested)
+            suggested = self._folder(doc) / f"{stem}_before_after{settings.extension}"
+            chosen = await self._ask_save_path(suggested, "Export Before | After")
             if not chosen:
                 return None
             path = export.with_extension(Path(chosen), settings)
         path = Path(path)
-        if not export.check_target(self.window, path, doc.path):
+        if not await self._may_write(path, doc.path):
             return None
         result = await self.result_to_write(doc)
         if result is None:
@@ -167,7 +176,7 @@ class Exporter(QObject):
             window.show_message("No restored photos to export yet.", "info")
             return []
         if folder is None:
-            folder = self._ask_folder("Export All Restored Photos To")
+            folder = await self._ask_folder("Export All Restored Photos To")
             if not folder:
                 return []
         folder = Path(folder)
@@ -182,7 +191,7 @@ class Exporter(QObject):
             return []
         existing = [t for _d, t in targets if t.exists()]
         if existing:
-            answer = export.confirm_many(window, existing)
+            answer = await window.questions.replace_many(existing)
             if answer == "cancel":
                 return []
             if answer == "skip":

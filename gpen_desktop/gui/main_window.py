@@ -21,9 +21,7 @@ from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QMainWindow,
-    QMessageBox,
     QScrollArea,
     QSplitter,
     QStackedWidget,
@@ -34,7 +32,7 @@ from PySide6.QtWidgets import (
 from gpen_desktop import __version__
 from gpen_desktop.core.errors import Cancelled, GpenError
 from gpen_desktop.core.types import Face, Photo
-from gpen_desktop.gui import actions, questions
+from gpen_desktop.gui import actions
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.canvas import CanvasView
 from gpen_desktop.gui.compare import SideBySideView
@@ -46,6 +44,7 @@ from gpen_desktop.gui.opening import PhotoOpener
 from gpen_desktop.gui.panels import EmptyState, FacePanel, MessageBanner, OptionsPanel, PhotoStrip
 from gpen_desktop.gui.panels.brush_bar import BrushBar, fill_text
 from gpen_desktop.gui.qimage import qimage_to_photo
+from gpen_desktop.gui.questions import Questions
 from gpen_desktop.gui.restore_run import RestoreController
 from gpen_desktop.gui.run_status import RunStatus
 from gpen_desktop.gui.settings import app_settings
@@ -114,11 +113,15 @@ class MainWindow(QMainWindow):
         self._tasks: set[asyncio.Task] = set()
         self._closing = False
         self._close_confirmed = False
+        self._quitting: asyncio.Task | None = None
         self._no_model_shown = False
         self._banner_owner: PhotoDoc | None = None
         self._context_menu = None  # the one right-click menu, refilled each time
         self.first_shown_at: float | None = None
         self.setAcceptDrops(True)
+        #: every question the window asks, awaited (never a nested event loop)
+        self.questions = Questions(lambda: None if self._closing else self)
+        self._shortcuts_dialog = None
 
         self.opener = PhotoOpener(self)
         self.exporter = Exporter(self)
@@ -223,8 +226,8 @@ class MainWindow(QMainWindow):
         for source in (self.options_panel, self.empty_state):
             source.manageModelsRequested.connect(self.open_model_manager)
             source.chooseCheckpointRequested.connect(self.choose_checkpoint)
-        self.empty_state.openRequested.connect(self.open_dialog)
-        self.empty_state.openFolderRequested.connect(self.open_folder_dialog)
+        self.empty_state.openRequested.connect(lambda: self.spawn(self.open_dialog()))
+        self.empty_state.openFolderRequested.connect(lambda: self.spawn(self.open_folder_dialog()))
         self.worker.busyChanged.connect(lambda _b: self._update_actions())
         c = self.controller
         c.runStarted.connect(lambda _r: self._update_actions())
@@ -284,23 +287,23 @@ class MainWindow(QMainWindow):
         self.activity.setText(text.splitlines()[0])
 
     # ================================================================== opening photos
-    def open_dialog(self) -> None:
+    async def open_dialog(self) -> None:
         start = cfg.OPEN_DIR.read(self.settings) or str(Path.home())
         exts = " ".join(f"*{e}" for e in PHOTO_EXTENSIONS)
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open Photos", start, f"Photos ({exts});;All files (*)"
+        paths = await self.questions.open_files(
+            "Open Photos", start, f"Photos ({exts});;All files (*)"
         )
         if paths:
-            self.open_paths(paths)
+            await self.open_paths_async(paths)
 
-    def open_folder_dialog(self) -> None:
-        folder = self.ask_folder("Open Folder")
+    async def open_folder_dialog(self) -> None:
+        folder = await self.ask_folder("Open Folder")
         if folder:
-            self.open_paths([folder])
+            await self.open_paths_async([folder])
 
-    def ask_folder(self, title: str, where: cfg.Setting = cfg.OPEN_DIR) -> str:
+    async def ask_folder(self, title: str, where: cfg.Setting = cfg.OPEN_DIR) -> str:
         start = where.read(self.settings) or str(Path.home())
-        return QFileDialog.getExistingDirectory(self, title, start)
+        return await self.questions.folder(title, start)
 
     def open_paths(self, paths: Iterable[str | Path]) -> asyncio.Task:
         return self.spawn(self.open_paths_async(list(paths)))
@@ -560,7 +563,7 @@ class MainWindow(QMainWindow):
         unsaved = [d for d in docs if d.unsaved]
         if not unsaved:
             return True
-        answer = questions.ask_unsaved(self, [d.name for d in unsaved])
+        answer = await self.questions.unsaved([d.name for d in unsaved])
         if answer == "cancel":
             return False
         if answer == "discard":
@@ -783,13 +786,13 @@ class MainWindow(QMainWindow):
 
     # ================================================================== help
     def show_shortcuts(self) -> None:
-        rows = actions.shortcut_rows(self.actions_by_name)
-        html = (
-            "<table cellpadding=3>"
-            + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
-            + "</table>"
-        )
-        QMessageBox.information(self, "Keyboard Shortcuts", html)
+        """The F1 list: a non-modal window that scrolls and fits the screen."""
+        from gpen_desktop.gui.panels.shortcuts import ShortcutsDialog
+
+        if self._shortcuts_dialog is None:
+            rows = actions.shortcut_rows(self.actions_by_name)
+            self._shortcuts_dialog = ShortcutsDialog(rows, self)
+        self._shortcuts_dialog.show_near(self)
 
     def set_theme(self, mode: str) -> None:
         """Apply and remember a theme: "system", "light" or "dark"."""
@@ -800,9 +803,8 @@ class MainWindow(QMainWindow):
         theme.apply_theme(QApplication.instance(), mode)
         cfg.THEME.write(self.settings, mode)
 
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
+    async def show_about(self) -> None:
+        await self.questions.tell(
             "About GPEN Desktop",
             f"<b>GPEN Desktop {__version__}</b><p>Face restoration with GPEN "
             "(GAN Prior Embedded Network, Yang et al., CVPR 2021).</p>",
@@ -831,32 +833,36 @@ class MainWindow(QMainWindow):
         cfg.BRUSH_SIZE.write(s, self.canvas.brush_size)
         s.sync()
 
-    def _may_close(self) -> bool | None:
-        """Ask about a running restore and unsaved work before the window closes: True (close
-        now), False (stay), None (stay while the unsaved photos are saved, then close)."""
+    def _must_ask_before_closing(self) -> bool:
+        return self.controller.running or any(d.unsaved for d in self.session.docs)
+
+    async def quit(self) -> bool:
+        """Close the window after asking about a running restore and unsaved work (Save /
+        Discard / Cancel); True when it closed. The questions are awaited on the event loop
+        (``closeEvent`` only starts this), so other work goes on while they are open."""
+        if self._closing:
+            return True
+        pending = self._quitting
+        if pending is not None and not pending.done() and pending is not asyncio.current_task():
+            return await asyncio.shield(pending)  # one Quit at a time
         if self.controller.running:
-            if not questions.confirm_stop_restore(self):
+            if not await self.questions.stop_restore():
                 return False
             self.controller.cancel()
-        unsaved = [d for d in self.session.docs if d.unsaved]
-        if not unsaved:
-            return True
-        answer = questions.ask_unsaved(self, [d.name for d in unsaved])
-        if answer == "save":
-            self.spawn(self._save_then_close(unsaved))
-            return None
-        return answer == "discard"
-
-    async def _save_then_close(self, docs: list[PhotoDoc]) -> None:
-        for doc in docs:
-            if await self.save_work(doc) is None:
-                return  # cancelled or failed: the window stays, with everything in it
+        if not await self.settle_unsaved(list(self.session.docs)):
+            return False
         self._close_confirmed = True
         self.close()
+        return True
+
+    def _start_quit(self) -> None:
+        if self._quitting is None or self._quitting.done():
+            self._quitting = self.spawn(self.quit())
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self._closing and not self._close_confirmed and not self._may_close():
+        if not self._closing and not self._close_confirmed and self._must_ask_before_closing():
             event.ignore()
+            self._start_quit()
             return
         if not self._closing:
             self._closing = True

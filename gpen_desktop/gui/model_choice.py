@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFileDialog
 
+from gpen_desktop.core.catalog import CHECKPOINT_EXTENSIONS
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.jobs import identify_model, scan_models
 from gpen_desktop.gui.panels.options_panel import is_inpainter, model_text
@@ -75,16 +75,18 @@ class ModelChooser(QObject):
         dialog.open()
 
     def choose_checkpoint(self) -> None:
+        self.window.spawn(self.choose_checkpoint_async())
+
+    async def choose_checkpoint_async(self) -> None:
         w = self.window
         start = cfg.CHECKPOINT_DIR.read(w.settings) or self.weights_dir_seen or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            w,
+        path = await w.questions.open_file(
             "Choose a GPEN Checkpoint",
             start,
-            "PyTorch checkpoints (*.pth *.pt *.ckpt *.bin *.tar);;All files (*)",
+            f"Model files ({' '.join('*' + e for e in CHECKPOINT_EXTENSIONS)});;All files (*)",
         )
         if path:
-            w.spawn(self.use_checkpoint(path))
+            await self.use_checkpoint(path)
 
     async def use_checkpoint(self, path: str) -> None:
         """Check a checkpoint from disk on the worker and select it."""

@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject
 
 from gpen_desktop.core.errors import Cancelled, GpenError
 from gpen_desktop.core.types import Photo
-from gpen_desktop.gui import questions
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.jobs import (
     DetectRequest,
@@ -117,7 +116,7 @@ class PhotoOpener(QObject):
         except GpenError as exc:
             w.show_message(f"Couldn't read the session of {doc.name}: {exc}", "warning", doc=doc)
             return False
-        if saved is None or not questions.ask_open_session(w, doc.name, len(saved.faces)):
+        if saved is None or not await w.questions.open_session(doc.name, len(saved.faces)):
             return False
         faces = list(saved.faces)
         doc.set_detected(faces, sort=False)  # the session's order (and numbers) as saved

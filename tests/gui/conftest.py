@@ -116,37 +116,60 @@ def window(qtbot, aloop, until, weights):
 
     w = make_window(qtbot, aloop, until, weights)
     yield w
+    w._close_confirmed = True  # a test's unsaved work goes without a question
     w.close()
     w.deleteLater()
 
 
 @pytest.fixture(autouse=True)
 def questions(monkeypatch):
-    """The window's questions answered without a dialog: Discard unsaved work, stop a running
-    restore, save a stale result as it is, use a saved session. ``questions.asked`` lists
-    (question, argument) in order; set ``questions.answers[name]`` to answer otherwise."""
-    from gpen_desktop.gui import questions as hooks
+    """Every question of :class:`~gpen_desktop.gui.questions.Questions` answered without a
+    dialog (still awaited, as the real ones are): Discard unsaved work, stop a running
+    restore, save a stale result as it is, use a saved session, detect again, refuse to
+    replace files, cancel file dialogs. ``questions.asked`` lists (question, first argument)
+    in order; set ``questions.answers[name]`` to answer otherwise (a list: one answer per
+    call, in order)."""
+    from gpen_desktop.gui.questions import Questions
 
     class Answers:
         def __init__(self) -> None:
             self.asked: list[tuple[str, object]] = []
-            self.answers = {
-                "ask_unsaved": "discard",
-                "ask_stale_save": "save",
-                "confirm_stop_restore": True,
-                "ask_open_session": True,
+            self.calls: list[tuple[str, tuple, dict]] = []  # every argument
+            self.answers: dict[str, object] = {
+                "unsaved": "discard",
+                "stale_save": "save",
+                "stop_restore": True,
+                "open_session": True,
+                "detect_again": True,
+                "overwrite": False,
+                "replace_many": "cancel",
+                "copy_or_link": "cancel",
+                "tell": None,
+                "open_files": [],
+                "open_file": "",
+                "save_file": "",
+                "folder": "",
             }
 
+        def names(self) -> list[str]:
+            return [name for name, _arg in self.asked]
+
         def hook(self, name: str):
-            def answer(_parent, *args):
+            async def answer(_self, *args, **kwargs):
                 self.asked.append((name, args[0] if args else None))
-                return self.answers[name]
+                self.calls.append((name, args, kwargs))
+                await asyncio.sleep(0)  # a real dialog returns on a later loop turn
+                value = self.answers[name]
+                if isinstance(value, list) and name != "open_files":
+                    return value.pop(0)
+                return value
 
             return answer
 
     answers = Answers()
     for name in answers.answers:
-        monkeypatch.setattr(hooks, name, answers.hook(name))
+        assert hasattr(Questions, name), name
+        monkeypatch.setattr(Questions, name, answers.hook(name))
     return answers
 
 

@@ -40,3 +40,9 @@ def two_faces(window, aloop, until, photo, select: int = 0):
     )
     doc.edit_faces((face, other), "two", select=select)
     return doc
+
+
+def close_now(window) -> None:
+    """Close ``window`` at the end of a test, dropping unsaved work without a question."""
+    window._close_confirmed = True
+    window.close()

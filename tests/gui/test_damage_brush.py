@@ -9,7 +9,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from gui_helpers import open_photo, run
+from gui_helpers import close_now, open_photo, run
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QUndoStack
 
@@ -225,7 +225,7 @@ def test_marks_are_saved_with_the_session_and_come_back(
     assert not doc.unsaved
     assert run(aloop, window.close_photo())
     again = open_photo(window, aloop, until, photo)
-    assert ("ask_open_session", "astronaut.png") in questions.asked
+    assert ("open_session", "astronaut.png") in questions.asked
     assert np.array_equal(again.damage.mask(), painted) and again.undo_stack.count() == 0
     assert not again.unsaved
     # cleared and saved again: the sidecar says no mask and the app's own file is gone
@@ -255,7 +255,7 @@ def test_quit_with_marks_saves_them_in_the_session(
     doc = open_photo(window, aloop, until, photo)
     paint(doc, [(30, 40)], 10)
     assert doc.unsaved
-    questions.answers["ask_unsaved"] = "save"
+    questions.answers["unsaved"] = "save"
     window.close()
     run(aloop, until(lambda: not window.isVisible(), 60, "the window to close"))
     assert photo.with_name("astronaut.png.damage.png").is_file()
@@ -343,7 +343,7 @@ def test_marks_on_a_face_go_through_the_gpen_inpainting_model_when_present(
         assert info["background"] == "OpenCV Telea"
         assert not doc.result_is_stale
     finally:
-        window.close()
+        close_now(window)
         window.deleteLater()
 
 

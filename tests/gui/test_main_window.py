@@ -13,11 +13,10 @@ import time
 
 import numpy as np
 import pytest
-from gui_helpers import make_window, open_photo, run
+from gui_helpers import close_now, make_window, open_photo, run
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from gpen_desktop.core.inference import cpu_has_native_bfloat16
-from gpen_desktop.gui import export
 from gpen_desktop.gui.run_status import GapMonitor
 from gpen_desktop.gui.state import PhotoStatus
 
@@ -284,49 +283,47 @@ def test_restore_all_and_no_faces_message(window, aloop, until, photo, tmp_path)
 
 
 def test_export_writes_and_never_overwrites_silently(
-    window, aloop, until, photo, tmp_path, monkeypatch
+    window, aloop, until, photo, tmp_path, questions
 ):
     from gpen_desktop.core.imageio import load_photo
 
     doc = open_photo(window, aloop, until, photo)
     run(aloop, window.restore_current(), 120)
-    asked: list[tuple[str, bool]] = []
-    answer = {"replace": False}
 
-    def confirm(parent, path, original=False):
-        asked.append((path.name, original))
-        return answer["replace"]
+    def asked_overwrite():
+        return [(a[0].name, k.get("original", False)) for n, a, k in questions.calls
+                if n == "overwrite"]  # fmt: skip
 
-    monkeypatch.setattr(export, "confirm_overwrite", confirm)
     out = tmp_path / "out" / "restored.png"
     out.parent.mkdir()
     written = run(aloop, window.save(path=out))
-    assert written == out and out.exists() and not asked
+    assert written == out and out.exists() and not asked_overwrite()
     assert load_photo(out).pixels.shape == (512, 512, 3)
     first = out.read_bytes()
 
     # the same path again: asked, refused, untouched
     assert run(aloop, window.save(path=out)) is None
-    assert asked == [("restored.png", False)] and out.read_bytes() == first
+    assert asked_overwrite() == [("restored.png", False)] and out.read_bytes() == first
     # the original photo: asked as the original, refused, untouched
     original = photo.read_bytes()
     assert run(aloop, window.save(path=photo)) is None
-    assert asked[-1] == ("astronaut.png", True) and photo.read_bytes() == original
+    assert asked_overwrite()[-1] == ("astronaut.png", True) and photo.read_bytes() == original
 
-    # Save As with JPEG through the (patched) file dialog; the extension is added
+    # Save As with JPEG through the file dialog (answered); the extension is added; the
+    # dialog starts where the photo was last saved
     window.options_panel.format.setCurrentText("JPEG")
     window.options_panel.quality.setValue(80)
-    monkeypatch.setattr(
-        window.exporter, "_ask_save_path", lambda suggested: str(tmp_path / "out" / "as")
-    )
+    questions.answers["save_file"] = str(tmp_path / "out" / "as")
     written = run(aloop, window.save(ask=True))
     assert written == tmp_path / "out" / "as.jpg" and written.read_bytes()[:2] == b"\xff\xd8"
+    suggested = [a[1] for n, a, _k in questions.calls if n == "save_file"]
+    assert suggested == [str(out.parent / "astronaut_restored.jpg")]
 
-    # Export All: suffix, no silent replace on the second run
-    monkeypatch.setattr(export, "confirm_many", lambda parent, existing: "cancel")
+    # Export All: suffix, no silent replace on the second run (the answer: Cancel)
     files = run(aloop, window.export_all(tmp_path / "all"))
     assert [f.name for f in files] == ["astronaut_restored.jpg"]
     assert run(aloop, window.export_all(tmp_path / "all")) == []
+    assert questions.names()[-1] == "replace_many"
 
     # face crops and the before|after strip
     crops = run(aloop, window.export_faces(tmp_path / "faces"))
@@ -359,7 +356,7 @@ def test_without_a_model_the_window_points_to_the_model_manager(
         assert window.options_panel.model_path() == str(tiny_checkpoint)
         assert not window.options_panel.model_card.isVisible()
     finally:
-        window.close()
+        close_now(window)
 
 
 def test_settings_persist(qtbot, aloop, until, weights):

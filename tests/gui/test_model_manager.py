@@ -206,14 +206,12 @@ def test_add_checkpoint_copy(make_dialog, qtbot, tmp_path, tiny_checkpoint, monk
     dlg = make_dialog(weights)
     asked: list[str] = []
 
-    def ask(source, what):
+    def ask(source, what, answer):
         asked.append(what)
-        return "copy"
+        answer("copy")
 
     monkeypatch.setattr(dlg, "_ask_add_mode", ask)
-    monkeypatch.setattr(
-        mm.QFileDialog, "getOpenFileName", lambda *a, **k: (str(tiny_checkpoint), "")
-    )
+    monkeypatch.setattr(dlg, "_choose_file", lambda then: then(str(tiny_checkpoint)))
     with qtbot.waitSignal(dlg.modelsChanged, timeout=WAIT_MS):
         qtbot.mouseClick(dlg.add_button, mm.Qt.MouseButton.LeftButton)
     idle(qtbot, dlg)
@@ -233,7 +231,7 @@ def test_add_checkpoint_copy(make_dialog, qtbot, tmp_path, tiny_checkpoint, monk
 def test_add_checkpoint_link(make_dialog, qtbot, tmp_path, tiny_checkpoint, monkeypatch):
     weights = tmp_path / "weights"
     dlg = make_dialog(weights)
-    monkeypatch.setattr(dlg, "_ask_add_mode", lambda source, what: "link")
+    monkeypatch.setattr(dlg, "_ask_add_mode", lambda source, what, answer: answer("link"))
     dlg.add_checkpoint(tiny_checkpoint)
     idle(qtbot, dlg)
     linked = weights / tiny_checkpoint.name
@@ -247,12 +245,12 @@ def test_add_checkpoint_cancelled_and_invalid(make_dialog, qtbot, tmp_path, monk
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint: " + bytes(range(32, 127)) * 50)  # fixed, no pickle marker
     asked: list[str] = []
-    monkeypatch.setattr(dlg, "_ask_add_mode", lambda s, w: asked.append(w))
+    monkeypatch.setattr(dlg, "_ask_add_mode", lambda s, w, answer: asked.append(w))
     dlg.add_checkpoint(junk)
     idle(qtbot, dlg)
     assert dlg.message().startswith("Not added:") and "PyTorch" in dlg.message()
     assert not asked and not weights.exists() or not any(weights.iterdir())
-    monkeypatch.setattr(mm.QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(dlg, "_choose_file", lambda then: then(""))
     dlg.add_checkpoint()  # the user closed the file dialog: nothing happens
     assert not dlg.is_busy()
 

@@ -51,9 +51,9 @@ def test_unsaved_result_asks_on_quit_close_and_close_all(
     doc = open_photo(window, aloop, until, photo)
     run(aloop, window.restore_current(), 120)
     assert doc.unsaved
-    questions.answers["ask_unsaved"] = "cancel"
-    window.close()
-    assert questions.asked == [("ask_unsaved", ["astronaut.png"])]
+    questions.answers["unsaved"] = "cancel"
+    assert not run(aloop, window.quit())
+    assert questions.asked == [("unsaved", ["astronaut.png"])]
     assert window.isVisible() and window.worker.is_alive()
     assert window.session.docs == [doc] and doc.has_result
     assert not run(aloop, window.close_photo())
@@ -76,15 +76,18 @@ def test_a_running_restore_asks_before_quitting_stops_it(window, aloop, until, p
     doc.edit_faces(tuple(doc.faces[0] for _ in range(60)), "many faces")
     task = window.spawn(window.restore_current())
     run(aloop, until(lambda: window.controller.run is not None, 30, "the run"))
-    questions.answers["confirm_stop_restore"] = False
-    window.close()
+    questions.answers["stop_restore"] = False
+    window.close()  # asks on the event loop; the run goes on meanwhile
+    run(aloop, until(lambda: questions.asked, 10, "the question"))
+    run(aloop, until(lambda: window._quitting.done(), 10, "the answer"))
     assert window.isVisible() and window.controller.running
-    questions.answers["confirm_stop_restore"] = True
-    window.close()  # stops the run; the hand edits are discarded (the fixture's answer)
+    questions.answers["stop_restore"] = True
+    # stops the run; the hand edits are discarded (the fixture's answer)
+    assert run(aloop, window.quit())
     assert [q for q, _ in questions.asked] == [
-        "confirm_stop_restore",
-        "confirm_stop_restore",
-        "ask_unsaved",
+        "stop_restore",
+        "stop_restore",
+        "unsaved",
     ]
     assert not window.isVisible()
     run(aloop, until(task.done, 30, "the cancelled run"))
@@ -131,14 +134,14 @@ def test_save_on_a_photo_that_needs_restoring_asks(
     moved = doc.faces[1].with_(box=tuple(v + 6 for v in doc.faces[1].box))
     doc.replace_face(1, moved, "Move face 2")
     assert doc.result_is_stale and "needs restore" in doc.status_text()
-    questions.answers["ask_stale_save"] = "cancel"
+    questions.answers["stale_save"] = "cancel"
     assert run(aloop, window.save(path=tmp_path / "x.png")) is None
     assert not (tmp_path / "x.png").exists()
-    questions.answers["ask_stale_save"] = "restore"
+    questions.answers["stale_save"] = "restore"
     written = run(aloop, window.save(path=tmp_path / "x.png"), 120)
     assert written.exists() and network_runs == [1]  # only the moved face ran again
     assert not doc.result_is_stale and not doc.unsaved
-    assert [q for q, _ in questions.asked] == ["ask_stale_save", "ask_stale_save"]
+    assert [q for q, _ in questions.asked] == ["stale_save", "stale_save"]
 
 
 def test_a_session_round_trips_and_a_corrupt_sidecar_gets_its_message(
@@ -157,7 +160,7 @@ def test_a_session_round_trips_and_a_corrupt_sidecar_gets_its_message(
 
     window.options_panel.blend.setValue(100)
     again = open_photo(window, aloop, until, photo)
-    assert questions.asked == [("ask_open_session", "astronaut.png")]
+    assert questions.asked == [("open_session", "astronaut.png")]
     assert again.faces == faces and window.options_panel.blend.value() == 80
     assert again.undo_stack.count() == 0 and not again.unsaved
     run(aloop, window.restore_current(), 120)

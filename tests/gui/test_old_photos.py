@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from gui_helpers import make_window, run, two_faces
+from gui_helpers import close_now, make_window, run, two_faces
 from PySide6.QtCore import Qt
 
 from gpen_desktop.core.models import scan_weights
@@ -195,7 +195,7 @@ def test_a_face_gets_its_own_model_undoably_and_the_restore_uses_it(
         run(aloop, until(lambda: doc.faces[1].model is None, 5, "the photo's choice"))
         assert doc.faces_needing_restore(window.run_options()) == [1]
     finally:
-        window.close()
+        close_now(window)
         window.deleteLater()
 
 
@@ -213,5 +213,5 @@ def test_background_model_reaches_the_restore(qtbot, aloop, until, old_weights, 
         assert result.superres["model"] == "tiny_x2" and result.superres["scale"] == 2
         assert (result.image.width, result.image.height) == (1024, 1024)
     finally:
-        window.close()
+        close_now(window)
         window.deleteLater()

@@ -26,7 +26,7 @@ def test_save_on_quit_saves_every_photo_then_closes(
     other = open_photo(window, aloop, until, edited_only)
     other.set_included(0, False)  # hand edits only, no result
     assert doc.unsaved and other.unsaved
-    questions.answers["ask_unsaved"] = "save"
+    questions.answers["unsaved"] = "save"
     window.close()
     assert window.isVisible()  # stays until both are saved
     run(aloop, until(lambda: not window.isVisible(), 60, "the window to close"))

@@ -4,7 +4,7 @@ the model, device and choice names."""
 
 from __future__ import annotations
 
-from gui_helpers import run
+from gui_helpers import close_now, run
 from PySide6.QtWidgets import QComboBox, QGroupBox
 
 from gpen_desktop.gui.main_window import MainWindow
@@ -52,5 +52,5 @@ def test_settings_group_boxes_fit_the_dock_at_the_default_size(qtbot, aloop, unt
         assert view.minimumWidth() >= view.sizeHintForColumn(0)
         device.hidePopup()
     finally:
-        window.close()
+        close_now(window)
         window.deleteLater()

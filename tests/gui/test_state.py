@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gpen_desktop.core.types import Face
-from gpen_desktop.gui import export
+from gpen_desktop.gui import export_files as export
 from gpen_desktop.gui.state import PhotoDoc, PhotoStatus, Session
 
 A = Face(box=(10, 10, 60, 70), landmarks=((20, 30), (45, 30), (32, 45), (24, 58), (42, 58)))

@@ -16,7 +16,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from gpen_desktop.core.catalog import CHECKPOINT_EXTENSIONS, KNOWN_MODELS, Known
 from gpen_desktop.core.errors import GpenError
 from gpen_desktop.core.models import FoundModel, default_weights_dir
 from gpen_desktop.gui.icons import icon
+from gpen_desktop.gui.questions import open_then
 from gpen_desktop.gui.worker import BackgroundTask, TaskPool
 
 log = logging.getLogger(__name__)
@@ -377,16 +378,8 @@ class ModelManagerDialog(QDialog):
         thread; the outcome is shown under the list.
         """
         if path is None:
-            patterns = " ".join(f"*{e}" for e in CHECKPOINT_EXTENSIONS)
-            chosen, _ = QFileDialog.getOpenFileName(
-                self,
-                "Add a GPEN checkpoint",
-                str(Path.home()),
-                f"PyTorch checkpoints ({patterns});;All files (*)",
-            )
-            if not chosen:
-                return
-            path = chosen
+            self._choose_file(lambda chosen: chosen and self.add_checkpoint(chosen))
+            return
         source = Path(path)
         from gpen_desktop.core.models import identify
 
@@ -665,7 +658,11 @@ class ModelManagerDialog(QDialog):
             what = found.info.summary()
         else:
             what = f"{found.known.name if found.known else found.kind} ({found.kind})"
-        mode = self._ask_add_mode(source, what)
+        self._ask_add_mode(source, what, lambda mode: self._add_as(source, what, mode))
+
+    def _add_as(self, source: Path, what: str, mode: str | None) -> None:
+        if self._closed:
+            return
         if mode is None:
             self._show_message("")
             return
@@ -676,8 +673,29 @@ class ModelManagerDialog(QDialog):
         self.add_button.setEnabled(False)
         self._start(task)
 
-    def _ask_add_mode(self, source: Path, what: str) -> str | None:
-        """Ask whether to copy or link ``source``; returns "copy", "link" or None (cancel)."""
+    def _choose_file(self, then: Callable[[str], object]) -> None:
+        """A file dialog (opened, not exec'd: no nested event loop) for a model file; calls
+        ``then(path)`` with the chosen path, "" when cancelled."""
+        patterns = " ".join(f"*{e}" for e in CHECKPOINT_EXTENSIONS)
+        dialog = QFileDialog(
+            self, "Add a model file", str(Path.home()), f"Model files ({patterns});;All files (*)"
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        open_then(
+            dialog,
+            lambda result: then(
+                dialog.selectedFiles()[0]
+                if result == QDialog.DialogCode.Accepted and dialog.selectedFiles()
+                else ""
+            ),
+        )
+
+    def _ask_add_mode(
+        self, source: Path, what: str, answer: Callable[[str | None], object]
+    ) -> None:
+        """Ask whether to copy or link ``source``; calls ``answer("copy" | "link" | None)``
+        (None: cancelled) once the question is closed."""
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Add checkpoint")
@@ -690,9 +708,13 @@ class ModelManagerDialog(QDialog):
         link = box.addButton("Link", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(copy)
-        box.exec()
-        clicked = box.clickedButton()
-        return "copy" if clicked is copy else "link" if clicked is link else None
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def finished(_result: int) -> None:
+            clicked = box.clickedButton()
+            answer("copy" if clicked is copy else "link" if clicked is link else None)
+
+        open_then(box, finished)
 
     def _on_added(self, dest: Path, what: str, mode: str) -> None:
         if self._closed:

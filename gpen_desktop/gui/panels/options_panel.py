@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gpen_desktop.gui import settings as cfg
-from gpen_desktop.gui.export import FORMATS, ExportSettings
+from gpen_desktop.gui.export_files import FORMATS, ExportSettings
 from gpen_desktop.gui.icons import icon
 from gpen_desktop.gui.panels.empty_state import ModelCard
 

@@ -1,9 +1,10 @@
-"""Export helpers for the window: formats, target names, overwrite questions and the writers.
+"""Files the window writes: formats, target names and the writers.
 
 The writers (``write_*``) are plain blocking functions meant for the I/O pool
 (:meth:`InferenceWorker.run_io`); they go through :func:`gpen_desktop.core.imageio.save_photo`,
-which writes atomically. The questions (:func:`confirm_overwrite`, :func:`confirm_many`) are
-module-level hooks so tests can replace them.
+which writes atomically. The questions before replacing a file are in
+:class:`gpen_desktop.gui.questions.Questions`; the controller that asks them is
+:class:`gpen_desktop.gui.exporter.Exporter`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QMessageBox, QWidget
 
 from gpen_desktop.core.types import Photo
 
@@ -74,54 +74,6 @@ def same_file(a: Path | None, b: Path | None) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
-
-
-# --------------------------------------------------------------------------- questions (hooks)
-
-
-def confirm_overwrite(parent: QWidget | None, path: Path, original: bool = False) -> bool:
-    """Ask before replacing ``path``; ``original`` True when it is the photo's source file."""
-    if original:
-        text = (
-            f"“{path.name}” is the original photo.\n\n"
-            "Replacing it loses the unrestored version for good. Replace it anyway?"
-        )
-    else:
-        text = f"“{path.name}” already exists in {path.parent}.\n\nReplace it?"
-    box = QMessageBox(QMessageBox.Icon.Warning, "Replace file?", text, parent=parent)
-    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    return box.clickedButton() is replace
-
-
-def confirm_many(parent: QWidget | None, existing: list[Path]) -> str:
-    """Several targets exist: 'replace', 'skip' (write only the new ones) or 'cancel'."""
-    names = "\n".join(f"• {p.name}" for p in existing[:8])
-    more = f"\n… and {len(existing) - 8} more" if len(existing) > 8 else ""
-    box = QMessageBox(
-        QMessageBox.Icon.Warning,
-        "Replace files?",
-        f"{len(existing)} file(s) already exist in {existing[0].parent}:\n{names}{more}",
-        parent=parent,
-    )
-    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
-    skip = box.addButton("Skip Existing", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(skip)
-    box.exec()
-    clicked = box.clickedButton()
-    return "replace" if clicked is replace else "skip" if clicked is skip else "cancel"
-
-
-def check_target(parent: QWidget | None, path: Path, original: Path | None) -> bool:
-    """True when ``path`` may be written: new, or the user agreed to replace it."""
-    if same_file(path, original):
-        return confirm_overwrite(parent, path, original=True)
-    if path.exists():
-        return confirm_overwrite(parent, path)
-    return True
 
 
 # --------------------------------------------------------------------------- writers (I/O pool)
