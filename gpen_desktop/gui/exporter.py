@@ -63,24 +63,21 @@ class Exporter(QObject):
         return doc
 
     async def result_to_write(self, doc: PhotoDoc, ask: bool = True) -> Any:
-        """The result Save writes: up to date with blend and exclusions; when faces moved
-        since the restore, asks first (None: cancelled or the restore failed)."""
+        """The result Save writes: up to date with blend and exclusions; when the photo
+        changed since its restore (faces, marks, settings), asks first (None: cancelled or
+        the restore failed)."""
         window = self.window
-        options = window.run_options()
-        if ask and doc.needs_restore(options):
-            what = (
-                "faces were moved, reshaped or added"
-                if doc.faces_needing_restore(options)
-                else "damage marks were painted or erased"
-            )
-            answer = await window.questions.stale_save(doc.name, what)
+        options = window.run_options(doc)
+        changes = doc.changes(options)
+        if ask and changes.needs_restore:
+            answer = await window.questions.stale_save(doc.name, changes.words())
             if answer == "cancel":
                 return None
             if answer == "restore":
                 await window.controller.restore([doc], options, reuse_kept=True)
                 if doc.needs_restore(options) or not doc.has_result:
                     return None
-        return await window.controller.composited(doc, options)
+        return await window.controller.composited(doc, window.run_options(doc))
 
     # ------------------------------------------------------------------ commands
     async def save(
@@ -198,7 +195,7 @@ class Exporter(QObject):
                 targets = [(d, t) for d, t in targets if t not in existing]
         written = []
         for doc, target in targets:
-            result = await window.controller.composited(doc, window.run_options())
+            result = await window.controller.composited(doc, window.run_options(doc))
             try:
                 written.append(
                     await window.worker.run_io(export.write_photo, result.image, target, settings)

@@ -136,7 +136,7 @@ def composite_job(result: Any, faces: list[Face], options: Any) -> RestoreOutcom
 @dataclass(frozen=True)
 class IdentityCheck:
     """Whether a restored face still looks like the person: ``distance`` is dlib's descriptor
-    distance between the aligned input crop and the network's restored crop
+    distance between the aligned input crop and the crop as pasted (after blend)
     (:func:`gpen_desktop.core.metrics.identity_distance`), ``threshold`` dlib's same-person
     limit; ``distance`` None when it could not be computed, ``note`` then says why."""
 
@@ -149,9 +149,11 @@ class IdentityCheck:
         return None if self.distance is None else self.distance <= self.threshold
 
 
-def identity_check(fr: Any) -> IdentityCheck:
-    """The :class:`IdentityCheck` of one ``core.pipeline.FaceResult`` (dlib loads on the
-    first call; about 0.2 s a face on a 2-core CPU): run it in the I/O pool."""
+def identity_check(fr: Any, pasted: Any = None) -> IdentityCheck:
+    """The :class:`IdentityCheck` of one ``core.pipeline.FaceResult`` as it is pasted
+    (``pasted``: the aligned crop after blend and colour match; default the network's crop).
+    dlib loads on the first call; about 0.2 s a face on a 2-core CPU: run it in the I/O
+    pool."""
     from gpen_desktop.core.metrics import IDENTITY_THRESHOLD, identity_distance, identity_status
 
     available, unavailable = identity_status()
@@ -161,7 +163,8 @@ def identity_check(fr: Any) -> IdentityCheck:
         )
     note = "dlib found no face in the crop"
     try:
-        distance = identity_distance(fr.aligned_input, fr.restored, aligned=True)
+        crop = fr.restored if pasted is None else pasted
+        distance = identity_distance(fr.aligned_input, crop, aligned=True)
     except (ValueError, RuntimeError) as exc:  # dlib rejects the crop
         log.info("identity check of face %d failed: %s", fr.index, exc)
         distance, note = None, (str(exc).splitlines() or ["dlib failed"])[0]

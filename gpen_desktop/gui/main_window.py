@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from gpen_desktop import __version__
 from gpen_desktop.core.errors import Cancelled, GpenError
+from gpen_desktop.core.options import APP, PHOTO
 from gpen_desktop.core.types import Face, Photo
 from gpen_desktop.gui import actions
 from gpen_desktop.gui import settings as cfg
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._close_confirmed = False
         self._quitting: asyncio.Task | None = None
+        self._showing_options = False
         self._no_model_shown = False
         self._banner_owner: PhotoDoc | None = None
         self._context_menu = None  # the one right-click menu, refilled each time
@@ -205,7 +207,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.currentChanged.connect(self._on_current_changed)
-        s.photoAdded.connect(lambda _d: self.update_central())
+        s.photoAdded.connect(self._on_photo_added)
         s.photoRemoved.connect(self._on_photo_removed)
         self.canvas.faceEdited.connect(self._on_face_edited)
         self.canvas.faceDrawn.connect(lambda box: self.spawn(self.add_face(box)))
@@ -221,6 +223,8 @@ class MainWindow(QMainWindow):
         self.canvas.faceMenuRequested.connect(self._face_menu)
         self.options_panel.optionsChanged.connect(self._on_options_changed)
         self.options_panel.themeChanged.connect(self.set_theme)
+        self.options_panel.useForAllRequested.connect(self.use_options_for_all)
+        self.options_panel.makeDefaultRequested.connect(self.make_options_default)
         # the per-face model list: the restorers of each weights scan
         self.options_panel.modelsScanned.connect(self.face_panel.set_models)
         for source in (self.options_panel, self.empty_state):
@@ -349,13 +353,105 @@ class MainWindow(QMainWindow):
         if self._open_mime(event.mimeData()):
             event.acceptProposedAction()
 
-    def apply_session_options(self, saved: Any) -> None:
-        """Show a saved session's options in the options panel (its model when found)."""
+    def apply_session_options(self, doc: PhotoDoc, saved: Any) -> None:
+        """Give ``doc`` a saved session's options (its model when found, else the default)."""
         seen = self.models.weights_dir_seen
         model = saved.find_model([seen] if seen else None)
-        values = {k: getattr(saved.options, k) for k in self.options_panel.values()}
-        values["model_path"] = str(model) if model else self.options_panel.model_path()
-        self.options_panel.set_values(values)
+        own = saved.options.only(PHOTO)
+        own["model_path"] = str(model) if model else ""
+        doc.set_options(self.defaults.replace(**own))
+        if doc is self.session.current:
+            self._show_options(doc)
+
+    # ================================================================== each photo's options
+    def run_options(self, doc: PhotoDoc | None = None) -> Any:
+        """The options a restore of ``doc`` (default: the current photo) uses: the photo's own
+        with the app's device, batch size and weights folder, and the inpainting model the
+        weights scan found; with no photo, the app's defaults."""
+        doc = doc if doc is not None else self.session.current
+        shown = self.options_panel.options(weights_dir=self.weights_dir)
+        own = doc.options if doc is not None and doc.options is not None else self.defaults
+        model = own.model_path or self.defaults.model_path or shown.model_path
+        return own.replace(**shown.only(APP), model_path=model, inpaint_model=shown.inpaint_model)
+
+    def _panel_values(self) -> dict[str, Any]:
+        """The photo-scope options the panel shows (what a person edits there)."""
+        return {
+            k: v
+            for k, v in self.options_panel.options().only(PHOTO).items()
+            if k in self.options_panel.values() and k != "inpaint_model"
+        }
+
+    def _show_options(self, doc: PhotoDoc | None) -> None:
+        """Show ``doc``'s own options in the panel (None: the defaults) without writing them
+        back anywhere."""
+        own = self.run_options(doc) if doc is not None else self.defaults
+        values = {k: getattr(own, k) for k in self.options_panel.values()}
+        values["model_path"] = own.model_path or self.options_panel.model_path()
+        self._showing_options = True
+        try:
+            self.options_panel.set_values(values)
+        finally:
+            self._showing_options = False
+        self.options_panel.set_scope_label(doc.name if doc is not None else None)
+
+    def _take_panel_options(self) -> None:
+        """A person changed the panel: the current photo's options change (the defaults when
+        no photo is open); nothing else does."""
+        values = self._panel_values()
+        doc = self.session.current
+        if doc is not None and doc.options is not None:
+            doc.set_options(doc.options.replace(**values))
+        else:
+            self.defaults = self.defaults.replace(**values)
+
+    def use_options_for_all(self) -> None:
+        """Give every open photo the current photo's options ("Use for All Photos")."""
+        doc = self.session.current
+        if doc is None or doc.options is None:
+            return
+        for other in self.session.docs:
+            if other is not doc:
+                other.set_options(doc.options)
+                self.controller.schedule_composite(other, self.run_options(other))
+        n = len(self.session.docs) - 1
+        self.show_message(f"Every open photo now has the settings of {doc.name} ({n} changed).")
+
+    def make_options_default(self) -> None:
+        """The current photo's options become the defaults new photos start from ("Make
+        Default"), kept for the next start."""
+        doc = self.session.current
+        if doc is None or doc.options is None:
+            return
+        self.defaults = doc.options
+        cfg.write_options(self.settings, self.defaults.only(PHOTO))
+        self.show_message("New photos will start with these settings.")
+
+    def on_models_scanned(self) -> None:
+        """The weights scan chose a model in the panel: it is the default when none was (or
+        the remembered one is gone)."""
+        model = self.options_panel.model_path()
+        known = self.options_panel.model.findData(self.defaults.model_path) >= 0
+        old = self.defaults.model_path
+        if model and (not old or not known):
+            self.defaults = self.defaults.replace(model_path=model)
+            for doc in self.session.docs:  # photos that opened with the old default
+                if doc.options is not None and doc.options.model_path in (old, ""):
+                    doc.set_options(doc.options.replace(model_path=model))
+
+    def _on_photo_added(self, doc: PhotoDoc) -> None:
+        if doc.options is None:
+            doc.set_options(self.defaults)
+        doc.resolver = self.run_options
+        doc.optionsChanged.connect(lambda d=doc: self._on_doc_options_changed(d))
+        self.update_central()
+
+    def _on_doc_options_changed(self, doc: PhotoDoc) -> None:
+        if doc not in self.session.docs:
+            return
+        self.controller.schedule_composite(doc, self.run_options(doc))
+        if doc is self.session.current and not self._showing_options:
+            self._refresh_after_options()
 
     # ================================================================== documents & faces
     def _on_current_changed(self, doc: PhotoDoc | None) -> None:
@@ -366,10 +462,11 @@ class MainWindow(QMainWindow):
         if self._banner_owner is not None and self._banner_owner is not doc:
             self.banner.hide()  # a message about another photo
             self._banner_owner = None
+        self._show_options(doc)
         if doc is not None:
             self._crop_timer.start()
             self.setWindowTitle(f"{doc.name} — GPEN Desktop")
-            self.controller.schedule_composite(doc, self.run_options())
+            self.controller.schedule_composite(doc, self.run_options(doc))
         else:
             self.setWindowTitle("GPEN Desktop")
         self._update_actions()
@@ -385,7 +482,7 @@ class MainWindow(QMainWindow):
         self._crop_timer.start()
         doc = self.session.current
         if doc is not None:
-            self.controller.schedule_composite(doc, self.run_options())
+            self.controller.schedule_composite(doc, self.run_options(doc))
 
     def _on_result_changed(self) -> None:
         doc = self.session.current
@@ -411,7 +508,7 @@ class MainWindow(QMainWindow):
             return -1
         try:
             face = await self.worker.run(
-                LandmarksRequest(doc.photo, tuple(box), self.run_options())
+                LandmarksRequest(doc.photo, tuple(box), self.run_options(doc))
             )
         except GpenError as exc:
             log.info("landmarks failed: %s", exc)
@@ -518,7 +615,7 @@ class MainWindow(QMainWindow):
             self.spawn(self._predict_landmarks(doc, index, doc.faces[index]))
 
     async def _predict_landmarks(self, doc: PhotoDoc, index: int, face: Face) -> None:
-        found = await self.worker.run(LandmarksRequest(doc.photo, face.box, self.run_options()))
+        found = await self.worker.run(LandmarksRequest(doc.photo, face.box, self.run_options(doc)))
         if doc in self.session.docs and index < len(doc.faces) and doc.faces[index] == face:
             doc.replace_face(index, face.with_(landmarks=found.landmarks), "Reset landmarks")
 
@@ -602,7 +699,7 @@ class MainWindow(QMainWindow):
                 save_session_job,
                 doc.path,
                 doc.faces,
-                self.run_options(),
+                self.run_options(doc),
                 doc.exports,
                 doc.damage.mask(),
             )
@@ -651,18 +748,21 @@ class MainWindow(QMainWindow):
     async def use_checkpoint(self, path: str) -> None:
         await self.models.use_checkpoint(path)
 
-    def run_options(self) -> Any:
-        """The options panel's ``RestoreOptions`` with this window's weights folder."""
-        return self.options_panel.options(weights_dir=self.weights_dir)
-
     def _on_options_changed(self) -> None:
+        """The panel changed: by a person (the current photo's options change), or by showing
+        a photo's options (nothing to write back)."""
+        if not self._showing_options:
+            self._take_panel_options()
+        self._refresh_after_options()
+
+    def _refresh_after_options(self) -> None:
         self.status.model_label()
         self._sync_brush()
         self.update_central()
         self._update_actions()
         doc = self.session.current
         if doc is not None:
-            self.controller.schedule_composite(doc, self.run_options())
+            self.controller.schedule_composite(doc, self.run_options(doc))
             doc.statusChanged.emit()  # "needs restore" may have changed
 
     # ================================================================== restoring
@@ -674,12 +774,16 @@ class MainWindow(QMainWindow):
         self, docs: list[PhotoDoc], only_face: int | None = None, reuse_kept: bool = False
     ) -> None:
         await self.models.wait_for_scan()
-        options = self.run_options()
-        if not options.model_path:
+        if (
+            any(not self.run_options(d).model_path for d in docs)
+            or not docs
+            and not (self.run_options().model_path)
+        ):
             self.models.show_no_model()
             return
         if docs:
-            await self.controller.restore(docs, options, only_face, reuse_kept)
+            # each photo with its own options (read when its turn comes)
+            await self.controller.restore(docs, self.run_options, only_face, reuse_kept)
 
     async def restore_current(self) -> None:
         doc = self.session.current
@@ -712,7 +816,7 @@ class MainWindow(QMainWindow):
         if device and result.precision:
             device = f"{device} · {result.precision}"
         self.status.model_label(device)
-        self.controller.schedule_composite(doc, self.run_options())
+        self.controller.schedule_composite(doc, self.run_options(doc))
         if doc is self.session.current and self.canvas.mode == "edit":
             self.canvas.set_flipped(False)
             self.set_mode("wipe")
@@ -822,6 +926,8 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray | bytes) and state:
             self.restoreState(QByteArray(state))
         self.options_panel.load_settings(s)
+        #: the options new photos start from (the panel edits them while no photo is open)
+        self.defaults = self.options_panel.options(weights_dir=self.weights_dir)
         self.opener.rebuild_recent_menu()
         self.status.model_label()
 
@@ -830,6 +936,8 @@ class MainWindow(QMainWindow):
         s.setValue(cfg.GEOMETRY.key, self.saveGeometry())
         s.setValue(cfg.WINDOW_STATE.key, self.saveState())
         self.options_panel.save_settings(s)
+        # the panel shows the current photo's options; what new photos start from is kept
+        cfg.write_options(s, {k: getattr(self.defaults, k) for k in self._panel_values()})
         cfg.BRUSH_SIZE.write(s, self.canvas.brush_size)
         s.sync()
 

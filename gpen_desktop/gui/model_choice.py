@@ -54,6 +54,7 @@ class ModelChooser(QObject):
         panel.set_devices(result.devices)
         panel.set_available(result.detectors, result.parsing, result.weights_dir)
         panel.set_models(result.models, result.weights_dir)
+        w.on_models_scanned()
         w.status.model_label()
         w.update_central()
         bad = [m for m in result.models if getattr(m, "kind", "") == "invalid"]

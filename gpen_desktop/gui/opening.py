@@ -130,8 +130,8 @@ class PhotoOpener(QObject):
                 w.show_message(f"Session of {doc.name}: {exc}", "warning", doc=doc)
             else:
                 doc.damage.set_mask(mask)
-        w.apply_session_options(saved)
-        warnings = await w.worker.run_io(saved.check, doc.path, w.run_options().model_path)
+        w.apply_session_options(doc, saved)
+        warnings = await w.worker.run_io(saved.check, doc.path, w.run_options(doc).model_path)
         if warnings:
             w.show_message(f"Session of {doc.name}: " + "; ".join(warnings), "warning", doc=doc)
         return True
@@ -149,7 +149,7 @@ class PhotoOpener(QObject):
         person drew (Detect Faces Again, an undoable step)."""
         w = self.window
         try:
-            faces = await w.worker.run(DetectRequest(doc.photo, w.run_options()))
+            faces = await w.worker.run(DetectRequest(doc.photo, w.run_options(doc)))
         except Cancelled:
             return
         except GpenError as exc:

@@ -34,7 +34,8 @@ class RestoreRun:
     is unchanged (only what changed runs through the network)."""
 
     docs: list[PhotoDoc]
-    options: Any  # core.pipeline.RestoreOptions
+    #: core RestoreOptions for every photo, or a function giving each photo its own
+    options: Any
     only_face: int | None = None
     reuse_kept: bool = False
     started: float = field(default_factory=time.monotonic)
@@ -44,6 +45,10 @@ class RestoreRun:
     job: Job | None = None
     done: int = 0
     failed: int = 0
+
+    def options_of(self, doc: PhotoDoc) -> Any:
+        """The options ``doc`` is restored with (each photo owns its options)."""
+        return self.options(doc) if callable(self.options) else self.options
 
     @property
     def count(self) -> int:
@@ -83,6 +88,8 @@ class RestoreController(QObject):
         self._spawn = spawn
         self.run: RestoreRun | None = None
         self._compositing: dict[PhotoDoc, asyncio.Task] = {}
+        self._checking: set[PhotoDoc] = set()  # identity checks running
+        self._check_again: set[PhotoDoc] = set()  # … and asked for again meanwhile
         worker.jobProgress.connect(self._on_job_progress)
         worker.faceRestored.connect(self._on_face_restored)
 
@@ -144,14 +151,14 @@ class RestoreController(QObject):
         restored before: they are sent too, with their crops, so only this face is redone."""
         faces = doc.faces
         if run.only_face is None:
-            reuse = doc.reuse_for(faces, run.options) if run.reuse_kept else {}
+            reuse = doc.reuse_for(faces, run.options_of(doc)) if run.reuse_kept else {}
             return faces, reuse
         kept = {i for i in range(len(faces)) if doc.kept_crop(i) is not None}
         sent = tuple(
             f.with_(include=(i == run.only_face or (i in kept and f.include)))
             for i, f in enumerate(faces)
         )
-        return sent, doc.reuse_for(sent, run.options, only_face=run.only_face)
+        return sent, doc.reuse_for(sent, run.options_of(doc), only_face=run.only_face)
 
     async def _restore_one(self, run: RestoreRun, doc: PhotoDoc) -> str:
         if not await self._ensure_ready(doc):
@@ -169,9 +176,8 @@ class RestoreController(QObject):
             return "failed"
         doc.set_status(PhotoStatus.RUNNING)
         damage = doc.damage.mask()  # a copy: painting on during the restore is not sent
-        job = self.worker.submit(
-            RestoreRequest(doc.photo, sent, run.options, doc.name, reuse, damage)
-        )
+        options = run.options_of(doc)
+        job = self.worker.submit(RestoreRequest(doc.photo, sent, options, doc.name, reuse, damage))
         run.job = job
         self.runChanged.emit(run)
         try:
@@ -188,28 +194,45 @@ class RestoreController(QObject):
             run.job = None
         if doc not in self.session.docs:
             return "skipped"
-        doc.set_result(
-            outcome.result, outcome.image, sent, run.options, outcome.shown, damage=damage
-        )
+        doc.set_result(outcome.result, outcome.image, sent, options, outcome.shown, damage=damage)
         self.restored.emit(doc, outcome)
         self._spawn(self.check_identity(doc))
         return "done"
 
     async def check_identity(self, doc: PhotoDoc) -> None:
-        """Compare each restored face with its input (dlib, one face at a time in the I/O
-        pool, the selected face first, so closing never waits for a whole group) and hand
-        each result to ``doc`` (:meth:`PhotoDoc.set_identity`)."""
+        """Compare each face as it is pasted (after blend and colour match) with its input
+        (dlib, one face at a time in the I/O pool, the selected face first, so closing never
+        waits for a whole group) and hand each result to ``doc``
+        (:meth:`PhotoDoc.set_identity`). Runs again after each recomposite; faces whose pasted
+        crop has a check already are skipped."""
+        if doc in self._checking:
+            self._check_again.add(doc)
+            return
+        self._checking.add(doc)
+        try:
+            while True:
+                self._check_again.discard(doc)
+                await self._check_identity_once(doc)
+                if doc not in self._check_again:
+                    return
+        finally:
+            self._checking.discard(doc)
+
+    async def _check_identity_once(self, doc: PhotoDoc) -> None:
         kept = doc.network_result
         if kept is None:
             return
-        first = doc.face_result(doc.selected) if doc.selected >= 0 else None
-        for fr in sorted(kept.faces, key=lambda f: f is not first):
+        first = doc._matches().get(doc.selected) if doc.selected >= 0 else None
+        for j in sorted(doc.identity_missing(), key=lambda j: j != first):
             if self.worker.closed:
                 return  # the window is closing
-            check = await self.worker.run_io(identity_check, fr)
+            fr = next((f for f in kept.faces if f.index == j), None)
+            key = doc.pasted_key(j)
+            pasted = doc._shown_crops.get(j)
+            check = await self.worker.run_io(identity_check, fr, pasted)
             if doc not in self.session.docs or doc.network_result is not kept:
                 return  # closed, or restored again meanwhile (that run checks its own)
-            doc.set_identity(kept, {fr.index: check})
+            doc.set_identity(kept, {j: (check, key)})
 
     def _on_job_progress(self, job: Job) -> None:
         if self.run is not None and job is self.run.job:
@@ -254,3 +277,5 @@ class RestoreController(QObject):
         if doc.network_result is kept and doc in self.session.docs:
             doc.set_composite(outcome.result, outcome.image, outcome.shown)
             doc.composite_key = key
+            if doc.identity_missing():
+                self._spawn(self.check_identity(doc))  # on what is pasted now

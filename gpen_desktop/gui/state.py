@@ -12,6 +12,7 @@ import contextlib
 import enum
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +20,46 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoGroup, QUndoStack
 
+from gpen_desktop.core.options import BACKGROUND, COMPOSITING, NETWORK, OPTIONS, option
 from gpen_desktop.core.types import Face, Photo
 from gpen_desktop.gui.damage import DamageMarks
 
-#: RestoreOptions fields whose change makes a restored result out of date (network or paste
-#: base); ``blend`` and ``color_match`` are recomposited from the kept crops instead.
-RESULT_FIELDS = (
-    "model_path",
-    "models_by_size",
-    "precision",
-    "mask",
-    "upscale",
-    "sr_model",
-    "keep_gray",
-)
-#: RestoreOptions fields that change a result only where damage is marked (what fills it).
-DAMAGE_FIELDS = ("inpaint_model", "inpaint_method", "inpaint_mode")
-#: Option fields the composite depends on (changed live, no network).
-COMPOSITE_FIELDS = ("blend", "color_match")
+#: Option fields whose change means every face goes through the network again (model,
+#: precision, mask…), from the option table; damage-only ones count only with damage marks.
+NETWORK_FIELDS = tuple(o.name for o in OPTIONS if o.cost == NETWORK)
+#: Option fields whose change means the background is made again (super-resolution, scale);
+#: the kept face crops are pasted again without the network.
+BACKGROUND_FIELDS = tuple(o.name for o in OPTIONS if o.cost == BACKGROUND)
+#: Option fields the composite depends on (changed live from the kept crops, no network).
+COMPOSITE_FIELDS = tuple(o.name for o in OPTIONS if o.cost == COMPOSITING)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed since a photo's last restore, and what that costs: ``faces`` (indices of
+    included faces that need the network again), ``background`` (the background must be made
+    again: super-resolution or scale settings, damage marks outside the faces), ``reasons``
+    (each in plain words, for the status bar, the photo list and the questions)."""
+
+    faces: tuple[int, ...] = ()
+    background: bool = False
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def needs_restore(self) -> bool:
+        return bool(self.faces) or self.background
+
+    def words(self) -> str:
+        """The reasons as one clause: "faces were moved and the model changed"."""
+        if not self.reasons:
+            return ""
+        if len(self.reasons) == 1:
+            return self.reasons[0]
+        return ", ".join(self.reasons[:-1]) + " and " + self.reasons[-1]
+
+
+def _labels(fields: tuple[str, ...]) -> str:
+    return ", ".join(option(n).label for n in fields)
 
 
 def reading_order(faces) -> list[Face]:
@@ -150,6 +173,7 @@ class PhotoDoc(QObject):
     loaded = Signal()
     resultChanged = Signal()
     identityChanged = Signal()
+    optionsChanged = Signal()
 
     _pasted = itertools.count(1)
 
@@ -182,6 +206,10 @@ class PhotoDoc(QObject):
         self._shown_crops: dict[int, Any] = {}  # result index -> pasted crop (RGB)
         #: kept-result face index -> gui.jobs.IdentityCheck of its restored crop
         self._identity: dict[int, Any] = {}
+        #: the photo's own options (core RestoreOptions; the app's defaults when it opens) and
+        #: how the app completes them for a run (device, found models): see ``run_options``
+        self.options: Any = None
+        self.resolver: Callable[[PhotoDoc], Any] | None = None
         self.saved_path: Path | None = None
         self.exports: list[Path] = []
         self._result_gen = 0
@@ -203,10 +231,9 @@ class PhotoDoc(QObject):
 
     @property
     def result_is_stale(self) -> bool:
-        """True when a face's box or landmarks changed (or a face was added or included
-        without a kept crop), or the damage marks changed, after the last restore: the result
-        needs restoring again."""
-        return self.has_result and (bool(self.faces_needing_restore()) or self.damage_changed())
+        """True when the shown result needs restoring again (:meth:`changes`: faces moved or
+        added, damage marks or restore settings changed since)."""
+        return self.has_result and self.changes().needs_restore
 
     def damage_changed(self) -> bool:
         """Whether the damage marks differ from those the kept result was restored with."""
@@ -232,9 +259,10 @@ class PhotoDoc(QObject):
 
     def status_text(self) -> str:
         text = self.status.value
-        if self.status is PhotoStatus.RESTORED and self.result_is_stale:
-            what = "faces edited" if self.faces_needing_restore() else "damage marks changed"
-            text += f" (needs restore: {what} since)"
+        if self.status is PhotoStatus.RESTORED:
+            changes = self.changes()
+            if changes.needs_restore:
+                text += f" (needs restore: {changes.words()})"
         if self.message and self.status in (PhotoStatus.UNREADABLE, PhotoStatus.FAILED):
             text += f": {self.message}"
         return text
@@ -317,20 +345,43 @@ class PhotoDoc(QObject):
         j = self._matches().get(index)
         return None if j is None or self.result is None else self._shown_crops.get(j)
 
-    def set_identity(self, result: Any, checks: dict[int, Any]) -> None:
-        """Identity checks (result face index -> ``gui.jobs.IdentityCheck``, added to those
-        already in) computed for the kept result ``result``; ignored when another restore
-        replaced it meanwhile."""
+    def pasted_key(self, j: int) -> Any:
+        """What identifies the crop pasted for kept face ``j`` now (its bytes' hash): an
+        identity check holds for that crop only."""
+        crop = self._shown_crops.get(j)
+        if crop is None:
+            fr = self._face_results.get(j)
+            crop = None if fr is None else fr.restored
+        return None if crop is None else hash(np.ascontiguousarray(crop).tobytes())
+
+    def set_identity(self, result: Any, checks: dict[int, tuple[Any, Any]]) -> None:
+        """Identity checks (result face index -> (``gui.jobs.IdentityCheck``, the
+        :meth:`pasted_key` of the crop it was computed on), added to those already in) for the
+        kept result ``result``; ignored when another restore replaced it meanwhile."""
         if result is not self.network_result:
             return
         self._identity.update(checks)
         self.identityChanged.emit()
 
     def identity(self, index: int) -> Any:
-        """The identity check of face ``index``'s kept restored crop, or None (no restored
-        crop for it, or not computed yet)."""
+        """The identity check of face ``index`` as it is pasted now, or None (no restored
+        crop for it, or not computed yet for the crop shown: blend changed since)."""
         j = self._matches().get(index)
-        return None if j is None or self.result is None else self._identity.get(j)
+        if j is None or self.result is None or j not in self._identity:
+            return None
+        check, key = self._identity[j]
+        return check if key == self.pasted_key(j) else None
+
+    def identity_missing(self) -> list[int]:
+        """Kept faces (result indices) whose pasted crop has no identity check yet."""
+        if self.network_result is None:
+            return []
+        return [
+            fr.index
+            for fr in self.network_result.faces
+            if fr.index not in self._identity
+            or self._identity[fr.index][1] != self.pasted_key(fr.index)
+        ]
 
     # ------------------------------------------------------------------ kept crops
     def _matches(self) -> dict[int, int]:
@@ -388,33 +439,77 @@ class PhotoDoc(QObject):
             tuple(getattr(options, name) for name in COMPOSITE_FIELDS),
         )
 
-    def options_changed(self, options: Any) -> bool:
-        """Whether ``options`` differ from the last restore's in a field the composite cannot
-        follow (model, precision, mask, scale…); False when either is unknown."""
+    def _changed_fields(self, options: Any, fields: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of ``fields`` in which ``options`` differ from the last restore's (damage-only
+        fields count only when the photo has or had damage marks); () when either is
+        unknown."""
+        options = options if options is not None else self.run_options()
         if options is None or self.result_options is None:
-            return False
-        fields = RESULT_FIELDS
-        if self.result_damage is not None or not self.damage.is_empty():
-            fields += DAMAGE_FIELDS
-        return any(
-            getattr(options, f, None) != getattr(self.result_options, f, None) for f in fields
+            return ()
+        damage = self.result_damage is not None or not self.damage.is_empty()
+        return tuple(
+            f
+            for f in fields
+            if (damage or not option(f).damage_only)
+            and getattr(options, f, None) != getattr(self.result_options, f, None)
         )
+
+    def options_changed(self, options: Any = None) -> bool:
+        """Whether ``options`` (default: the photo's own) differ from the last restore's in a
+        field that needs the network again (model, precision, mask…)."""
+        return bool(self._changed_fields(options, NETWORK_FIELDS))
+
+    def changes(self, options: Any = None) -> Changes:
+        """The one answer to "does this photo need a restore, and why" for ``options``
+        (default: the photo's own): nothing without a kept result."""
+        if self.network_result is None:
+            return Changes()
+        reasons: list[str] = []
+        network = self._changed_fields(options, NETWORK_FIELDS)
+        included = self.included_faces()
+        if network:
+            faces = included
+            reasons.append(f"the restore settings changed ({_labels(network)})")
+        else:
+            matched = self._matches()
+            touched = self._damage_touched()
+            faces = [i for i in included if i not in matched or i in touched]
+            if any(i not in matched for i in faces):
+                reasons.append("faces were moved, reshaped or added")
+        background_fields = self._changed_fields(options, BACKGROUND_FIELDS)
+        if background_fields:
+            reasons.append(f"the background settings changed ({_labels(background_fields)})")
+        damage = self.damage_changed()
+        if damage:
+            reasons.append("damage marks were painted or erased")
+        return Changes(tuple(faces), bool(background_fields) or damage, tuple(reasons))
 
     def faces_needing_restore(self, options: Any = None) -> list[int]:
         """Included faces with no kept crop (added, moved, reshaped, or excluded at the last
-        restore); every included face when ``options`` changed the model, precision, mask or
-        scale since."""
-        included = self.included_faces()
-        if self.network_result is None or self.options_changed(options):
-            return included
-        matched = self._matches()
-        touched = self._damage_touched()
-        return [i for i in included if i not in matched or i in touched]
+        restore, or under changed damage marks); every included face when ``options``
+        (default: the photo's own) changed the model, precision, mask… since."""
+        if self.network_result is None:
+            return self.included_faces()
+        return list(self.changes(options).faces)
 
     def needs_restore(self, options: Any = None) -> bool:
-        """Whether the kept result is out of date for ``options``: faces to restore again
-        (:meth:`faces_needing_restore`) or damage marks changed since."""
-        return bool(self.faces_needing_restore(options)) or self.damage_changed()
+        """Whether the kept result is out of date for ``options`` (:meth:`changes`)."""
+        return self.changes(options).needs_restore
+
+    # ------------------------------------------------------------------ the photo's options
+    def run_options(self) -> Any:
+        """The options a restore of this photo uses now: its own, completed by the app."""
+        return self.resolver(self) if self.resolver is not None else self.options
+
+    def set_options(self, options: Any) -> None:
+        """The photo's own restore options (a ``RestoreOptions``): what its restores, its
+        composite and its session use."""
+        if options == self.options:
+            return
+        self.options = options
+        self.optionsChanged.emit()
+        if self.has_result:
+            self.statusChanged.emit()  # "needs restore" may have changed
 
     def reuse_for(
         self, sent: tuple[Face, ...], options: Any, only_face: int | None = None

@@ -199,7 +199,7 @@ def test_restore_fills_the_marks_and_keeps_every_other_pixel(window, aloop, unti
     # a new mark far from the face: the result needs a restore, the face's crop does not
     paint(doc, [(480, 480)], 6)
     assert doc.result_is_stale and doc.damage_changed()
-    assert "damage marks changed" in doc.status_text()
+    assert "damage marks were painted or erased" in doc.status_text()
     assert doc.faces_needing_restore() == [] and doc.needs_restore()
     fx, fy = (x0 + x1) / 2, (y0 + y1) / 2
     paint(doc, [(fx, fy)], 6)  # a mark on the face: its kept crop is out of date too

@@ -51,7 +51,7 @@ def test_face_panel_shows_the_identity_check_of_a_restored_face(
     assert threads and threading.main_thread().name not in threads
 
     fr = doc.face_result(0)
-    distance = real(fr.aligned_input, fr.restored, aligned=True)
+    distance = real(fr.aligned_input, doc.shown_crop(0), aligned=True)  # as pasted
     check = doc.identity(0)
     assert check.distance == pytest.approx(distance)
     assert check.threshold == metrics.IDENTITY_THRESHOLD
@@ -115,7 +115,7 @@ def test_faces_are_checked_one_by_one_the_selected_first(window, aloop, until, p
 
     order: list[int] = []
 
-    def recording(fr):
+    def recording(fr, pasted=None):
         order.append(fr.index)
         return IdentityCheck(0.25 + 0.5 * fr.index, metrics.IDENTITY_THRESHOLD)
 
@@ -127,3 +127,31 @@ def test_faces_are_checked_one_by_one_the_selected_first(window, aloop, until, p
     assert window.face_panel.identity.text().startswith("May no longer look like this person")
     doc.select(0)
     assert window.face_panel.identity.text() == "Looks like the same person (distance 0.25)"
+
+
+def test_the_identity_check_follows_the_blend(window, aloop, until, photo, monkeypatch):
+    """Regression: at blend 0 (After equals Before) the warning still said the face "may no
+    longer look like this person — try a lower blend". The check is of the pasted crop."""
+    from gpen_desktop.gui import restore_run
+
+    seen: list[float] = []
+
+    def by_difference(fr, pasted=None):
+        import numpy as np
+
+        crop = fr.restored if pasted is None else pasted
+        diff = float(np.abs(crop.astype(float) - fr.aligned_input.astype(float)).mean())
+        seen.append(diff)
+        return IdentityCheck(0.9 if diff > 1.0 else 0.1, metrics.IDENTITY_THRESHOLD)
+
+    monkeypatch.setattr(restore_run, "identity_check", by_difference)
+    doc = open_photo(window, aloop, until, photo)
+    run(aloop, window.restore_current(), 120)
+    run(aloop, until(lambda: doc.identity(0) is not None, 60, "the identity check"))
+    assert window.face_panel.identity.text().startswith("May no longer look like this person")
+    doc.set_face_blend(0, 0.0)  # the advice followed: the original face is pasted
+    fresh = lambda: doc.composite_key == doc.composite_key_for(window.run_options(doc))  # noqa: E731
+    run(aloop, until(fresh, 30, "the recomposite"))
+    run(aloop, until(lambda: doc.identity(0) is not None, 60, "the check of the new crop"))
+    assert window.face_panel.identity.text().startswith("Looks like the same person")
+    assert seen[-1] <= 1.0

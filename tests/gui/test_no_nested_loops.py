@@ -68,7 +68,7 @@ def test_a_session_question_while_the_model_scan_runs(
         assert "Use the session" not in window.banner.text
         assert window.banner.level != "error" or not window.banner.isVisible(), window.banner.text
         run(aloop, window.restore_current(), 120)
-        assert doc.has_result
+        assert doc.has_result, (window.banner.text, doc.status_text(), window.run_options(doc))
         run(aloop, until(lambda: all(t.done() for t in window._tasks), 60, "idle"))
     finally:
         close_now(window)

@@ -96,9 +96,10 @@ def test_output_scale_follows_the_background_model_and_is_never_invalid(qtbot, f
     options = panel.options()
     assert options.sr_model == sr and options.upscale == 0
     options.check()
-    # back to resampling: the model's scale stays, "Model's own" goes
+    # back to resampling: "Model's own" goes and the scale is back to 1× (regression: it
+    # stayed at ×2, a silent enlargement)
     panel.sr_model.setCurrentIndex(0)
-    assert scales() == [1, 2, 4] and panel.options().upscale == 2
+    assert scales() == [1, 2, 4] and panel.options().upscale == 1
     # a scale chosen by hand is kept when a model is switched on
     panel.upscale.setCurrentIndex(panel.upscale.findData(4))
     panel.sr_model.setCurrentIndex(panel.sr_model.findData(sr))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSlider,
     QSpinBox,
     QToolButton,
@@ -149,6 +150,8 @@ class OptionsPanel(QWidget):
     themeChanged = Signal(str)  # "system", "light" or "dark"
     chooseCheckpointRequested = Signal()
     manageModelsRequested = Signal()
+    useForAllRequested = Signal()
+    makeDefaultRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -161,6 +164,23 @@ class OptionsPanel(QWidget):
         self._inpaint_name = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
+
+        # whose settings these are: each photo owns its options
+        self.scope_label = QLabel()
+        self.scope_label.setWordWrap(True)
+        self.scope_label.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.scope_label)
+        scope_row = QHBoxLayout()
+        self.use_for_all = QPushButton("Use for All Photos")
+        self.use_for_all.setToolTip("Give every open photo these settings")
+        self.use_for_all.clicked.connect(self.useForAllRequested)
+        self.make_default = QPushButton("Make Default")
+        self.make_default.setToolTip("Photos opened from now on start with these settings")
+        self.make_default.clicked.connect(self.makeDefaultRequested)
+        scope_row.addWidget(self.use_for_all)
+        scope_row.addWidget(self.make_default)
+        layout.addLayout(scope_row)
+        self.set_scope_label(None)
 
         model_box = QGroupBox("Model")
         mform = QVBoxLayout(model_box)
@@ -307,6 +327,15 @@ class OptionsPanel(QWidget):
         layout.addWidget(look_box)
         layout.addStretch()
 
+    def set_scope_label(self, photo: str | None) -> None:
+        """Say whose settings the panel shows: ``photo``'s, or (None) the defaults."""
+        if photo is None:
+            self.scope_label.setText("Settings for new photos")
+        else:
+            self.scope_label.setText(f"Settings of “{photo}”")
+        self.use_for_all.setVisible(photo is not None)
+        self.make_default.setVisible(photo is not None)
+
     # ------------------------------------------------------------------ models and devices
     def set_models(self, found: list[Any], weights_dir: str) -> None:
         """Fill the model list from ``core.models.scan_weights`` results."""
@@ -415,7 +444,7 @@ class OptionsPanel(QWidget):
     def _sync_upscale(self, choose_own: bool = False) -> None:
         """The Output scale list has "Model's own (×N)" (upscale 0) exactly while a
         background model is chosen, so the panel never shows an invalid scale. Leaving
-        "Model's own" for "Resample only" keeps the model's scale where the list has it."""
+        "Model's own" for "Resample only" goes back to 1× (no silent enlargement)."""
         own = self.upscale.findData(0)
         loading, self._loading = self._loading, True
         try:
@@ -430,9 +459,7 @@ class OptionsPanel(QWidget):
                     self.upscale.setCurrentIndex(own)
             elif own >= 0:
                 if self.upscale.currentIndex() == own:
-                    scale = self._sr_scales.get(self._last_sr, 1)
-                    fits = [n for n in cfg.UPSCALES if n <= max(scale, 1)]
-                    self.upscale.setCurrentIndex(self.upscale.findData(max(fits, default=1)))
+                    self.upscale.setCurrentIndex(self.upscale.findData(1))
                 self.upscale.removeItem(self.upscale.findData(0))
             self._last_sr = self.sr_path()
         finally:

@@ -1,0 +1,113 @@
+"""Each photo owns its options; one "what changed" function says whether a photo needs a
+restore and why (status, photo list, the Save question, Restore First).
+
+Regressions: choosing a background model while working on one photo made Quit → Restore
+First re-restore the other photo with it (twice the size); after changing only the
+background model the Save question said faces "were moved, reshaped or added".
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from gui_helpers import close_now, make_window, open_photo, run
+
+from gpen_desktop.core.inference import Enhancer
+from gpen_desktop.core.options import PHOTO
+
+
+@pytest.fixture(scope="module")
+def sr_weights(tmp_path_factory, tiny_checkpoint):
+    from gpen_desktop.core.superres import random_sr_checkpoint
+
+    folder = tmp_path_factory.mktemp("sr-weights")
+    shutil.copy(tiny_checkpoint, folder / "tiny-64.pth")
+    random_sr_checkpoint(folder / "tiny_x2.pth", 2, seed=2)
+    return folder
+
+
+@pytest.fixture
+def network_runs(monkeypatch):
+    calls: list[int] = []
+    real = Enhancer.restore_crops
+
+    def counting(self, crops, *args, **kwargs):
+        calls.append(len(crops))
+        return real(self, crops, *args, **kwargs)
+
+    monkeypatch.setattr(Enhancer, "restore_crops", counting)
+    return calls
+
+
+@pytest.fixture
+def two_photos(photo, tmp_path):
+    other = tmp_path / "other.png"
+    shutil.copy(photo, other)
+    return photo, other
+
+
+def test_options_belong_to_the_photo(qtbot, aloop, until, sr_weights, two_photos, questions):
+    window = make_window(qtbot, aloop, until, sr_weights)
+    try:
+        panel = window.options_panel
+        a = open_photo(window, aloop, until, two_photos[0])
+        b = open_photo(window, aloop, until, two_photos[1])
+        assert window.session.current is b
+        before_b = b.options
+        sr = str(sr_weights / "tiny_x2.pth")
+        window.session.set_current(a)
+        assert "astronaut.png" in panel.scope_label.text()
+        panel.sr_model.setCurrentIndex(panel.sr_model.findData(sr))
+        panel.blend.setValue(40)
+        assert a.options.sr_model == sr and a.options.blend == 0.4
+        assert b.options == before_b  # editing one photo never changes another
+        window.session.set_current(b)
+        assert panel.sr_path() == "" and panel.blend.value() == 100  # the panel shows b's
+        assert a.options.sr_model == sr and b.options == before_b
+        # Restore All: each photo with its own options
+        run(aloop, window.restore_all(), 180)
+        assert (a.result.image.width, b.result.image.width) == (1024, 512)
+        # Use for All Photos, then Make Default
+        window.session.set_current(a)
+        window.use_options_for_all()
+        assert b.options.only(PHOTO) == a.options.only(PHOTO)
+        assert b.needs_restore() and "background settings changed (Output scale, Background)" in (
+            b.status_text()
+        )
+        window.make_options_default()
+        assert window.defaults == a.options
+    finally:
+        close_now(window)
+
+
+def test_a_background_change_is_named_and_restore_first_reuses_the_faces(
+    qtbot, aloop, until, sr_weights, photo, tmp_path, questions, network_runs
+):
+    window = make_window(qtbot, aloop, until, sr_weights)
+    try:
+        panel = window.options_panel
+        doc = open_photo(window, aloop, until, photo)
+        run(aloop, window.restore_current(), 120)
+        assert network_runs == [1] and not doc.needs_restore()
+        network_runs.clear()
+        panel.sr_model.setCurrentIndex(panel.sr_model.findData(str(sr_weights / "tiny_x2.pth")))
+        changes = doc.changes()
+        assert changes.background and changes.faces == ()
+        assert changes.words() == "the background settings changed (Output scale, Background)"
+        assert doc.status_text().endswith(f"(needs restore: {changes.words()})")
+        questions.answers["stale_save"] = "restore"
+        written = run(aloop, window.save(path=tmp_path / "x.png"), 120)
+        assert ("stale_save", "astronaut.png") in questions.asked
+        words = [a[1] for n, a, _k in questions.calls if n == "stale_save"]
+        assert words == ["the background settings changed (Output scale, Background)"]
+        assert "moved" not in words[0]
+        assert written.exists() and network_runs == []  # the kept face crop was reused
+        assert doc.result.image.width == 1024 and not doc.needs_restore()
+        # a network option: every face again, said so
+        panel.precision.setCurrentIndex(panel.precision.findData("float32"))
+        assert doc.options.precision == "float32"
+        assert doc.changes().faces == (0,)
+        assert doc.changes().words() == "the restore settings changed (Precision)"
+    finally:
+        close_now(window)
