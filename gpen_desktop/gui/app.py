@@ -73,14 +73,15 @@ def install_excepthook(window) -> None:
     traceback and shown as one short line in the window: never a dialog, never a crash."""
 
     def show(exc: BaseException) -> None:
-        with contextlib.suppress(Exception):  # the hook itself must never fail
-            window.report_error(exc)
+        try:  # the notifier logs the traceback and shows plain words
+            window.notifier.error(exc)
+        except Exception:  # noqa: BLE001 - the hook itself must never fail
+            log.error("uncaught exception", exc_info=(type(exc), exc, exc.__traceback__))
 
     def hook(etype, value, tb) -> None:
         if issubclass(etype, KeyboardInterrupt):
             sys.__excepthook__(etype, value, tb)
             return
-        log.error("uncaught exception", exc_info=(etype, value, tb))
         show(value)
 
     def thread_hook(args) -> None:
@@ -92,9 +93,10 @@ def install_excepthook(window) -> None:
 
     def loop_hook(loop, context) -> None:
         exc = context.get("exception")
-        log.error("asyncio: %s", context.get("message"), exc_info=exc)
         if exc is not None:
             show(exc)
+        else:
+            log.error("asyncio: %s", context.get("message"))
 
     sys.excepthook = hook
     threading.excepthook = thread_hook

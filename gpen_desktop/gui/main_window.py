@@ -41,6 +41,7 @@ from gpen_desktop.gui.damage import brush_step
 from gpen_desktop.gui.exporter import Exporter
 from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops
 from gpen_desktop.gui.model_choice import ModelChooser
+from gpen_desktop.gui.notify import Notifier
 from gpen_desktop.gui.opening import PhotoOpener
 from gpen_desktop.gui.panels import EmptyState, FacePanel, MessageBanner, OptionsPanel, PhotoStrip
 from gpen_desktop.gui.panels.brush_bar import BrushBar, fill_text
@@ -50,7 +51,7 @@ from gpen_desktop.gui.restore_run import RestoreController
 from gpen_desktop.gui.run_status import RunStatus
 from gpen_desktop.gui.settings import app_settings
 from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus, Session
-from gpen_desktop.gui.worker import InferenceWorker, describe_exception
+from gpen_desktop.gui.worker import InferenceWorker
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         #: every question the window asks, awaited (never a nested event loop)
         self.questions = Questions(lambda: None if self._closing else self)
+        #: the one path for messages and errors (tracebacks to the log, plain words shown)
+        self.notifier = Notifier(self._show_banner, self)
         self._shortcuts_dialog = None
 
         self.opener = PhotoOpener(self)
@@ -238,7 +241,7 @@ class MainWindow(QMainWindow):
         c.runFinished.connect(lambda _r: self._update_actions())
         c.faceRestored.connect(self._on_face_restored)
         c.restored.connect(self._on_restored)
-        c.message.connect(lambda text, level: self.show_message(text, level))
+        c.message.connect(lambda text, level: self.notifier.notify(level, text))
         self._crop_timer = QTimer(self)
         self._crop_timer.setSingleShot(True)
         self._crop_timer.setInterval(80)
@@ -269,20 +272,20 @@ class MainWindow(QMainWindow):
             self.report_error(exc)
 
     def report_error(self, exc: BaseException, context: str = "") -> None:
-        """The one way errors reach the user: a short line (details in the log)."""
-        if not isinstance(exc, GpenError):
-            log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
-        message = str(describe_exception(exc))
-        message = message[:1].upper() + message[1:]
-        if context:
-            message = f"{context}: {message}"
-        self.show_message(message, "error")
+        """Errors go to the one error path (:class:`~gpen_desktop.gui.notify.Notifier`)."""
+        self.notifier.error(exc, context)
 
     def show_message(
         self, text: str, level: str = "info", actions=None, timeout_ms=None, doc=None
     ) -> None:
-        """A line in the banner; ``doc``: the photo it is about (hidden when another one
-        becomes current)."""
+        """A message through the notifier (:meth:`Notifier.notify`)."""
+        self.notifier.notify(level, text, actions, doc, timeout_ms)
+
+    def _show_banner(self, text: str, level: str, actions, timeout_ms, doc) -> None:
+        """How the notifier shows a line: the banner over the photo (``doc``: the photo it is
+        about, hidden when another one becomes current) and the status bar."""
+        if self._closing:
+            return
         if level == "info" and timeout_ms is None and not actions:
             timeout_ms = 6000
         self._banner_owner = doc
@@ -974,6 +977,7 @@ class MainWindow(QMainWindow):
             return
         if not self._closing:
             self._closing = True
+            self.notifier.closed = True  # late task failures go to the log only
             self.save_settings()
             self.hide()  # close at once; a running batch may take a moment to stop
             for task in list(self._tasks):

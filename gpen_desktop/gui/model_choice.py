@@ -28,16 +28,30 @@ class ModelChooser(QObject):
         self.window = window
         self.scan_task: asyncio.Task | None = None
         self.weights_dir_seen = ""
+        self.failed = False  # the last scan failed (it is tried again)
+        self.failures = 0
+
+    #: a failed scan is tried again this many times, this many seconds apart
+    RETRIES, RETRY_S = 3, 2.0
 
     def rescan(self) -> None:
         if self.scan_task is not None and not self.scan_task.done():
             return
+        self.failures = 0
         self.scan_task = self.window.spawn(self.scan())
 
-    async def wait_for_scan(self) -> None:
+    async def wait_for_scan(self, timeout_s: float = 120.0) -> None:
+        """Wait for a running scan (never forever: a restore is not blocked by a dead scan);
+        after a failed one, try once more first."""
+        if self.failed and (self.scan_task is None or self.scan_task.done()):
+            self.scan_task = self.window.spawn(self.scan())
         if self.scan_task is not None and not self.scan_task.done():
             self.window.activity.setText("Looking for models…")
-            await asyncio.gather(self.scan_task, return_exceptions=True)
+            done, _pending = await asyncio.wait({self.scan_task}, timeout=timeout_s)
+            if not done:
+                self.window.notifier.notify(
+                    "warning", "Looking for models takes long; using what was found so far."
+                )
 
     async def scan(self) -> None:
         w = self.window
@@ -47,9 +61,16 @@ class ModelChooser(QObject):
         try:
             result = await w.worker.run_io(scan_models, folders)
         except Exception as exc:  # noqa: BLE001 - the window must still become usable
+            self.failed = True
+            self.failures += 1
             panel.set_models([], "")
-            w.report_error(exc, "Couldn't look for models")
+            w.notifier.error(exc, "Couldn't look for models")
+            if self.failures <= self.RETRIES and not w.worker.closed:
+                await asyncio.sleep(self.RETRY_S * self.failures)
+                if not w.worker.closed:
+                    self.scan_task = w.spawn(self.scan())
             return
+        self.failed = False
         self.weights_dir_seen = result.weights_dir
         panel.set_devices(result.devices)
         panel.set_available(result.detectors, result.parsing, result.weights_dir)

@@ -41,15 +41,13 @@ class UnexpectedError(GpenError):
 
 
 def describe_exception(exc: BaseException) -> GpenError:
-    """Turn any exception into a GpenError with one human line (the traceback is logged)."""
+    """Turn any exception into a GpenError with one line in plain words (the traceback is
+    logged where it is caught): :func:`gpen_desktop.gui.notify.plain_words`."""
     if isinstance(exc, GpenError):
         return exc
-    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
-        return UnexpectedError(
-            "out of memory: try a smaller batch size, a smaller model or the CPU device"
-        )
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return UnexpectedError(f"unexpected {type(exc).__name__}{': ' + text if text else ''}")
+    from gpen_desktop.gui.notify import plain_words
+
+    return UnexpectedError(plain_words(exc))
 
 
 # --------------------------------------------------------------------------- the thread side
