@@ -187,14 +187,6 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "side-by-side",
         checkable=True,
     ),
-    A(
-        "flip",
-        "Show Other Image",
-        lambda w: w.canvas.set_flipped(not w.canvas.flipped),
-        ("\\",),
-        help="Toggle before/after (hold it over the photo to peek)",
-        checkable=True,
-    ),
     A("zoom_in", "Zoom &In", lambda w: w.canvas.zoom_in(), (Std.ZoomIn, "Ctrl+="), "zoom-in"),
     A("zoom_out", "Zoom &Out", lambda w: w.canvas.zoom_out(), (Std.ZoomOut,), "zoom-out"),
     A("fit", "&Fit to Window", lambda w: w.canvas.fit(), ("Ctrl+0",), "zoom-fit"),
@@ -208,6 +200,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 #: Gestures that are not actions (listed by F1 after the actions).
 GESTURES = (
+    ("\\ (hold)", "See the other side: After over Before, Before over After"),
     ("Space + drag, middle drag", "Pan"),
     ("Wheel", "Zoom at the pointer"),
     ("Right-click a face", "Restore, exclude, delete, reset its landmarks"),
@@ -262,7 +255,6 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "mode_edit",
             "mode_wipe",
             "mode_side",
-            "flip",
             "-",
             "zoom_in",
             "zoom_out",

@@ -9,7 +9,8 @@ the document's ``facesChanged`` comes back to :meth:`CanvasView.sync_faces`.
 
 Modes: ``edit`` (faces over the original), ``wipe`` (restored photo right of a draggable
 divider), ``side`` (the original here, the restored photo in a mirrored view beside it).
-Backslash shows the other image: tap to toggle, hold to peek.
+Holding Backslash shows the other side in every mode (After over Before, Before over After);
+the canvas always says which one it shows.
 
 Tools: ``select`` (click and drag faces, drag the photo to pan), ``add`` (drag a box around a
 face the detector missed) and ``brush`` (paint damage marks over scratches and tears with the
@@ -18,8 +19,6 @@ stroke is one undo step on the photo's stack, see :mod:`gpen_desktop.gui.damage`
 """
 
 from __future__ import annotations
-
-import time
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -111,7 +110,6 @@ class CanvasView(QGraphicsView):
         self._band: QGraphicsRectItem | None = None
         self._band_from: QPointF | None = None
         self._dragging_divider = False
-        self._flip_pressed_at = 0.0
         self._syncing = False
         self._face_items: list[FaceItem] = []
         self._bounds = QRectF()
@@ -236,7 +234,8 @@ class CanvasView(QGraphicsView):
             self.modeChanged.emit(mode)
 
     def set_flipped(self, flipped: bool) -> None:
-        """Show the other image: the result in edit mode, the original in wipe mode."""
+        """Show the other side while Backslash is held: the result in edit and side-by-side
+        mode, the whole original in wipe mode."""
         if flipped != self.flipped:
             self.flipped = flipped
             self._update_visibility()
@@ -261,12 +260,10 @@ class CanvasView(QGraphicsView):
         if self.mode == "wipe":
             self._wipe.setVisible(has_after and not self.flipped)
             self._wipe.set_split(self._split)
-        elif self.mode == "edit":
-            # flipped in edit mode: the restored photo covers the original entirely
+        else:
+            # flipped in edit or side mode: the restored photo covers the original entirely
             self._wipe.setVisible(has_after and self.flipped)
             self._wipe.set_split(0.0)
-        else:
-            self._wipe.setVisible(False)
         faces = self.mode == "edit"
         self._damage.setVisible(faces)
         # Qt deselects hidden items: keep the document's selection out of it
@@ -441,8 +438,9 @@ class CanvasView(QGraphicsView):
             top = max(0.0, float(top_left.y()))
             bottom = min(float(self.viewport().height()), float(bottom_right.y()))
             paint_divider(painter, x, top, bottom, (top + bottom) / 2)
-        if self.mode == "side" and not self._bounds.isEmpty():
-            paint_tag(painter, "Before", 10, 10)
+        side = self.shown_side()
+        if side and x is None:  # (the wipe divider carries its own Before | After tags)
+            paint_tag(painter, side, 10, 10)
         text = self._message
         if not text and self.mode in ("wipe", "side") and self.doc and not self.has_result():
             text = "Not restored yet: press Restore (Ctrl+R)"
@@ -620,12 +618,20 @@ class CanvasView(QGraphicsView):
         where = QPoint(event.globalPos())  # a copy: the event's own point dies with it
         self.faceMenuRequested.emit(self.face_index_at(event.pos()), where)
 
+    def shown_side(self) -> str:
+        """What the canvas shows, as its tag reads: "Before", "After", "" (nothing, or the
+        wipe's divider with both)."""
+        if self.doc is None or self._bounds.isEmpty():
+            return ""
+        if self.mode == "wipe" and self._wipe.isVisible():
+            return ""
+        return "After" if self._wipe.isVisible() else "Before"
+
     def keyPressEvent(self, event) -> None:  # noqa: N802
         key = event.key()
         if key == Qt.Key.Key_Backslash:
             if not event.isAutoRepeat():
-                self._flip_pressed_at = time.monotonic()
-                self.set_flipped(not self.flipped)
+                self.set_flipped(True)  # hold to see the other side
             return
         if key == Qt.Key.Key_Space:
             self._space = True
@@ -644,9 +650,7 @@ class CanvasView(QGraphicsView):
     def keyReleaseEvent(self, event) -> None:  # noqa: N802
         key = event.key()
         if key == Qt.Key.Key_Backslash and not event.isAutoRepeat():
-            # held for a while: it was a peek, go back; a quick tap keeps the toggle
-            if time.monotonic() - self._flip_pressed_at > 0.35:
-                self.set_flipped(not self.flipped)
+            self.set_flipped(False)
             return
         if key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
@@ -656,6 +660,7 @@ class CanvasView(QGraphicsView):
 
     def focusOutEvent(self, event) -> None:  # noqa: N802
         self._space = False
+        self.set_flipped(False)  # a release that goes elsewhere never leaves it flipped
         super().focusOutEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802

@@ -20,7 +20,10 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QDockWidget,
+    QLineEdit,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -122,6 +125,7 @@ class MainWindow(QMainWindow):
         self._context_menu = None  # the one right-click menu, refilled each time
         self.first_shown_at: float | None = None
         self.setAcceptDrops(True)
+        QApplication.instance().installEventFilter(self)  # Backslash: hold to compare
         #: every question the window asks, awaited (never a nested event loop)
         self.questions = Questions(lambda: None if self._closing else self)
         #: the one path for messages and errors (tracebacks to the log, plain words shown)
@@ -221,7 +225,6 @@ class MainWindow(QMainWindow):
         self.canvas.toolChanged.connect(lambda _t: self._sync_brush())
         self.canvas.brushChanged.connect(lambda _size, _erase: self._sync_brush())
         self.brush_bar.sizeChanged.connect(lambda size: self.canvas.set_brush(size=size))
-        self.canvas.flippedChanged.connect(self.act_flip.setChecked)
         self.canvas.modeChanged.connect(self._on_mode_changed)
         self.canvas.faceMenuRequested.connect(self._face_menu)
         self.options_panel.optionsChanged.connect(self._on_options_changed)
@@ -340,6 +343,22 @@ class MainWindow(QMainWindow):
             if not image.isNull():
                 self.open_photo(qimage_to_photo(image))
                 return True
+        return False
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        """Backslash held anywhere in the window (but a text field) shows the other side."""
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and (
+            event.key() == Qt.Key.Key_Backslash
+            and isinstance(watched, QWidget)
+            and watched.window() is self
+            and not isinstance(watched, QLineEdit | QAbstractSpinBox)
+        ):
+            if not event.isAutoRepeat():
+                self.canvas.set_flipped(kind == QEvent.Type.KeyPress)
+            return True
+        if kind == QEvent.Type.WindowDeactivate and watched is self:
+            self.canvas.set_flipped(False)  # released in another window
         return False
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
@@ -466,6 +485,8 @@ class MainWindow(QMainWindow):
             self.banner.hide()  # a message about another photo
             self._banner_owner = None
         self._show_options(doc)
+        if doc is not None and not doc.has_result and self.canvas.mode != "edit":
+            self.set_mode("edit")  # nothing to compare yet: the faces, editable
         if doc is not None:
             self._crop_timer.start()
             self.setWindowTitle(f"{doc.name} — GPEN Desktop")
@@ -526,10 +547,21 @@ class MainWindow(QMainWindow):
         return index
 
     async def detect_again(self) -> None:
-        """Detect faces again with the chosen detector, keeping the faces drawn by hand."""
+        """Detect faces again with the chosen detector, keeping the faces drawn by hand; asks
+        first when hand edits would be replaced (an undoable step either way)."""
         doc = self.session.current
-        if doc is not None and doc.is_loaded:
-            await self.opener.detect(doc, keep_manual=True)
+        if doc is None or not doc.is_loaded:
+            return
+        edits = doc.hand_edits()
+        if edits:
+            shown = ", ".join(edits[:3]) + (f" and {len(edits) - 3} more" if len(edits) > 3 else "")
+            n = len(edits)
+            what = (
+                f"{n} face edit{'s' if n != 1 else ''} ({shown}) {'were' if n != 1 else 'was'} made"
+            )
+            if not await self.questions.detect_again(doc.name, what):
+                return
+        await self.opener.detect(doc, keep_manual=True)
 
     def toggle_add_tool(self, checked: bool) -> None:
         self.canvas.set_tool("add" if checked else "select")
@@ -873,7 +905,6 @@ class MainWindow(QMainWindow):
             self.act_mode_edit,
             self.act_mode_wipe,
             self.act_mode_side,
-            self.act_flip,
         ):
             act.setEnabled(loaded)
 
@@ -983,5 +1014,6 @@ class MainWindow(QMainWindow):
             for task in list(self._tasks):
                 task.cancel()
             self.worker.shutdown()
+            QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)
         self.closed.emit()

@@ -63,22 +63,34 @@ def _labels(fields: tuple[str, ...]) -> str:
 
 
 def reading_order(faces) -> list[Face]:
-    """``faces`` top-left to bottom-right: rows of faces whose centres lie within half a
-    typical face height of each other, each row left to right."""
+    """``faces`` in reading order: rows of faces that overlap vertically (each face joins the
+    row whose vertical band it overlaps most, by at least half the smaller height), rows top
+    to bottom, each row left to right. Faces a little higher or lower in a group photo's row
+    stay in that row."""
     faces = list(faces)
     if len(faces) < 2:
         return faces
-    heights = sorted(f.height for f in faces)
-    tolerance = heights[len(heights) // 2] / 2
-    by_y = sorted(faces, key=lambda f: (f.box[1] + f.box[3]) / 2)
     rows: list[list[Face]] = []
-    row_y = None
-    for f in by_y:
-        cy = (f.box[1] + f.box[3]) / 2
-        if row_y is None or cy - row_y > tolerance:
-            rows.append([])
-            row_y = cy
-        rows[-1].append(f)
+
+    def band(row: list[Face]) -> tuple[float, float]:
+        return (
+            sum(f.box[1] for f in row) / len(row),
+            sum(f.box[3] for f in row) / len(row),
+        )
+
+    for f in sorted(faces, key=lambda f: (f.box[1] + f.box[3]) / 2):
+        best, best_share = None, 0.5
+        for row in rows:
+            top, bottom = band(row)
+            overlap = min(bottom, f.box[3]) - max(top, f.box[1])
+            share = overlap / max(1e-6, min(bottom - top, f.box[3] - f.box[1]))
+            if share >= best_share:
+                best, best_share = row, share
+        if best is None:
+            rows.append([f])
+        else:
+            best.append(f)
+    rows.sort(key=lambda row: sum(band(row)) / 2)
     return [f for row in rows for f in sorted(row, key=lambda f: f.box[0] + f.box[2])]
 
 
@@ -528,6 +540,17 @@ class PhotoDoc(QObject):
             if crop is not None:
                 reuse[i] = crop
         return reuse
+
+    def hand_edits(self) -> list[str]:
+        """The face edits made by hand since detection that detecting again would drop (moved
+        or reshaped boxes and landmarks, deleted faces, exclusions, blends…), as their undo
+        texts; faces drawn by hand are kept by Detect Again and not listed."""
+        texts = []
+        for i in range(self.undo_stack.index()):
+            command = self.undo_stack.command(i)
+            if isinstance(command, FacesCommand) and not command.text().startswith("Add face"):
+                texts.append(command.text())
+        return texts
 
     # ------------------------------------------------------------------ undoable edits
     def number(self, index: int) -> int:

@@ -204,12 +204,21 @@ def test_restore_runs_off_the_gui_thread(
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QPoint(target.x(), y))
     assert canvas.split == pytest.approx(0.25, abs=0.02)
 
-    # backslash toggles before/after
+    # backslash held shows the other side; released, back (regression: it was a toggle that
+    # carried over between modes); the canvas always says which side it shows
     canvas.setFocus()
-    qtbot.keyClick(canvas, Qt.Key.Key_Backslash)
-    assert canvas.flipped and not canvas._wipe.isVisible()
-    qtbot.keyClick(canvas, Qt.Key.Key_Backslash)
-    assert not canvas.flipped
+    assert canvas.shown_side() == ""  # the wipe divider has its Before | After tags
+    qtbot.keyPress(canvas, Qt.Key.Key_Backslash)
+    assert canvas.flipped and not canvas._wipe.isVisible() and canvas.shown_side() == "Before"
+    qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
+    assert not canvas.flipped and canvas._wipe.isVisible()
+    window.act_mode_edit.trigger()
+    assert canvas.shown_side() == "Before"
+    qtbot.keyPress(canvas, Qt.Key.Key_Backslash)
+    assert canvas.shown_side() == "After"
+    qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
+    assert canvas.shown_side() == "Before"
+    window.act_mode_wipe.trigger()
 
     # side by side follows the canvas zoom
     window.act_mode_side.trigger()

@@ -174,13 +174,23 @@ def test_a_session_round_trips_and_a_corrupt_sidecar_gets_its_message(
     assert broken.detected and broken.faces  # detected as if there were no session
 
 
-def test_detect_faces_again_keeps_hand_drawn_faces(window, aloop, until, photo):
+def test_detect_faces_again_keeps_hand_drawn_faces(window, aloop, until, photo, questions):
     doc = open_photo(window, aloop, until, photo)
     detected = doc.faces
     index = run(aloop, window.add_face((330.0, 300.0, 450.0, 430.0)), 60)
     drawn = doc.faces[index]
     assert drawn.manual
+    run(aloop, window.detect_again(), 60)  # only a drawn face: kept, nothing to ask
+    assert questions.asked == [] and doc.faces == (*detected, drawn)
     doc.replace_face(0, detected[0].with_(box=tuple(v + 5 for v in detected[0].box)), "Move")
+    moved = doc.faces
+    # the move would be dropped: asked (regression: it was dropped silently); No keeps it
+    questions.answers["detect_again"] = False
+    run(aloop, window.detect_again(), 60)
+    assert questions.names() == ["detect_again"] and doc.faces == moved
+    words = questions.calls[-1][1][1]
+    assert words == "1 face edit (Move) was made"
+    questions.answers["detect_again"] = True
     run(aloop, window.detect_again(), 60)
     assert doc.faces == (*detected, drawn)  # the detector's faces afresh, the drawn one kept
     window.act_undo.trigger()
@@ -196,9 +206,10 @@ def test_shortcuts_work_with_focus_in_the_photo_list(window, aloop, until, photo
     doc.select(0)
     qtbot.keyClick(window.photo_strip, Qt.Key.Key_X)
     assert doc.faces[0].include is False
-    flipped = window.canvas.flipped
-    qtbot.keyClick(window.photo_strip, Qt.Key.Key_Backslash)
-    assert window.canvas.flipped is not flipped
+    qtbot.keyPress(window.photo_strip, Qt.Key.Key_Backslash)
+    assert window.canvas.flipped  # held: the other side, wherever the focus is
+    qtbot.keyRelease(window.photo_strip, Qt.Key.Key_Backslash)
+    assert not window.canvas.flipped
     qtbot.keyClick(window.photo_strip, Qt.Key.Key_E)
     assert window.canvas.mode == "edit"
 

@@ -54,3 +54,39 @@ def test_settings_group_boxes_fit_the_dock_at_the_default_size(qtbot, aloop, unt
     finally:
         close_now(window)
         window.deleteLater()
+
+
+def test_the_wheel_scrolls_the_panel_instead_of_changing_a_control(window, qtbot):
+    """Regression: scrolling over the Settings panel switched "On faces" to "Inpaint only"."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window.options_dock.show()
+    window.options_dock.raise_()
+    window.resize(1280, 600)  # short enough for the panel to scroll
+    panel = window.options_panel
+    scroll = window.options_dock.widget()
+    qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0, timeout=3000)
+    combo = panel.inpaint_mode
+    before = combo.currentIndex()
+    bar = scroll.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    start = bar.value()
+
+    def wheel(widget, dy):
+        event = QWheelEvent(
+            QPointF(5, 5), QPointF(widget.mapToGlobal(QPoint(5, 5))), QPoint(0, 0),
+            QPoint(0, dy), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(widget, event)
+
+    wheel(combo, -120)
+    assert combo.currentIndex() == before and bar.value() > start  # the panel scrolled
+    wheel(panel.blend, -120)
+    assert panel.blend.value() == 100
+    combo.setFocus()  # once the person is on the control, the wheel is theirs
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    wheel(combo, -120)
+    assert combo.currentIndex() != before

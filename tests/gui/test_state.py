@@ -173,6 +173,29 @@ def test_faces_are_numbered_in_reading_order_and_keep_their_numbers(qapp):
     session.deleteLater()
 
 
+def test_a_group_photos_rows_read_left_to_right(qapp):
+    """Regression: on a 1927 group photo (faces 36-55 px, rows not quite level) the top row
+    read 1, 3, 9, 10, 11, 4, 5, 6, 7, 2, 8."""
+    import random
+
+    from gpen_desktop.gui.state import reading_order
+
+    rng = random.Random(3)
+    rows = []
+    for row, y in enumerate((40, 130, 230)):
+        faces = []
+        for i in range(11 - row):
+            size = rng.uniform(36, 55)
+            top = y + rng.uniform(-0.35, 0.35) * size  # heads higher and lower in a row
+            x = 20 + i * 70 + rng.uniform(-8, 8)
+            faces.append(Face(box=(x, top, x + size * 0.8, top + size)))
+        rows.append(faces)
+    expected = [f for row in rows for f in row]
+    shuffled = expected[:]
+    rng.shuffle(shuffled)
+    assert reading_order(shuffled) == expected
+
+
 def test_a_face_given_its_own_model_needs_restoring(doc):
     from gpen_desktop.core.pipeline import RestoreOptions
 

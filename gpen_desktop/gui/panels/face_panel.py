@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from gpen_desktop.gui import theme
 from gpen_desktop.gui.compare import FaceCompare
 from gpen_desktop.gui.panels.options_panel import NarrowCombo, is_restorer, model_text
+from gpen_desktop.gui.panels.wheel import guard_wheel
 from gpen_desktop.gui.qimage import pixmap_from_rgb
 from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus
 
@@ -124,6 +125,7 @@ class FacePanel(QWidget):
         model_row.addWidget(self.model, 1)
         form.addLayout(model_row)
         layout.addWidget(self.detail)
+        guard_wheel(self)
         self._updating = False
         self.refresh()
 

@@ -27,6 +27,7 @@ from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.export_files import FORMATS, ExportSettings
 from gpen_desktop.gui.icons import icon
 from gpen_desktop.gui.panels.empty_state import ModelCard
+from gpen_desktop.gui.panels.wheel import guard_wheel
 
 
 def human_size(n: int | None) -> str:
@@ -326,6 +327,7 @@ class OptionsPanel(QWidget):
         lform.addRow("Theme", self.theme)
         layout.addWidget(look_box)
         layout.addStretch()
+        guard_wheel(self)
 
     def set_scope_label(self, photo: str | None) -> None:
         """Say whose settings the panel shows: ``photo``'s, or (None) the defaults."""
