@@ -82,7 +82,17 @@ def _superres(path: Path) -> FoundModel | None:
         info = inspect_sr_model(path)
     except CheckpointError:
         return None
-    known = next((m for m in KNOWN_MODELS if m.name == info.name), None)
+    # official only when the tensors say so (RealESRNet: 64 features, 23 blocks, its scale),
+    # never from the file name alone: a small upscaler called realesrnet_x2.pth is not it
+    official = info.arch == "ESRGAN" and {"64nf", "23nb"} <= set(info.tags)
+    known = next(
+        (
+            m
+            for m in KNOWN_MODELS
+            if official and m.task == "superres" and m.name == info.name and m.scale == info.scale
+        ),
+        None,
+    )
     return FoundModel(path, info, None, known, "superres")
 
 

@@ -178,6 +178,25 @@ class ScanResult:
     weights_dir: str
     detectors: tuple[str, ...] = ()  # usable now, besides "auto"
     parsing: bool = False  # ParseNet weights present (the "parsing" mask works)
+    #: device id -> (where it runs, the precision "auto" gives there): ("CPU, 2 threads",
+    #: "bfloat16"); what the status bar says before and after a restore alike
+    runs_on: tuple[tuple[str, str, str], ...] = ()
+
+
+def _runs_on(devices: list[tuple[str, str]]) -> tuple[tuple[str, str, str], ...]:
+    from gpen_desktop.core.devices import describe, resolve_device
+    from gpen_desktop.core.inference import pick_dtype
+
+    out = []
+    for key, _label in devices:
+        try:
+            device = resolve_device(key)
+            where = describe(device).replace(" (", ", ").rstrip(")")
+            precision = str(pick_dtype(device, "auto")).removeprefix("torch.")
+        except Exception:  # noqa: BLE001 - a device that can't be described is left out
+            continue
+        out.append((key, where, precision))
+    return tuple(out)
 
 
 def scan_models(folders: tuple[str, ...] = ()) -> ScanResult:
@@ -191,9 +210,11 @@ def scan_models(folders: tuple[str, ...] = ()) -> ScanResult:
     paths = [Path(f) for f in folders] or None
     models = scan_weights(paths)
     weights_dir = str(paths[0] if paths else default_weights_dir())
+    devices = available_devices()
     return ScanResult(
         models=models,
-        devices=available_devices(),
+        devices=devices,
+        runs_on=_runs_on(devices),
         weights_dir=weights_dir,
         detectors=tuple(available_detectors(weights_dir)),
         parsing=parsing_available(weights_dir),

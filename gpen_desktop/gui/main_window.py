@@ -847,10 +847,7 @@ class MainWindow(QMainWindow):
         result = outcome.result
         if result.fallback_note:
             self.show_message(result.fallback_note, "warning", doc=doc)
-        device = str(result.device).replace("cpu", "CPU").replace("cuda", "CUDA")
-        if device and result.precision:
-            device = f"{device} · {result.precision}"
-        self.status.model_label(device)
+        self.status.model_label()
         self.controller.schedule_composite(doc, self.run_options(doc))
         if doc is self.session.current and self.canvas.mode == "edit":
             self.canvas.set_flipped(False)

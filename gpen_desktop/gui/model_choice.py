@@ -73,6 +73,7 @@ class ModelChooser(QObject):
         self.failed = False
         self.weights_dir_seen = result.weights_dir
         panel.set_devices(result.devices)
+        w.status.runs_on = {key: (where, prec) for key, where, prec in result.runs_on}
         panel.set_available(result.detectors, result.parsing, result.weights_dir)
         panel.set_models(result.models, result.weights_dir)
         w.on_models_scanned()

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
@@ -59,6 +60,8 @@ class RunStatus(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = w = window
+        #: device id -> (where it runs, the precision "auto" gives there), from the scan
+        self.runs_on: dict[str, tuple[str, str]] = {}
         sb = w.statusBar()
         w.activity = QLabel("Ready")
         w.progress = QProgressBar()
@@ -90,10 +93,21 @@ class RunStatus(QObject):
         w.worker.jobStarted.connect(lambda _j: self.update())
         w.worker.jobFinished.connect(lambda _j: self.update())
 
-    def model_label(self, device: str = "") -> None:
-        o = self.window.options_panel
-        device = device or o.device.currentText() or "Auto"
-        self.window.model_label.setText(f"Model: {o.model_label()}  ·  Device: {device}")
+    def model_label(self) -> None:
+        """One wording, before and after a restore: "Model: GPEN-BFR-512 · CPU, 2 threads ·
+        bfloat16" (the model file's name, where it runs, the precision it runs in)."""
+        w = self.window
+        options = w.run_options()
+        if options.model_path:
+            name = Path(options.model_path).stem
+        else:
+            name = w.options_panel.model_label()  # "no model" / "looking for models…"
+        where, auto = self.runs_on.get(options.device, ("", ""))
+        where = where or (options.device.upper() if options.device != "auto" else "Auto")
+        precision = auto if options.precision == "auto" and auto else options.precision
+        if precision == "auto":
+            precision = "precision chosen at the first restore"
+        w.model_label.setText(f"Model: {name}  ·  {where}  ·  {precision}")
 
     def run_started(self, _run) -> None:
         self._tick.start()
@@ -142,7 +156,9 @@ class RunStatus(QObject):
         if job is not None and job.total:
             w.progress.setRange(0, job.total)
             w.progress.setValue(job.done)
-            w.progress.setFormat(f"{prefix}{job.done}/{job.total} faces")
+            # the job's own words say what it counts (faces, or background tiles)
+            words = job.message or f"{job.done} of {job.total}"
+            w.progress.setFormat(f"{prefix}{words[:1].upper()}{words[1:]}")
         else:
             w.progress.setRange(0, 0)
             w.progress.setFormat(prefix.rstrip(" ·"))

@@ -447,3 +447,29 @@ def test_errors_are_short_messages_never_tracebacks(window, aloop, until, photo,
         )
     finally:
         sys.excepthook, threading.excepthook = saved
+
+
+def test_the_status_bar_says_model_and_device_one_way(window, aloop, until, photo):
+    """Regression: it alternated "Device: Auto" / "Auto (CPU, 2 threads)" / "CPU · bfloat16"
+    and "GPEN-BFR-256.pth" / "GPEN-BFR-256"."""
+    from types import SimpleNamespace
+
+    doc = open_photo(window, aloop, until, photo)
+    before = window.model_label.text()
+    assert before.startswith("Model: tiny-64  ·  CPU, ") and "Auto" not in before
+    want = "bfloat16" if cpu_has_native_bfloat16() else "float32"
+    assert before.endswith(f"  ·  {want}")
+    run(aloop, window.restore_current(), 120)
+    assert window.model_label.text() == before
+    # progress words come from the job: background tiles are not called faces
+    run_ = SimpleNamespace(index=0, count=1, elapsed=1.0, cancelled=False, name=doc.name)
+    run_.job = SimpleNamespace(
+        total=6, done=3, message="enhancing background: tile 3/6", started=0.0
+    )
+    window.controller.run = run_
+    try:
+        window.status.update()
+        assert window.progress.format() == "Enhancing background: tile 3/6"
+    finally:
+        window.controller.run = None
+        window.status.update()

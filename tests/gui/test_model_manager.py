@@ -277,7 +277,7 @@ def realesrnet_x2_file(tmp_path_factory) -> Path:
 
 
 def test_superres_rows_official_by_content_and_others_with_their_scale(
-    make_dialog, tmp_path, realesrnet_x2_file
+    make_dialog, qtbot, tmp_path, realesrnet_x2_file
 ):
     from gpen_desktop.core.superres import random_sr_checkpoint
 
@@ -305,6 +305,12 @@ def test_superres_rows_official_by_content_and_others_with_their_scale(
     assert dlg.row_status("realesrnet_x4") == "Not installed"
     assert dlg._others.childCount() == 1
     other = dlg._others.child(0)
+    # regression: a small test upscaler named like the official file is not listed as it
+    random_sr_checkpoint(weights / "realesrnet_x4.pth", 4, seed=3)
+    dlg.refresh()
+    idle(qtbot, dlg)
+    assert dlg.row_status("realesrnet_x4") == "Not installed"
+    assert any(f.path.name == "realesrnet_x4.pth" and f.known is None for f in dlg.found())
     assert other.text(mm.COL_NAME) == "tiny_x4.pth"
     assert other.text(mm.COL_PURPOSE) == "Background super-resolution (optional)"
     assert other.text(mm.COL_STATUS) == "Valid: ESRGAN ×4 upscaler"
