@@ -260,7 +260,13 @@ class MainWindow(QMainWindow):
 
     # ================================================================== async plumbing
     def spawn(self, coro: Coroutine) -> asyncio.Task:
-        """Run a coroutine on the qasync loop; its failure is reported, never raised."""
+        """Run a coroutine on the qasync loop; its failure is reported, never raised. Once
+        the window is closing, new work is not started."""
+        if self._closing:
+            coro.close()
+            done = asyncio.get_event_loop().create_future()
+            done.cancel()
+            return done
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -272,6 +278,9 @@ class MainWindow(QMainWindow):
             return
         exc = task.exception()
         if exc is not None and not isinstance(exc, Cancelled):
+            if self._closing:  # work cut short by closing: nothing to tell anyone
+                log.debug("task ended while closing: %r", exc)
+                return
             self.report_error(exc)
 
     def report_error(self, exc: BaseException, context: str = "") -> None:
@@ -1006,6 +1015,7 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._closing = True
             self.notifier.closed = True  # late task failures go to the log only
+            self._crop_timer.stop()
             self.save_settings()
             self.hide()  # close at once; a running batch may take a moment to stop
             for task in list(self._tasks):
