@@ -244,6 +244,7 @@ OPTIONS: tuple[Option, ...] = (
         NETWORK,
         flags=("--inpaint-model",),
         damage_only=True,
+        panel=True,  # shown, as the scan found it (not chosen there)
     ),
     O(
         "inpaint_method",

@@ -90,3 +90,26 @@ def test_the_wheel_scrolls_the_panel_instead_of_changing_a_control(window, qtbot
     qtbot.waitUntil(combo.hasFocus, timeout=2000)
     wheel(combo, -120)
     assert combo.currentIndex() != before
+
+
+def test_the_panel_shows_exactly_the_tables_panel_options(qtbot):
+    """The option table is the one list: the Settings panel's fields are its ``panel``
+    options, each labelled with the table's words."""
+    from gpen_desktop.core.options import OPTIONS
+    from gpen_desktop.gui.panels.options_panel import OptionsPanel
+
+    panel = OptionsPanel()
+    qtbot.addWidget(panel)
+    table = {o.name for o in OPTIONS if o.panel}
+    assert set(panel.values()) == table == set(panel.fields())
+    from PySide6.QtWidgets import QFormLayout
+
+    for o in OPTIONS:
+        if not o.panel:
+            continue
+        widget = panel.fields()[o.name]
+        if o.name != "inpaint_model":  # a label saying which model the scan found
+            assert widget.toolTip() == o.tooltip, o.name
+        form = widget.parentWidget().layout()
+        if isinstance(form, QFormLayout) and form.labelForField(widget) is not None:
+            assert form.labelForField(widget).text() == o.label, o.name

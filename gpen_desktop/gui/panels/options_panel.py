@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gpen_desktop.core.options import option
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.export_files import FORMATS, ExportSettings
 from gpen_desktop.gui.icons import icon
@@ -213,7 +214,7 @@ class OptionsPanel(QWidget):
         self.device = NarrowCombo()
         self.device.addItem("Auto", "auto")
         self.device.currentIndexChanged.connect(self._changed)
-        form.addRow("Device", self.device)
+        form.addRow(option("device").label, self.device)
         self.precision = NarrowCombo()
         _fill(self.precision, cfg.PRECISIONS, LABELS["precision"])
         self.precision.setToolTip(
@@ -222,11 +223,11 @@ class OptionsPanel(QWidget):
             "Exact: float32 everywhere, the reference GPEN output."
         )
         self.precision.currentIndexChanged.connect(self._changed)
-        form.addRow("Precision", self.precision)
+        form.addRow(option("precision").label, self.precision)
         self.detector = NarrowCombo()
         _fill(self.detector, cfg.DETECTORS, LABELS["detector"])
         self.detector.currentIndexChanged.connect(self._changed)
-        form.addRow("Detector", self.detector)
+        form.addRow(option("detector").label, self.detector)
         blend_row = QHBoxLayout()
         self.blend = QSlider(Qt.Orientation.Horizontal)
         self.blend.setRange(0, 100)
@@ -240,11 +241,11 @@ class OptionsPanel(QWidget):
         self.blend.valueChanged.connect(self._changed)
         blend_row.addWidget(self.blend, 1)
         blend_row.addWidget(self.blend_label)
-        form.addRow("Blend", blend_row)
+        form.addRow(option("blend").label, blend_row)
         self.mask = NarrowCombo()
         _fill(self.mask, cfg.MASK_TYPES, LABELS["mask"])
         self.mask.currentIndexChanged.connect(self._changed)
-        form.addRow("Mask", self.mask)
+        form.addRow(option("mask").label, self.mask)
         self.color_match = QCheckBox("Match colours to the original")
         self.color_match.toggled.connect(self._changed)
         form.addRow(self.color_match)  # the whole row: the panel stays narrow
@@ -254,13 +255,13 @@ class OptionsPanel(QWidget):
             'Scale the whole output photo (with a Background model, "Model\'s own" is its scale)'
         )
         self.upscale.currentIndexChanged.connect(self._changed)
-        form.addRow("Output scale", self.upscale)
+        form.addRow(option("upscale").label, self.upscale)
         self.batch = QSpinBox()
         self.batch.setRange(1, 32)
         self.batch.setValue(4)
         self.batch.setToolTip("Faces per network batch (lower uses less memory)")
         self.batch.valueChanged.connect(self._changed)
-        form.addRow("Batch size", self.batch)
+        form.addRow(option("batch_size").label, self.batch)
         layout.addWidget(run_box)
 
         old_box = QGroupBox("Old photos")
@@ -270,7 +271,7 @@ class OptionsPanel(QWidget):
         self.sr_model.addItem(RESAMPLE_ONLY, "")
         self.sr_model.setToolTip(SR_HELP)
         self.sr_model.currentIndexChanged.connect(self._on_sr_changed)
-        oform.addRow("Background", self.sr_model)
+        oform.addRow(option("sr_model").label, self.sr_model)
         strokes = QLabel("Damage strokes")
         strokes.setToolTip("How scratches and spots painted with the damage brush are filled")
         oform.addRow(strokes)
@@ -278,7 +279,7 @@ class OptionsPanel(QWidget):
         _fill(self.inpaint_method, cfg.INPAINT_METHODS, LABELS["inpaint_method"])
         self.inpaint_method.setToolTip("OpenCV's filler for strokes outside the faces")
         self.inpaint_method.currentIndexChanged.connect(self._changed)
-        oform.addRow("Outside faces", self.inpaint_method)
+        oform.addRow(option("inpaint_method").label, self.inpaint_method)
         self.inpaint_mode = NarrowCombo()
         modes = sorted(cfg.INPAINT_MODES, key=lambda m: m != cfg.INPAINT_MODE.default)
         _fill(self.inpaint_mode, tuple(modes), LABELS["inpaint_mode"])  # the default first
@@ -287,7 +288,7 @@ class OptionsPanel(QWidget):
             "Inpaint only: the inpainted face is pasted as it is."
         )
         self.inpaint_mode.currentIndexChanged.connect(self._changed)
-        oform.addRow("On faces", self.inpaint_mode)
+        oform.addRow(option("inpaint_mode").label, self.inpaint_mode)
         self.inpaint_info = QLabel()
         self.inpaint_info.setWordWrap(True)
         self.inpaint_info.setEnabled(False)
@@ -327,7 +328,29 @@ class OptionsPanel(QWidget):
         lform.addRow("Theme", self.theme)
         layout.addWidget(look_box)
         layout.addStretch()
+        # the option table's words: one place says what each option means
+        for name, widget in self.fields().items():
+            if not isinstance(widget, QLabel):  # (a label's tip says what was found)
+                widget.setToolTip(option(name).tooltip)
         guard_wheel(self)
+
+    def fields(self) -> dict[str, QWidget]:
+        """Option name (from the option table) -> the control that shows it."""
+        return {
+            "model_path": self.model,
+            "device": self.device,
+            "precision": self.precision,
+            "detector": self.detector,
+            "blend": self.blend,
+            "mask": self.mask,
+            "color_match": self.color_match,
+            "upscale": self.upscale,
+            "batch_size": self.batch,
+            "sr_model": self.sr_model,
+            "inpaint_model": self.inpaint_info,
+            "inpaint_method": self.inpaint_method,
+            "inpaint_mode": self.inpaint_mode,
+        }
 
     def set_scope_label(self, photo: str | None) -> None:
         """Say whose settings the panel shows: ``photo``'s, or (None) the defaults."""
