@@ -8,8 +8,9 @@ in the I/O pool. A photo whose faces moved since its restore is not saved withou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
@@ -17,21 +18,35 @@ from PySide6.QtGui import QDesktopServices
 from gpen_desktop.core.errors import GpenError
 from gpen_desktop.gui import export_files as export
 from gpen_desktop.gui import settings as cfg
+from gpen_desktop.gui.context import AppContext
+from gpen_desktop.gui.restore_run import RestoreController
 from gpen_desktop.gui.state import PhotoDoc
-
-if TYPE_CHECKING:
-    from gpen_desktop.gui.main_window import MainWindow
 
 
 class Exporter(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    """Writes photos through ``ctx`` (photos, worker, questions, messages, settings) and the
+    restore ``controller`` (composites, Restore First); ``export_settings()`` gives the
+    format, quality and suffix chosen."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        controller: RestoreController,
+        export_settings: Callable[[], export.ExportSettings],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.controller = controller
+        self.export_settings = export_settings
+
+    def _say(self, text: str, level: str = "info", **kwargs: Any) -> None:
+        self.ctx.say(text, level, **kwargs)
 
     # ------------------------------------------------------------------ helpers
     async def _ask_save_path(self, suggested: Path, title: str = "Save Restored Photo") -> str:
-        settings = self.window.options_panel.export_settings()
-        return await self.window.questions.save_file(
+        settings = self.export_settings()
+        return await self.ctx.questions.save_file(
             title, str(suggested), export.file_filter(), export.filter_for(settings.format)
         )
 
@@ -42,23 +57,21 @@ class Exporter(QObject):
             return doc.saved_path.parent
         if doc is not None and doc.path is not None:
             return doc.path.parent
-        return Path(cfg.SAVE_DIR.read(self.window.settings) or str(Path.home()))
+        return Path(cfg.SAVE_DIR.read(self.ctx.settings) or str(Path.home()))
 
     async def _may_write(self, path: Path, original: Path | None) -> bool:
         """True when ``path`` may be written: new, or the person agreed to replace it (with
         words of its own when it is the photo's original)."""
         if export.same_file(path, original):
-            return await self.window.questions.overwrite(path, original=True)
+            return await self.ctx.questions.overwrite(path, original=True)
         if path.exists():
-            return await self.window.questions.overwrite(path)
+            return await self.ctx.questions.overwrite(path)
         return True
 
     def _need_result(self, doc: PhotoDoc | None = None) -> PhotoDoc | None:
-        doc = doc or self.window.session.current
+        doc = doc or self.ctx.photos.current
         if doc is None or not doc.has_result:
-            self.window.show_message(
-                "Nothing to save yet: restore the photo first (Ctrl+R).", "info"
-            )
+            self._say("Nothing to save yet: restore the photo first (Ctrl+R).", "info")
             return None
         return doc
 
@@ -66,18 +79,17 @@ class Exporter(QObject):
         """The result Save writes: up to date with blend and exclusions; when the photo
         changed since its restore (faces, marks, settings), asks first (None: cancelled or
         the restore failed)."""
-        window = self.window
-        options = window.run_options(doc)
+        options = self.ctx.run_options(doc)
         changes = doc.changes(options)
         if ask and changes.needs_restore:
-            answer = await window.questions.stale_save(doc.name, changes.words())
+            answer = await self.ctx.questions.stale_save(doc.name, changes.words())
             if answer == "cancel":
                 return None
             if answer == "restore":
-                await window.controller.restore([doc], options, reuse_kept=True)
+                await self.controller.restore([doc], options, reuse_kept=True)
                 if doc.needs_restore(options) or not doc.has_result:
                     return None
-        return await window.controller.composited(doc, window.run_options(doc))
+        return await self.controller.composited(doc, self.ctx.run_options(doc))
 
     # ------------------------------------------------------------------ commands
     async def save(
@@ -85,11 +97,10 @@ class Exporter(QObject):
     ) -> Path | None:
         """Save a restored photo (default: the current one). Never replaces a file (or the
         original) without asking. Returns the written path, or None."""
-        window = self.window
         doc = self._need_result(doc)
         if doc is None:
             return None
-        settings = window.options_panel.export_settings()
+        settings = self.export_settings()
         if path is None and (ask or doc.saved_path is None):
             suggested = export.suggested_path(doc.path, doc.name, settings, self._folder(doc))
             chosen = await self._ask_save_path(suggested)
@@ -107,15 +118,16 @@ class Exporter(QObject):
         result = await self.result_to_write(doc)
         if result is None:
             return None
-        written = await window.worker.run_io(export.write_photo, result.image, path, settings)
+        written = await self.ctx.worker.run_io(export.write_photo, result.image, path, settings)
         doc.saved_path = written
         doc.mark_saved(written)
-        cfg.SAVE_DIR.write(window.settings, str(written.parent))
-        window.show_message(f"Saved {written.name}", "info")
+        cfg.SAVE_DIR.write(self.ctx.settings, str(written.parent))
+        self._say(f"Saved {written.name}", "info")
         return written
 
     async def _ask_folder(self, title: str) -> str:
-        return await self.window.ask_folder(title, cfg.SAVE_DIR)
+        start = cfg.SAVE_DIR.read(self.ctx.settings) or str(Path.home())
+        return await self.ctx.questions.folder(title, start)
 
     async def export_faces(self, folder: str | Path | None = None) -> list[Path]:
         doc = self._need_result()
@@ -134,19 +146,19 @@ class Exporter(QObject):
         existing = [t for t in targets if t.exists()]
         skip = False
         if existing:
-            answer = await self.window.questions.replace_many(existing)
+            answer = await self.ctx.questions.replace_many(existing)
             if answer == "cancel":
                 return []
             skip = answer == "skip"
-        written = await self.window.worker.run_io(export.write_faces, stem, numbered, folder, skip)
-        self.window.show_message(f"Exported {len(written)} file(s) to {folder}", "info")
+        written = await self.ctx.worker.run_io(export.write_faces, stem, numbered, folder, skip)
+        self._say(f"Exported {len(written)} file(s) to {folder}", "info")
         return written
 
     async def export_pair(self, path: str | Path | None = None) -> Path | None:
         doc = self._need_result()
         if doc is None:
             return None
-        settings = self.window.options_panel.export_settings()
+        settings = self.export_settings()
         if path is None:
             stem = doc.path.stem if doc.path else doc.name.replace(" ", "_")
             suggested = self._folder(doc) / f"{stem}_before_after{settings.extension}"
@@ -160,53 +172,52 @@ class Exporter(QObject):
         result = await self.result_to_write(doc)
         if result is None:
             return None
-        written = await self.window.worker.run_io(
+        written = await self.ctx.worker.run_io(
             export.write_side_by_side, doc.photo, result.image, path, settings
         )
-        self.window.show_message(f"Saved {written.name}", "info")
+        self._say(f"Saved {written.name}", "info")
         return written
 
     async def export_all(self, folder: str | Path | None = None) -> list[Path]:
-        window = self.window
-        docs = [d for d in window.session.docs if d.has_result]
+        docs = [d for d in self.ctx.photos.docs if d.has_result]
         if not docs:
-            window.show_message("No restored photos to export yet.", "info")
+            self._say("No restored photos to export yet.", "info")
             return []
         if folder is None:
             folder = await self._ask_folder("Export All Restored Photos To")
             if not folder:
                 return []
         folder = Path(folder)
-        settings = window.options_panel.export_settings()
+        settings = self.export_settings()
         targets = [(d, export.suggested_path(d.path, d.name, settings, folder)) for d in docs]
         # never the originals; ask once about files that already exist
         if any(export.same_file(t, d.path) for d, t in targets):
-            window.show_message(
+            self._say(
                 "Export All would replace original photos; choose another folder or suffix.",
                 "error",
             )
             return []
         existing = [t for _d, t in targets if t.exists()]
         if existing:
-            answer = await window.questions.replace_many(existing)
+            answer = await self.ctx.questions.replace_many(existing)
             if answer == "cancel":
                 return []
             if answer == "skip":
                 targets = [(d, t) for d, t in targets if t not in existing]
         written = []
         for doc, target in targets:
-            result = await window.controller.composited(doc, window.run_options(doc))
+            result = await self.controller.composited(doc, self.ctx.run_options(doc))
             try:
                 written.append(
-                    await window.worker.run_io(export.write_photo, result.image, target, settings)
+                    await self.ctx.worker.run_io(export.write_photo, result.image, target, settings)
                 )
             except GpenError as exc:
-                window.show_message(f"Couldn't write {target.name}: {exc}", "error")
+                self._say(f"Couldn't write {target.name}: {exc}", "error")
                 continue
             doc.mark_saved(target)
-        cfg.SAVE_DIR.write(window.settings, str(folder))
+        cfg.SAVE_DIR.write(self.ctx.settings, str(folder))
         if written:
-            window.show_message(
+            self._say(
                 f"Exported {len(written)} photo(s) to {folder}",
                 "info",
                 actions=[

@@ -40,6 +40,7 @@ from gpen_desktop.gui import actions
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.canvas import CanvasView
 from gpen_desktop.gui.compare import SideBySideView
+from gpen_desktop.gui.context import AppContext
 from gpen_desktop.gui.damage import brush_step
 from gpen_desktop.gui.exporter import Exporter
 from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops
@@ -132,19 +133,43 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self._show_banner, self)
         self._shortcuts_dialog = None
 
-        self.opener = PhotoOpener(self)
-        self.exporter = Exporter(self)
-        self.models = ModelChooser(self)
+        #: what the controllers share instead of the window
+        self.ctx = AppContext(
+            photos=self.session,
+            worker=self.worker,
+            notifier=self.notifier,
+            questions=self.questions,
+            settings=self.settings,
+            spawn=self.spawn,
+            run_options=self.run_options,
+        )
+        self.opener = PhotoOpener(
+            self.ctx, self.apply_session_options, self.refresh_crops_soon, parent=self
+        )
+        self.models = ModelChooser(
+            self.ctx,
+            None,  # the panel: set once the docks are built
+            weights_dir,
+            self._on_models_scanned,
+            self._on_model_chosen,
+            lambda: self,
+            self,
+        )
         self.controller = RestoreController(
             self.worker, self.session, self.opener.ensure_ready, self.spawn, self
         )
+        self.exporter = Exporter(
+            self.ctx, self.controller, lambda: self.options_panel.export_settings(), self
+        )
         self._build_central()
         self._build_docks()
+        self.models.panel = self.options_panel
         self.actions_by_name = actions.build_actions(self)
         actions.build_menus(
             self, self.actions_by_name, [self.photos_dock, self.faces_dock, self.options_dock]
         )
         actions.build_toolbar(self, self.actions_by_name)
+        self.opener.recent_menu = self.recent_menu
         self.addToolBarBreak()
         self.brush_bar = BrushBar(
             self.act_damage_brush, self.act_damage_eraser, self.act_clear_damage
@@ -457,6 +482,16 @@ class MainWindow(QMainWindow):
         self.defaults = doc.options
         cfg.write_options(self.settings, self.defaults.only(PHOTO))
         self.show_message("New photos will start with these settings.")
+
+    def _on_models_scanned(self, result: Any) -> None:
+        self.status.runs_on = {key: (where, prec) for key, where, prec in result.runs_on}
+        self.on_models_scanned()
+        self.status.model_label()
+        self.update_central()
+
+    def _on_model_chosen(self) -> None:
+        self.status.model_label()
+        self.update_central()
 
     def on_models_scanned(self) -> None:
         """The weights scan chose a model in the panel: it is the default when none was (or
@@ -817,6 +852,9 @@ class MainWindow(QMainWindow):
     async def restore_docs(
         self, docs: list[PhotoDoc], only_face: int | None = None, reuse_kept: bool = False
     ) -> None:
+        scan = self.models.scan_task
+        if scan is not None and not scan.done():
+            self.activity.setText("Looking for models…")
         await self.models.wait_for_scan()
         if (
             any(not self.run_options(d).model_path for d in docs)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMenu
 
 from gpen_desktop.core.errors import Cancelled, GpenError
 from gpen_desktop.core.types import Photo
 from gpen_desktop.gui import settings as cfg
+from gpen_desktop.gui.context import AppContext
 from gpen_desktop.gui.jobs import (
     DetectRequest,
     expand_paths,
@@ -33,9 +35,6 @@ from gpen_desktop.gui.state import (
     reading_order,
 )
 from gpen_desktop.gui.worker import describe_exception
-
-if TYPE_CHECKING:
-    from gpen_desktop.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +50,33 @@ def _load_sidecar(path: Path):
 
 
 class PhotoOpener(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    """Opens photos into ``ctx.photos``. ``use_session_options(doc, saved)`` gives a photo a
+    saved session's options; ``faces_shown()`` is told when the current photo's faces are
+    there (the face list's crops follow); ``recent_menu`` is the Open Recent menu it fills."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        use_session_options: Callable[[PhotoDoc, Any], None],
+        faces_shown: Callable[[], None],
+        recent_menu: QMenu | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.use_session_options = use_session_options
+        self.faces_shown = faces_shown
+        self.recent_menu = recent_menu
         self.loads: dict[PhotoDoc, asyncio.Task] = {}
         self.detections: dict[PhotoDoc, asyncio.Task] = {}
 
     @property
     def session(self):
-        return self.window.session
+        return self.ctx.photos
 
     async def open_paths(self, paths: list[str | Path]) -> list[PhotoDoc]:
         """Open files and folders; returns the new documents once all have loaded (or failed)."""
-        w = self.window
+        w = self.ctx
         files, problems = await w.worker.run_io(expand_paths, paths)
         new_docs: list[PhotoDoc] = []
         first: PhotoDoc | None = None
@@ -92,11 +105,11 @@ class PhotoOpener(QObject):
             lines = [f"{Path(p).name}: {why}" for p, why in failed]
             head = "Couldn't open " + (lines[0] if len(lines) == 1 else f"{len(lines)} files")
             detail = "" if len(lines) == 1 else " — " + "; ".join(lines[:4])
-            w.show_message(head + detail, "warning")
+            w.say(head + detail, "warning")
         return new_docs
 
     async def _load(self, doc: PhotoDoc) -> None:
-        w = self.window
+        w = self.ctx
         try:
             photo, image, thumb = await w.worker.run_io(load_for_display, doc.path)
         except Exception as exc:  # noqa: BLE001 - shown on the photo and in the banner
@@ -110,11 +123,11 @@ class PhotoOpener(QObject):
 
     async def _open_session(self, doc: PhotoDoc) -> bool:
         """Offer the photo's saved session; True when its faces were taken."""
-        w = self.window
+        w = self.ctx
         try:
             saved = await w.worker.run_io(_load_sidecar, doc.path)
         except GpenError as exc:
-            w.show_message(f"Couldn't read the session of {doc.name}: {exc}", "warning", doc=doc)
+            w.say(f"Couldn't read the session of {doc.name}: {exc}", "warning", doc=doc)
             return False
         if saved is None or not await w.questions.open_session(doc.name, len(saved.faces)):
             return False
@@ -127,13 +140,13 @@ class PhotoOpener(QObject):
                     load_session_damage_job, saved, doc.path, doc.photo.width, doc.photo.height
                 )
             except GpenError as exc:
-                w.show_message(f"Session of {doc.name}: {exc}", "warning", doc=doc)
+                w.say(f"Session of {doc.name}: {exc}", "warning", doc=doc)
             else:
                 doc.damage.set_mask(mask)
-        w.apply_session_options(doc, saved)
+        self.use_session_options(doc, saved)
         warnings = await w.worker.run_io(saved.check, doc.path, w.run_options(doc).model_path)
         if warnings:
-            w.show_message(f"Session of {doc.name}: " + "; ".join(warnings), "warning", doc=doc)
+            w.say(f"Session of {doc.name}: " + "; ".join(warnings), "warning", doc=doc)
         return True
 
     def open_photo(self, photo: Photo, name: str | None = None) -> PhotoDoc:
@@ -141,13 +154,13 @@ class PhotoOpener(QObject):
         doc = self.session.add(PhotoDoc(None, name))
         doc.set_loaded(photo, *display_images(photo))
         self.session.set_current(doc)
-        self.detections[doc] = self.window.spawn(self.detect(doc))
+        self.detections[doc] = self.ctx.spawn(self.detect(doc))
         return doc
 
     async def detect(self, doc: PhotoDoc, keep_manual: bool = False) -> None:
         """Find the faces of ``doc`` with the chosen detector; ``keep_manual`` keeps the faces a
         person drew (Detect Faces Again, an undoable step)."""
-        w = self.window
+        w = self.ctx
         try:
             faces = await w.worker.run(DetectRequest(doc.photo, w.run_options(doc)))
         except Cancelled:
@@ -155,7 +168,7 @@ class PhotoOpener(QObject):
         except GpenError as exc:
             if not keep_manual:
                 doc.set_detected([])
-            w.show_message(f"Face detection failed for {doc.name}: {exc}", "error", doc=doc)
+            w.say(f"Face detection failed for {doc.name}: {exc}", "error", doc=doc)
             return
         finally:
             self.detections.pop(doc, None)
@@ -168,11 +181,9 @@ class PhotoOpener(QObject):
         else:
             doc.set_detected(faces)
         if doc is self.session.current:
-            w.refresh_crops_soon()
+            self.faces_shown()
             if not faces and not doc.faces:
-                w.show_message(
-                    f"No faces found in {doc.name}. Draw one with Add Face (N).", "info", doc=doc
-                )
+                w.say(f"No faces found in {doc.name}. Draw one with Add Face (N).", "info", doc=doc)
 
     async def ensure_ready(self, doc: PhotoDoc) -> bool:
         """Wait until ``doc`` is loaded and detected; False when it can't be opened."""
@@ -190,29 +201,31 @@ class PhotoOpener(QObject):
 
     # ------------------------------------------------------------------ Open Recent
     def recent(self) -> list[str]:
-        return list(cfg.RECENT.read(self.window.settings))
+        return list(cfg.RECENT.read(self.ctx.settings))
 
     def add_recent(self, paths: Iterable[Path]) -> None:
         """Remember opened files and folders (newest first)."""
         new = [str(p.resolve()) for p in paths]
         items = list(dict.fromkeys(new[::-1] + self.recent()))
-        cfg.RECENT.write(self.window.settings, items[:MAX_RECENT])
+        cfg.RECENT.write(self.ctx.settings, items[:MAX_RECENT])
         self.rebuild_recent_menu()
 
     def rebuild_recent_menu(self) -> None:
-        menu = self.window.recent_menu
+        menu = self.recent_menu
+        if menu is None:
+            return
         menu.clear()
         items = self.recent()
         for p in items:
             act = menu.addAction(Path(p).name)
             act.setToolTip(p)
             act.setStatusTip(p)
-            act.triggered.connect(lambda _c=False, p=p: self.window.open_paths([p]))
+            act.triggered.connect(lambda _c=False, p=p: self.ctx.spawn(self.open_paths([p])))
         if items:
             menu.addSeparator()
             menu.addAction("Clear Recent", self.clear_recent)
         menu.setEnabled(bool(items))
 
     def clear_recent(self) -> None:
-        cfg.RECENT.write(self.window.settings, [])
+        cfg.RECENT.write(self.ctx.settings, [])
         self.rebuild_recent_menu()

@@ -1,0 +1,74 @@
+"""Controllers are built from an AppContext (photos, worker, notifier, questions, settings),
+not from the window, and work without one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from gui_helpers import run
+from PySide6.QtCore import QSettings
+
+import gpen_desktop.gui as gui_package
+from gpen_desktop.core.imageio import load_photo
+from gpen_desktop.core.options import RestoreOptions
+from gpen_desktop.gui.context import AppContext
+from gpen_desktop.gui.export_files import ExportSettings
+from gpen_desktop.gui.exporter import Exporter
+from gpen_desktop.gui.notify import Notifier
+from gpen_desktop.gui.opening import PhotoOpener
+from gpen_desktop.gui.questions import Questions
+from gpen_desktop.gui.restore_run import RestoreController
+from gpen_desktop.gui.state import Session
+from gpen_desktop.gui.worker import InferenceWorker
+
+GUI = Path(gui_package.__file__).parent
+CONTROLLERS = ["exporter.py", "opening.py", "model_choice.py", "restore_run.py"]
+
+
+def test_controllers_do_not_import_the_window():
+    for name in CONTROLLERS:
+        assert "main_window" not in (GUI / name).read_text(encoding="utf-8"), name
+
+
+def test_open_restore_and_save_without_a_window(
+    qapp, aloop, until, tiny_checkpoint, photo, tmp_path
+):
+    shown: list[tuple[str, str]] = []
+    photos = Session()
+    worker = InferenceWorker()
+    tasks = []
+
+    def spawn(coro):
+        import asyncio
+
+        task = asyncio.ensure_future(coro)
+        tasks.append(task)
+        return task
+
+    options = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
+    ctx = AppContext(
+        photos=photos,
+        worker=worker,
+        notifier=Notifier(lambda text, level, *_: shown.append((level, text))),
+        questions=Questions(),
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+        spawn=spawn,
+        run_options=lambda doc=None: options,
+    )
+    try:
+        opener = PhotoOpener(ctx, lambda doc, saved: None, lambda: None)
+        controller = RestoreController(worker, photos, opener.ensure_ready, spawn)
+        exporter = Exporter(ctx, controller, ExportSettings)
+        docs = run(aloop, opener.open_paths([photo]), 60)
+        doc = docs[0]
+        run(aloop, until(lambda: doc.detected, 60, "detection"))
+        assert doc.faces
+        run(aloop, controller.restore([doc], options), 120)
+        assert doc.has_result
+        out = run(aloop, exporter.save(path=tmp_path / "out.png"), 60)
+        assert np.array_equal(load_photo(out).rgb8(), doc.result.image.rgb8())
+        assert shown[-1] == ("info", "Saved out.png") and not doc.unsaved
+    finally:
+        worker.shutdown()
+        photos.deleteLater()
