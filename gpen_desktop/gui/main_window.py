@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 
 from gpen_desktop import __version__
 from gpen_desktop.core.errors import Cancelled, GpenError
-from gpen_desktop.core.options import APP, PHOTO
 from gpen_desktop.core.types import Face, Photo
 from gpen_desktop.gui import actions
 from gpen_desktop.gui import settings as cfg
@@ -49,6 +48,7 @@ from gpen_desktop.gui.notify import Notifier
 from gpen_desktop.gui.opening import PhotoOpener
 from gpen_desktop.gui.panels import EmptyState, FacePanel, MessageBanner, OptionsPanel, PhotoStrip
 from gpen_desktop.gui.panels.brush_bar import BrushBar, fill_text
+from gpen_desktop.gui.photo_options import PhotoOptions
 from gpen_desktop.gui.qimage import qimage_to_photo
 from gpen_desktop.gui.questions import Questions
 from gpen_desktop.gui.restore_run import RestoreController
@@ -120,7 +120,6 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._close_confirmed = False
         self._quitting: asyncio.Task | None = None
-        self._showing_options = False
         self._no_model_shown = False
         self._banner_owner: PhotoDoc | None = None
         self._context_menu = None  # the one right-click menu, refilled each time
@@ -409,83 +408,28 @@ class MainWindow(QMainWindow):
         if self._open_mime(event.mimeData()):
             event.acceptProposedAction()
 
-    def apply_session_options(self, doc: PhotoDoc, saved: Any) -> None:
-        """Give ``doc`` a saved session's options (its model when found, else the default)."""
-        seen = self.models.weights_dir_seen
-        model = saved.find_model([seen] if seen else None)
-        own = saved.options.only(PHOTO)
-        own["model_path"] = str(model) if model else ""
-        doc.set_options(self.defaults.replace(**own))
-        if doc is self.session.current:
-            self._show_options(doc)
-
     # ================================================================== each photo's options
+    def apply_session_options(self, doc: PhotoDoc, saved: Any) -> None:
+        self.photo_options.from_session(doc, saved, self.models.weights_dir_seen)
+
     def run_options(self, doc: PhotoDoc | None = None) -> Any:
-        """The options a restore of ``doc`` (default: the current photo) uses: the photo's own
-        with the app's device, batch size and weights folder, and the inpainting model the
-        weights scan found; with no photo, the app's defaults."""
-        doc = doc if doc is not None else self.session.current
-        shown = self.options_panel.options(weights_dir=self.weights_dir)
-        own = doc.options if doc is not None and doc.options is not None else self.defaults
-        model = own.model_path or self.defaults.model_path or shown.model_path
-        return own.replace(**shown.only(APP), model_path=model, inpaint_model=shown.inpaint_model)
+        """The options a restore of ``doc`` (default: the current photo) uses
+        (:meth:`PhotoOptions.run_options`)."""
+        return self.photo_options.run_options(doc)
 
-    def _panel_values(self) -> dict[str, Any]:
-        """The photo-scope options the panel shows (what a person edits there)."""
-        return {
-            k: v
-            for k, v in self.options_panel.options().only(PHOTO).items()
-            if k in self.options_panel.values() and k != "inpaint_model"
-        }
-
-    def _show_options(self, doc: PhotoDoc | None) -> None:
-        """Show ``doc``'s own options in the panel (None: the defaults) without writing them
-        back anywhere."""
-        own = self.run_options(doc) if doc is not None else self.defaults
-        values = {k: getattr(own, k) for k in self.options_panel.values()}
-        values["model_path"] = own.model_path or self.options_panel.model_path()
-        self._showing_options = True
-        try:
-            self.options_panel.set_values(values)
-        finally:
-            self._showing_options = False
-        self.options_panel.set_scope_label(doc.name if doc is not None else None)
-
-    def _take_panel_options(self) -> None:
-        """A person changed the panel: the current photo's options change (the defaults when
-        no photo is open); nothing else does."""
-        values = self._panel_values()
-        doc = self.session.current
-        if doc is not None and doc.options is not None:
-            doc.set_options(doc.options.replace(**values))
-        else:
-            self.defaults = self.defaults.replace(**values)
+    @property
+    def defaults(self) -> Any:
+        return self.photo_options.defaults
 
     def use_options_for_all(self) -> None:
-        """Give every open photo the current photo's options ("Use for All Photos")."""
-        doc = self.session.current
-        if doc is None or doc.options is None:
-            return
-        for other in self.session.docs:
-            if other is not doc:
-                other.set_options(doc.options)
-                self.controller.schedule_composite(other, self.run_options(other))
-        n = len(self.session.docs) - 1
-        self.show_message(f"Every open photo now has the settings of {doc.name} ({n} changed).")
+        self.photo_options.use_for_all()
 
     def make_options_default(self) -> None:
-        """The current photo's options become the defaults new photos start from ("Make
-        Default"), kept for the next start."""
-        doc = self.session.current
-        if doc is None or doc.options is None:
-            return
-        self.defaults = doc.options
-        cfg.write_options(self.settings, self.defaults.only(PHOTO))
-        self.show_message("New photos will start with these settings.")
+        self.photo_options.make_default(self.settings)
 
     def _on_models_scanned(self, result: Any) -> None:
         self.status.runs_on = {key: (where, prec) for key, where, prec in result.runs_on}
-        self.on_models_scanned()
+        self.photo_options.models_scanned()
         self.status.model_label()
         self.update_central()
 
@@ -493,30 +437,14 @@ class MainWindow(QMainWindow):
         self.status.model_label()
         self.update_central()
 
-    def on_models_scanned(self) -> None:
-        """The weights scan chose a model in the panel: it is the default when none was (or
-        the remembered one is gone)."""
-        model = self.options_panel.model_path()
-        known = self.options_panel.model.findData(self.defaults.model_path) >= 0
-        old = self.defaults.model_path
-        if model and (not old or not known):
-            self.defaults = self.defaults.replace(model_path=model)
-            for doc in self.session.docs:  # photos that opened with the old default
-                if doc.options is not None and doc.options.model_path in (old, ""):
-                    doc.set_options(doc.options.replace(model_path=model))
-
-    def _on_photo_added(self, doc: PhotoDoc) -> None:
-        if doc.options is None:
-            doc.set_options(self.defaults)
-        doc.resolver = self.run_options
-        doc.optionsChanged.connect(lambda d=doc: self._on_doc_options_changed(d))
+    def _on_photo_added(self, _doc: PhotoDoc) -> None:
         self.update_central()
 
     def _on_doc_options_changed(self, doc: PhotoDoc) -> None:
         if doc not in self.session.docs:
             return
         self.controller.schedule_composite(doc, self.run_options(doc))
-        if doc is self.session.current and not self._showing_options:
+        if doc is self.session.current and not self.photo_options.showing:
             self._refresh_after_options()
 
     # ================================================================== documents & faces
@@ -528,7 +456,7 @@ class MainWindow(QMainWindow):
         if self._banner_owner is not None and self._banner_owner is not doc:
             self.banner.hide()  # a message about another photo
             self._banner_owner = None
-        self._show_options(doc)
+        self.photo_options.show(doc)
         if doc is not None and not doc.has_result and self.canvas.mode != "edit":
             self.set_mode("edit")  # nothing to compare yet: the faces, editable
         if doc is not None:
@@ -830,8 +758,7 @@ class MainWindow(QMainWindow):
     def _on_options_changed(self) -> None:
         """The panel changed: by a person (the current photo's options change), or by showing
         a photo's options (nothing to write back)."""
-        if not self._showing_options:
-            self._take_panel_options()
+        self.photo_options.take_panel()
         self._refresh_after_options()
 
     def _refresh_after_options(self) -> None:
@@ -1004,8 +931,10 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray | bytes) and state:
             self.restoreState(QByteArray(state))
         self.options_panel.load_settings(s)
-        #: the options new photos start from (the panel edits them while no photo is open)
-        self.defaults = self.options_panel.options(weights_dir=self.weights_dir)
+        self.photo_options = PhotoOptions(
+            self.session, self.options_panel, self.weights_dir, self.show_message, self
+        )
+        self.photo_options.changed.connect(self._on_doc_options_changed)
         self.opener.rebuild_recent_menu()
         self.status.model_label()
 
@@ -1015,7 +944,7 @@ class MainWindow(QMainWindow):
         s.setValue(cfg.WINDOW_STATE.key, self.saveState())
         self.options_panel.save_settings(s)
         # the panel shows the current photo's options; what new photos start from is kept
-        cfg.write_options(s, {k: getattr(self.defaults, k) for k in self._panel_values()})
+        self.photo_options.save_defaults(s)
         cfg.BRUSH_SIZE.write(s, self.canvas.brush_size)
         s.sync()
 
