@@ -44,6 +44,7 @@ class Changes:
     faces: tuple[int, ...] = ()
     background: bool = False
     reasons: tuple[str, ...] = ()
+    brief: tuple[str, ...] = ()  # the same, in a few words each (the photo list)
 
     @property
     def needs_restore(self) -> bool:
@@ -279,6 +280,14 @@ class PhotoDoc(QObject):
             text += f": {self.message}"
         return text
 
+    def status_line(self) -> str:
+        """The status in a few words (the photo list; :meth:`status_text` is the whole)."""
+        if self.status is PhotoStatus.RESTORED:
+            changes = self.changes()
+            if changes.needs_restore:
+                return "Needs restore: " + ", ".join(changes.brief)
+        return self.status_text()
+
     def included_faces(self) -> list[int]:
         return [i for i, f in enumerate(self.faces) if f.include]
 
@@ -477,24 +486,31 @@ class PhotoDoc(QObject):
         if self.network_result is None:
             return Changes()
         reasons: list[str] = []
+        brief: list[str] = []
         network = self._changed_fields(options, NETWORK_FIELDS)
         included = self.included_faces()
         if network:
             faces = included
             reasons.append(f"the restore settings changed ({_labels(network)})")
+            brief.append(_labels(network))
         else:
             matched = self._matches()
             touched = self._damage_touched()
             faces = [i for i in included if i not in matched or i in touched]
             if any(i not in matched for i in faces):
                 reasons.append("faces were moved, reshaped or added")
+                brief.append("faces edited")
         background_fields = self._changed_fields(options, BACKGROUND_FIELDS)
         if background_fields:
             reasons.append(f"the background settings changed ({_labels(background_fields)})")
+            brief.append(_labels(background_fields))
         damage = self.damage_changed()
         if damage:
             reasons.append("damage marks were painted or erased")
-        return Changes(tuple(faces), bool(background_fields) or damage, tuple(reasons))
+            brief.append("damage marks")
+        return Changes(
+            tuple(faces), bool(background_fields) or damage, tuple(reasons), tuple(brief)
+        )
 
     def faces_needing_restore(self, options: Any = None) -> list[int]:
         """Included faces with no kept crop (added, moved, reshaped, or excluded at the last

@@ -96,6 +96,9 @@ def test_a_background_change_is_named_and_restore_first_reuses_the_faces(
         assert changes.background and changes.faces == ()
         assert changes.words() == "the background settings changed (Output scale, Background)"
         assert doc.status_text().endswith(f"(needs restore: {changes.words()})")
+        assert doc.status_line() == "Needs restore: Output scale, Background"
+        item = window.photo_strip.item(0)
+        assert item.text().endswith("Needs restore: Output scale, Background")
         questions.answers["stale_save"] = "restore"
         written = run(aloop, window.save(path=tmp_path / "x.png"), 120)
         assert ("stale_save", "astronaut.png") in questions.asked

@@ -97,7 +97,8 @@ class PhotoStrip(QListWidget):
         if item is None:
             return
         status = doc.status_text()
-        short = status if len(status) < 60 else status[:57] + "…"
+        short = doc.status_line()
+        short = short if len(short) < 60 else short[:57] + "…"
         item.setText(f"{doc.name}\n{short}")
         item.setToolTip(f"{doc.path or doc.name}\n{status}")
         item.setIcon(_thumb_icon(doc))
