@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "for data (--size and --device as above; --precision: the training autocast)",
     )
     g.add_argument("--steps", type=int, default=300, help="training steps (300)")
-    g.add_argument("--narrow", type=float, default=0.125, help="network width scale (0.125)")
+    g.add_argument("--narrow", type=float, default=0.0625, help="network width scale (0.0625)")
     g.add_argument("--batch-size", type=int, default=8, help="faces per step (8)")
     g.add_argument("--workers", type=int, default=1, help="data-loading processes (1)")
     g.add_argument("--seed", type=int, default=0, help="random seed (0)")

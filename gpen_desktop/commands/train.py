@@ -61,14 +61,14 @@ _FLAGS = (
         int,
         "micro-batches per step (gradient accumulation, default 1)",
     ),
-    ("--lr", "lr", float, "learning rate (seed 2e-4, gpen 0.002)"),
+    ("--lr", "lr", float, "learning rate (seed 2e-3, finetune 2e-5, gpen 0.002)"),
     (
         "--lr-drop-at",
         "lr_drop_at",
         float,
         "fraction of --steps after which the lr drops (seed 0.8)",
     ),
-    ("--lr-drop-to", "lr_drop_to", float, "the lr after the drop (seed 2e-5)"),
+    ("--lr-drop-to", "lr_drop_to", float, "the lr after the drop (seed 2e-4)"),
     (
         "--ema-decay",
         "ema_decay",
@@ -85,7 +85,7 @@ _FLAGS = (
         "--color",
         "color",
         float,
-        "colour-keeping weight: L1 of the chroma (Cb, Cr) on an 8 x 8 grid (default 0)",
+        "colour-keeping weight: L1 of the chroma (Cb, Cr) on an 8 x 8 grid (seed 1.0)",
     ),
     (
         "--adversarial-start",
@@ -124,7 +124,8 @@ _FLAGS = (
         "color_p",
         float,
         "probability a training pair is recoloured (white balance, saturation, brightness; "
-        "the same on both sides) so colours come from the input, not from the training faces",
+        "the same on both sides) so colours come from the input, not from the training faces "
+        "(seed 0.5)",
     ),
     ("--device", "device", str, "auto, cpu, cuda, cuda:N or mps"),
     (

@@ -72,7 +72,7 @@ def bench_train(
     out: str | Path,
     steps: int = 300,
     size: int = 64,
-    narrow: float = 0.125,
+    narrow: float = 0.0625,
     channel_multiplier: int = 2,
     batch_size: int = 8,
     workers: int = 1,

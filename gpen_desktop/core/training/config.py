@@ -1,13 +1,15 @@
-"""Training configuration: one dataclass, two presets, a TOML file per run (``RUN/config.toml``).
+"""Training configuration: one dataclass, three presets, a TOML file per run (``RUN/config.toml``).
 
 Fields left ``None`` are filled by :meth:`TrainConfig.resolved` from the preset and the size, so
 the file written into a run holds every value the run used (and a run can be repeated from it).
 Presets:
 
 ``seed``  the seed's objective: L1 1.0, VGG-19 relu2_2 perceptual 0.05, ArcFace identity 0.1,
-          non-saturating adversarial 0.005 with lazy R1 (gamma 10 every 16 steps), LPIPS 0.1;
-          Adam 2e-4, betas (0.9, 0.99), dropping to 2e-5 after 80 % of the steps; EMA 0.999
-          with a warm-up (decay at most (1 + step) / (10 + step)); the seed's degradation
+          non-saturating adversarial 0.005 with lazy R1 (gamma 10 every 16 steps), LPIPS 0.1,
+          and the colour term 1.0 (:func:`~.losses.chroma_loss`) with colour variants of half
+          the pairs (``color_p``); Adam 2e-3 (2e-4 learned ten times slower: issue 21),
+          betas (0.9, 0.99), dropping to 2e-4 after 80 % of the steps; EMA 0.999 with a
+          warm-up (decay at most (1 + step) / (10 + step)); the seed's degradation
           (``core.degrade`` defaults).
 ``finetune``  small-data fine-tuning of a released model (``--init``): the seed's objective
           (perceptual, identity and LPIPS when their backbones are found) with the adversarial
@@ -46,17 +48,17 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "adversarial": 0.005,
         "lpips": 0.1,
         "path_weight": 0.0,
-        "lr": 2e-4,
+        "lr": 2e-3,
         "beta1": 0.9,
         "beta2": 0.99,
         "lr_drop_at": 0.8,
-        "lr_drop_to": 2e-5,
+        "lr_drop_to": 2e-4,
         "ema_decay": 0.999,
         "ema_warmup": True,
         "lazy_lr_scaling": False,
         "gray_p": 0.0,
-        "color_p": 0.0,
-        "color": 0.0,
+        "color_p": 0.5,
+        "color": 1.0,
         "adversarial_start": 0,
         "val_every": 1000,
         "keep_best": False,
@@ -103,8 +105,8 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "ema_warmup": True,
         "lazy_lr_scaling": False,
         "gray_p": 0.0,
-        "color_p": 0.0,
-        "color": 0.0,
+        "color_p": 0.5,
+        "color": 1.0,
         "adversarial_start": 1000,
         "val_every": 250,
         "keep_best": True,
