@@ -22,9 +22,10 @@ RUN/model.pth the flat g_ema file that gpen restore and the app load, RUN/log.js
 losses, RUN/val/step_NNNNNN.png the validation sheets (HQ | degraded | restored).
 Which preset: --preset seed (the default) trains from scratch on tens of thousands of
 faces for 100k+ steps. To adapt a released model to a few hundred faces, use
---preset finetune --init weights/GPEN-BFR-512.pth --val heldout/: a 10x lower lr, a short
-EMA, the adversarial term after a warm-up, validation every 250 steps and model.pth = the
-best held-out step (--keep-best). Ctrl+C saves a checkpoint and stops. Several processes or machines: torchrun --nproc-per-node N
+--preset finetune --init weights/GPEN-BFR-512.pth --val heldout/: lr 2e-5, a short EMA,
+the adversarial term after a warm-up, validation every 250 steps and model.pth = the best
+held-out step (--keep-best).
+Ctrl+C saves a checkpoint and stops. Several processes or machines: torchrun --nproc-per-node N
 -m gpen_desktop train ... (RANK / LOCAL_RANK / WORLD_SIZE from the environment)."""
 
 _FLAGS = (

@@ -209,3 +209,14 @@ def test_bench_train_trains_and_scores_held_out_faces(tmp_path, capsys):
     assert main([*args, "--precision", "float32", "--out", str(out)]) == 0
     table = capsys.readouterr().out
     assert "held-out" in table and "Lab ab shift" in table and "restored" in table
+
+
+def test_finetune_needs_a_model_and_keep_best_needs_held_out_faces(faces, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", str(faces), "--out", run, "--preset", "finetune", *TINY, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the finetune preset starts from a trained model" in err
+    assert main(["train", str(faces), "--out", run, "--keep-best", *TINY, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--keep-best needs held-out faces" in err
+    assert not (tmp_path / "run" / "checkpoints").exists()
