@@ -244,3 +244,18 @@ def test_the_finetune_preset_needs_a_model_and_held_out_faces(tiny, tmp_path, va
     c = trainer.config
     assert (c.lr, c.ema_decay, c.val_every, c.keep_best, c.patience) == (2e-5, 0.99, 250, True, 4)
     assert c.adversarial_start == 1000
+
+
+def test_a_finetune_scores_the_released_model_first(tiny, tmp_path, val_dir, read_log):
+    from gpen_desktop.core.gpen import random_checkpoint
+
+    released = random_checkpoint(tmp_path / "m.pth", 64, narrow=0.0625, style_dim=64, n_mlp=2)
+    shape = dict(size=None, narrow=None, style_dim=None, n_mlp=None)
+    config = tiny(preset="finetune", init=str(released), val=str(val_dir), steps=2, **shape)
+    config.val_every, config.val_identity = 1, False
+    result = Trainer(config).run()
+    vals = [r["step"] for r in read_log(config.out) if "val" in r]
+    assert vals == [0, 1, 2] and result.best is not None
+    model = torch.load(f"{config.out}/model.pth", weights_only=True)
+    best = torch.load(f"{config.out}/best.pth", weights_only=True)
+    assert all(torch.equal(model[k], best[k]) for k in best)
