@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "RSS MB is the peak while loading and running (base: before loading); Δu8 is the "
         "largest difference of the 8-bit output from the eager float32 forward.",
     )
+    p.add_argument("what", nargs="?", choices=["train"], help="train: the training bench")
     p.add_argument(
-        "--size", type=int, nargs="+", default=[512], choices=[64, 128, 256, 512, 1024, 2048]
+        "--size", type=int, nargs="+", default=None, choices=[64, 128, 256, 512, 1024, 2048]
     )
     p.add_argument("--batch", type=int, nargs="+", default=[1], help="batch size(s)")
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
@@ -44,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--photo", help="also time the whole-photo pipeline on this photo")
     p.add_argument("--detector", default="auto", help="detector for --photo")
     p.add_argument("--json", action="store_true", help="print JSON")
+    from gpen_desktop.commands.bench_train import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -58,8 +62,13 @@ def _fmt_row(r) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.what == "train":
+        from gpen_desktop.commands.bench_train import run_train
+
+        return run_train(args)
     from gpen_desktop.core.bench import bench_photo, bench_size
 
+    args.size = args.size or [512]
     rows = []
     configs = [(s, b, d) for s in args.size for b in args.batch for d in args.dtype]
     for size, batch, dtype in configs:

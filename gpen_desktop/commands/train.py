@@ -20,8 +20,12 @@ Every option is written to RUN/config.toml (--config FILE reads one; flags overr
 RUN/checkpoints/step_NNNNNN.pth are training checkpoints (the last --keep are kept),
 RUN/model.pth the flat g_ema file that gpen restore and the app load, RUN/log.jsonl the
 losses, RUN/val/step_NNNNNN.png the validation sheets (HQ | degraded | restored).
---init with a released model (e.g. GPEN-BFR-512.pth) fine-tunes it. Ctrl+C saves a
-checkpoint and stops. Several processes or machines: torchrun --nproc-per-node N
+Which preset: --preset seed (the default) trains from scratch on tens of thousands of
+faces for 100k+ steps. To adapt a released model to a few hundred faces, use
+--preset finetune --init weights/GPEN-BFR-512.pth --val heldout/: lr 2e-5, a short EMA,
+the adversarial term after a warm-up, validation every 250 steps and model.pth = the best
+held-out step (--keep-best).
+Ctrl+C saves a checkpoint and stops. Several processes or machines: torchrun --nproc-per-node N
 -m gpen_desktop train ... (RANK / LOCAL_RANK / WORLD_SIZE from the environment)."""
 
 _FLAGS = (
@@ -31,7 +35,9 @@ _FLAGS = (
         "--preset",
         "preset",
         str,
-        "objective and degradation: seed (default) or gpen (official code)",
+        "seed (default: full-scale training from scratch), finetune (a few hundred to a few "
+        "thousand faces on top of a released model: needs --init and --val) or gpen (the "
+        "official training code)",
     ),
     ("--size", "size", int, "face size in px (default 512, or the --init model's)"),
     (
@@ -56,14 +62,14 @@ _FLAGS = (
         int,
         "micro-batches per step (gradient accumulation, default 1)",
     ),
-    ("--lr", "lr", float, "learning rate (seed 2e-4, gpen 0.002)"),
+    ("--lr", "lr", float, "learning rate (seed 2e-3, finetune 2e-5, gpen 0.002)"),
     (
         "--lr-drop-at",
         "lr_drop_at",
         float,
         "fraction of --steps after which the lr drops (seed 0.8)",
     ),
-    ("--lr-drop-to", "lr_drop_to", float, "the lr after the drop (seed 2e-5)"),
+    ("--lr-drop-to", "lr_drop_to", float, "the lr after the drop (seed 2e-4)"),
     (
         "--ema-decay",
         "ema_decay",
@@ -76,6 +82,18 @@ _FLAGS = (
     ("--identity", "identity", float, "ArcFace 1 - cosine weight (seed 0.1, gpen 1.0)"),
     ("--adversarial", "adversarial", float, "adversarial weight (seed 0.005, gpen 1.0)"),
     ("--lpips", "lpips", float, "LPIPS weight (seed 0.1)"),
+    (
+        "--color",
+        "color",
+        float,
+        "colour-keeping weight: L1 of the chroma (Cb, Cr) on an 8 x 8 grid (seed 1.0)",
+    ),
+    (
+        "--adversarial-start",
+        "adversarial_start",
+        int,
+        "steps of the other terms before the adversarial one starts (finetune 1000)",
+    ),
     ("--r1-gamma", "r1_gamma", float, "R1 gamma (10)"),
     ("--r1-every", "r1_every", int, "R1 every N steps (16)"),
     ("--path-weight", "path_weight", float, "path-length weight (gpen 2)"),
@@ -86,8 +104,14 @@ _FLAGS = (
     ("--lpips-net", "lpips_net", str, "LPIPS backbone: vgg (default) or alex"),
     ("--weights-dir", "weights_dir", str, "where backbones are looked for by content (weights/)"),
     ("--val", "val", str, "folder of held-out aligned faces for validation"),
-    ("--val-every", "val_every", int, "validate every N steps (1000)"),
+    ("--val-every", "val_every", int, "validate every N steps (1000; finetune 250)"),
     ("--val-limit", "val_limit", int, "faces validated (8)"),
+    (
+        "--patience",
+        "patience",
+        int,
+        "with --keep-best: stop after N validations without a gain (finetune 4; 0 never)",
+    ),
     ("--save-every", "save_every", int, "checkpoint every N steps (1000)"),
     ("--log-every", "log_every", int, "log losses every N steps (10)"),
     ("--keep", "keep", int, "checkpoints kept (3)"),
@@ -96,6 +120,14 @@ _FLAGS = (
     ("--grow-from", "grow_from", str, "grow from a trained model of half the size (see README)"),
     ("--degrade-config", "degrade_config", str, "degradation file (as gpen degrade --config)"),
     ("--gray-p", "gray_p", float, "probability the degraded input is made grey"),
+    (
+        "--color-p",
+        "color_p",
+        float,
+        "probability a training pair is recoloured (white balance, saturation, brightness; "
+        "the same on both sides) so colours come from the input, not from the training faces "
+        "(seed 0.5)",
+    ),
     ("--device", "device", str, "auto, cpu, cuda, cuda:N or mps"),
     (
         "--precision",
@@ -130,6 +162,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--align", action="store_true", help="DATA holds whole photos: detect and align faces"
     )
     p.add_argument("--strict-losses", action="store_true", help="a missing backbone is an error")
+    p.add_argument(
+        "--keep-best",
+        action="store_true",
+        help="model.pth is the g_ema of the best validation PSNR, not the last (needs --val; "
+        "on in the finetune preset, --no-keep-best turns it off)",
+    )
+    p.add_argument("--no-keep-best", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard events")
     p.add_argument(
         "--no-val-identity",
@@ -141,7 +180,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         if flag == "--precision":
             extra = {"choices": PRECISIONS}
         elif flag == "--preset":
-            extra = {"choices": ("seed", "gpen")}
+            extra = {"choices": ("seed", "finetune", "gpen")}
         elif flag == "--lpips-net":
             extra = {"choices": ("vgg", "alex")}
         p.add_argument(flag, type=kind, help=text, **extra)
@@ -199,6 +238,10 @@ def _config(args: argparse.Namespace, what: list[str]) -> tuple[object, bool]:
     for flag in ("align", "strict_losses"):
         if given.get(flag):
             setattr(config, flag, True)
+    if given.get("keep_best"):
+        config.keep_best = True
+    if given.get("no_keep_best"):
+        config.keep_best = False
     if given.get("no_tensorboard"):
         config.tensorboard = False
     if given.get("no_val_identity"):
@@ -265,7 +308,14 @@ def train(args: argparse.Namespace, what: list[str]) -> int:
         say(f"stopped by {result.stopped} at step {result.step}; saved {result.checkpoint}")
         say(f"continue with: gpen train --resume --out {config.out}")
         return 143 if result.stopped == "SIGTERM" else 130
-    say(f"done: {result.step} steps in {took}; model: {trainer.run_dir / 'model.pth'}")
+    kept = ""
+    if result.best is not None:
+        kept = f" (best validation: step {result.best['step']}, PSNR {result.best['psnr']:.2f} dB)"
+    if result.early_stop:
+        say(
+            f"stopped early at step {result.step}: no validation gain for {trainer.config.patience} checks"
+        )
+    say(f"done: {result.step} steps in {took}; model: {trainer.run_dir / 'model.pth'}{kept}")
     return 0
 
 

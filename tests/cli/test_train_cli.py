@@ -187,3 +187,36 @@ def test_torchrun_two_gloo_processes_keep_g_identical(faces, tmp_path):
     assert start["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
     assert "effective_batch = 4" in (run / "config.toml").read_text()
     assert done.stdout.count("done: 3 steps") == 1  # rank 0 alone reports
+
+
+def test_bench_train_is_a_command_and_checks_its_numbers(capsys):
+    assert main(["bench", "train", "--steps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--steps and --batch-size must be at least 1" in err
+
+
+@pytest.mark.slow
+def test_bench_train_trains_and_scores_held_out_faces(tmp_path, capsys):
+    out = tmp_path / "bench"
+    args = ["bench", "train", "--steps", "2", "--batch-size", "2", "--workers", "0"]
+    assert main([*args, "--precision", "float32", "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps"] == 2 and report["faces"] == {"train": 8, "held_out": 3}
+    for variant in ("degraded", "restored"):
+        assert report[variant]["psnr"] > 0 and report[variant]["ab_shift"] >= 0
+    assert 0 <= report["data_wait"] <= 1 and report["steps_per_s"] > 0
+    assert Path(report["sheet"]).is_file() and (out / "run" / "model.pth").is_file()
+    assert main([*args, "--precision", "float32", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "held-out" in table and "Lab ab shift" in table and "restored" in table
+
+
+def test_finetune_needs_a_model_and_keep_best_needs_held_out_faces(faces, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", str(faces), "--out", run, "--preset", "finetune", *TINY, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the finetune preset starts from a trained model" in err
+    assert main(["train", str(faces), "--out", run, "--keep-best", *TINY, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--keep-best needs held-out faces" in err
+    assert not (tmp_path / "run" / "checkpoints").exists()

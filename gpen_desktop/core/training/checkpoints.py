@@ -75,6 +75,17 @@ def save_flat(state_dict: Mapping[str, torch.Tensor], path: str | Path) -> Path:
     return path
 
 
+def load_flat(path: str | Path) -> dict[str, torch.Tensor]:
+    """A flat state dict written by :func:`save_flat`."""
+    try:
+        obj = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - every reason becomes one line
+        raise CheckpointError(f"cannot read {Path(path).name}: {exc}") from None
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{Path(path).name} is not a state dict")
+    return dict(obj)
+
+
 def save_bundle(state_dict: Mapping[str, torch.Tensor], path: str | Path) -> Path:
     """The seed's bundle ``{'generator': ..., 'args': Namespace(...)}``, written atomically."""
     from gpen_desktop.core.gpen import config_from_state_dict

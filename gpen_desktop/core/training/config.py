@@ -1,14 +1,22 @@
-"""Training configuration: one dataclass, two presets, a TOML file per run (``RUN/config.toml``).
+"""Training configuration: one dataclass, three presets, a TOML file per run (``RUN/config.toml``).
 
 Fields left ``None`` are filled by :meth:`TrainConfig.resolved` from the preset and the size, so
 the file written into a run holds every value the run used (and a run can be repeated from it).
 Presets:
 
 ``seed``  the seed's objective: L1 1.0, VGG-19 relu2_2 perceptual 0.05, ArcFace identity 0.1,
-          non-saturating adversarial 0.005 with lazy R1 (gamma 10 every 16 steps), LPIPS 0.1;
-          Adam 2e-4, betas (0.9, 0.99), dropping to 2e-5 after 80 % of the steps; EMA 0.999
-          with a warm-up (decay at most (1 + step) / (10 + step)); the seed's degradation
+          non-saturating adversarial 0.005 with lazy R1 (gamma 10 every 16 steps), LPIPS 0.1,
+          and the colour term 1.0 (:func:`~.losses.chroma_loss`) with colour variants of half
+          the pairs (``color_p``); Adam 2e-3 (2e-4 learned ten times slower: issue 21),
+          betas (0.9, 0.99), dropping to 2e-4 after 80 % of the steps; EMA 0.999 with a
+          warm-up (decay at most (1 + step) / (10 + step)); the seed's degradation
           (``core.degrade`` defaults).
+``finetune``  small-data fine-tuning of a released model (``--init``): the seed's objective
+          (perceptual, identity and LPIPS when their backbones are found) with the adversarial
+          term only after ``adversarial_start`` 1000 steps; Adam 2e-5 (betas 0.9, 0.99, no
+          drop); EMA 0.99 with the warm-up (a short horizon for runs of a few thousand
+          steps); validation every 250 steps, ``keep_best`` (``model.pth`` is the g_ema of the
+          best held-out PSNR) and a stop after ``patience`` 4 validations without a gain.
 ``gpen``  the official ``train_simple.py``: softplus adversarial 1.0 + smooth-L1 1.0 + identity
           1.0, R1 gamma 10 every 16, path length 2 every 4; Adam 0.002 scaled by the lazy ratio,
           betas (0, 0.99 ** ratio); EMA 0.5 ** (32 / 10000); GFPGAN's degradation (blur sigma
@@ -27,8 +35,8 @@ from typing import Any
 
 from gpen_desktop.core.errors import TrainConfigError
 
-PRESETS = ("seed", "gpen")
-LOSS_TERMS = ("l1", "smooth_l1", "perceptual", "identity", "adversarial", "lpips")
+PRESETS = ("seed", "gpen", "finetune")
+LOSS_TERMS = ("l1", "smooth_l1", "perceptual", "identity", "adversarial", "lpips", "color")
 OFFICIAL_WIDTHS = {256: (1, 0.5)}  # size -> (channel_multiplier, narrow); others (2, 1.0)
 
 _PRESET_VALUES: dict[str, dict[str, Any]] = {
@@ -40,15 +48,21 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "adversarial": 0.005,
         "lpips": 0.1,
         "path_weight": 0.0,
-        "lr": 2e-4,
+        "lr": 2e-3,
         "beta1": 0.9,
         "beta2": 0.99,
         "lr_drop_at": 0.8,
-        "lr_drop_to": 2e-5,
+        "lr_drop_to": 2e-4,
         "ema_decay": 0.999,
         "ema_warmup": True,
         "lazy_lr_scaling": False,
         "gray_p": 0.0,
+        "color_p": 0.5,
+        "color": 1.0,
+        "adversarial_start": 0,
+        "val_every": 1000,
+        "keep_best": False,
+        "patience": 0,
     },
     "gpen": {
         "l1": 0.0,
@@ -67,6 +81,36 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
         "ema_warmup": False,
         "lazy_lr_scaling": True,
         "gray_p": 0.2,
+        "color_p": 0.0,
+        "color": 0.0,
+        "adversarial_start": 0,
+        "val_every": 1000,
+        "keep_best": False,
+        "patience": 0,
+    },
+    "finetune": {
+        "l1": 1.0,
+        "smooth_l1": 0.0,
+        "perceptual": 0.05,
+        "identity": 0.1,
+        "adversarial": 0.005,
+        "lpips": 0.1,
+        "path_weight": 0.0,
+        "lr": 2e-5,
+        "beta1": 0.9,
+        "beta2": 0.99,
+        "lr_drop_at": 1.0,
+        "lr_drop_to": 2e-5,
+        "ema_decay": 0.99,
+        "ema_warmup": True,
+        "lazy_lr_scaling": False,
+        "gray_p": 0.0,
+        "color_p": 0.5,
+        "color": 1.0,
+        "adversarial_start": 1000,
+        "val_every": 250,
+        "keep_best": True,
+        "patience": 4,
     },
 }
 
@@ -119,6 +163,8 @@ class TrainConfig:
     identity: float | None = None
     adversarial: float | None = None
     lpips: float | None = None
+    color: float | None = None
+    adversarial_start: int | None = None
     r1_gamma: float = 10.0
     r1_every: int = 16
     path_weight: float | None = None
@@ -134,6 +180,7 @@ class TrainConfig:
     degrade_config: str | None = None
     degradation: dict[str, Any] | None = None
     gray_p: float | None = None
+    color_p: float | None = None
     flip_p: float = 0.5
     align: bool = False
     workers: int = 2
@@ -141,8 +188,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
-    val_every: int = 1000
+    val_every: int | None = None
     val_limit: int = 8
+    keep_best: bool | None = None
+    patience: int | None = None
     val_identity: bool = True
     save_every: int = 1000
     log_every: int = 10
@@ -205,6 +254,24 @@ class TrainConfig:
                 raise TrainConfigError(f"--{name.replace('_', '-')} must be at least 1")
         if self.workers < 0:
             raise TrainConfigError("--workers must be 0 or more")
+        for name in ("adversarial_start", "patience"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 0:
+                raise TrainConfigError(f"--{name.replace('_', '-')} must be 0 or more")
+        if self.preset == "finetune" and not (self.init or self.grow_from):
+            raise TrainConfigError(
+                "the finetune preset starts from a trained model: give --init FILE "
+                "(e.g. weights/GPEN-BFR-512.pth); train from scratch with --preset seed"
+            )
+        if self.keep_best and not self.val:
+            raise TrainConfigError(
+                "--keep-best needs held-out faces to score: give --val DIR"
+                + (
+                    " (the finetune preset keeps the best model)"
+                    if self.preset == "finetune"
+                    else ""
+                )
+            )
         if self.seed < 0:
             raise TrainConfigError("--seed must be a non-negative integer")
         for name in (*LOSS_TERMS, "path_weight", "r1_gamma"):
@@ -215,7 +282,7 @@ class TrainConfig:
             raise TrainConfigError("--lr must be positive")
         if self.lr_drop_at is not None and not 0 < self.lr_drop_at <= 1:
             raise TrainConfigError("--lr-drop-at is a fraction of --steps in (0, 1]")
-        for name in ("flip_p", "gray_p"):
+        for name in ("flip_p", "gray_p", "color_p"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 raise TrainConfigError(f"{name} must be a probability in [0, 1]")

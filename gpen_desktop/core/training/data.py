@@ -194,6 +194,18 @@ def to_gray3(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(gray[:, :, None], 3, axis=2)
 
 
+def recolor(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A colour variant of ``rgb`` (uint8): a white-balance gain per channel (0.8-1.2), a
+    saturation change (0.6-1.4 times the distance from grey) and a brightness gain (0.85-1.15).
+    Training pairs get the same variant on both sides, so the network has to take a face's
+    colours from its input instead of from the few faces it saw."""
+    x = rgb.astype(np.float32)
+    grey = x @ np.array([0.299, 0.587, 0.114], np.float32)
+    x = grey[:, :, None] + (x - grey[:, :, None]) * rng.uniform(0.6, 1.4)
+    x = x * rng.uniform(0.8, 1.2, 3).astype(np.float32) * rng.uniform(0.85, 1.15)
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
 def sample_pair(
     hq: np.ndarray,
     key: tuple[int, int],
@@ -201,6 +213,7 @@ def sample_pair(
     degrade_config: Any,
     flip_p: float,
     gray_p: float,
+    color_p: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(HQ, degraded) uint8 pair for sample ``key = (epoch, index)``; a pure function."""
     from gpen_desktop.core.degrade import degrade
@@ -209,7 +222,12 @@ def sample_pair(
     rng = np.random.default_rng([int(seed), int(epoch), int(index)])
     if rng.random() < flip_p:
         hq = np.ascontiguousarray(hq[:, ::-1])
-    lq = degrade(hq, seed=int(rng.integers(0, 2**31 - 1)), config=degrade_config).image
+    degrade_seed = int(rng.integers(0, 2**31 - 1))
+    if color_p > 0:  # its own stream: turning it on does not change the other draws
+        crng = np.random.default_rng([int(seed), int(epoch), int(index), 1])
+        if crng.random() < color_p:
+            hq = recolor(hq, crng)
+    lq = degrade(hq, seed=degrade_seed, config=degrade_config).image
     if rng.random() < gray_p:
         lq = to_gray3(lq)
     return hq, lq
@@ -227,6 +245,7 @@ class FaceDataset:
         seed: int,
         flip_p: float = 0.5,
         gray_p: float = 0.0,
+        color_p: float = 0.0,
     ) -> None:
         self.paths = list(paths)
         self.size = size
@@ -234,6 +253,7 @@ class FaceDataset:
         self.seed = seed
         self.flip_p = flip_p
         self.gray_p = gray_p
+        self.color_p = color_p
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -246,7 +266,9 @@ class FaceDataset:
             face = load_face(self.paths[index], self.size)
         except ImageError as exc:
             raise DataError(f"cannot read training image: {exc}") from None
-        hq, lq = sample_pair(face, key, self.seed, self.degrade_config, self.flip_p, self.gray_p)
+        hq, lq = sample_pair(
+            face, key, self.seed, self.degrade_config, self.flip_p, self.gray_p, self.color_p
+        )
 
         def tensor(a: np.ndarray) -> torch.Tensor:
             t = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float()

@@ -50,7 +50,7 @@ from gpen_desktop.core.types import TrainProgressFn
 log = logging.getLogger(__name__)
 
 
-class Restorer(nn.Module):
+class GeneratorForward(nn.Module):
     """What DDP wraps for the generator: ``forward(x, with_w)`` returns the restored image (and
     the mapped latent ``w`` for path-length regularisation). ``g`` is the FullGenerator."""
 
@@ -168,6 +168,8 @@ class RunResult:
     stopped: str | None = None  # the signal name when a signal ended the run
     checkpoint: Path | None = None
     notes: list[str] = field(default_factory=list)
+    early_stop: bool = False  # --keep-best with --patience ended the run
+    best: dict[str, Any] | None = None  # {"step", "psnr"} of the model kept (--keep-best)
 
 
 class Trainer:
@@ -212,7 +214,13 @@ class Trainer:
             report = scan_faces(c.data, c.size)
         self.data_notes = report.notes()
         self.dataset = FaceDataset(
-            report.paths, c.size, c.degrade_options(), c.seed, c.flip_p, c.gray_p or 0.0
+            report.paths,
+            c.size,
+            c.degrade_options(),
+            c.seed,
+            c.flip_p,
+            c.gray_p or 0.0,
+            c.color_p or 0.0,
         )
         self.validator = None
         if c.val and self.dist.is_main:
@@ -263,11 +271,14 @@ class Trainer:
                 for k, v in state.items():
                     if isinstance(v, torch.Tensor) and k != "step":
                         state[k] = v.to(self.device)
-        self.restorer = Restorer(self.g)
-        self.g_ddp = dd.wrap(self.restorer, self.dist, self.device)
+        self.forward_g = GeneratorForward(self.g)
+        self.g_ddp = dd.wrap(self.forward_g, self.dist, self.device)
         self.d_ddp = dd.wrap(self.d, self.dist, self.device)
         self._stop: str | None = None
         self._writer: Any = None
+        self.best: dict[str, Any] | None = None  # {"step", "psnr"} of the best validation
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.since_best = 0  # validations since the best one
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -344,6 +355,12 @@ class Trainer:
         for name in ("g_scaler", "d_scaler"):
             if name in extra and getattr(self, name).is_enabled():
                 getattr(self, name).load_state_dict(extra[name])
+        if "best" in extra:
+            self.best = {"step": int(extra["best"][0]), "psnr": float(extra["best"][1])}
+            self.since_best = int(extra["best"][2])
+            best_file = self.run_dir / "best.pth"
+            if best_file.is_file():
+                self.best_state = ck.load_flat(best_file)
         if "rng" in state:
             ck.set_rng_state(state["rng"])
         _truncate_log(self.run_dir / "log.jsonl", self.step)
@@ -380,14 +397,15 @@ class Trainer:
         def add(key: str, value: torch.Tensor) -> None:
             logged[key] = logged.get(key, 0.0) + float(value.detach()) / n
 
-        if self.use_adv:
+        use_adv = self.use_adv and i >= (c.adversarial_start or 0)
+        if use_adv:
             self.g.requires_grad_(False)
             self.d.requires_grad_(True)
             self.d_optim.zero_grad(set_to_none=True)
             for k, (hq, lq) in enumerate(batches):
                 with self._micro(self.d_ddp, k, n):
                     with torch.no_grad(), self._autocast():
-                        fake = self.restorer(lq)
+                        fake = self.forward_g(lq)
                     with self._autocast():
                         loss = discriminator_loss(self.d_ddp(hq), self.d_ddp(fake.detach()))
                     self.d_scaler.scale(loss / n).backward()
@@ -410,7 +428,7 @@ class Trainer:
             with self._micro(self.g_ddp, k, n):
                 with self._autocast():
                     fake = self.g_ddp(lq)
-                    logits = self.d(fake) if self.use_adv else None
+                    logits = self.d(fake) if use_adv else None
                     terms = self.objective.generator_terms(fake, hq, logits)
                 self.g_scaler.scale(terms["total"] / n).backward()
             for key, value in terms.items():
@@ -474,6 +492,12 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
         )
         batches_iter = iter(loader)
+        if main and self.validator and c.keep_best and self.step == 0 and c.init:
+            # the released model is the first candidate: a fine-tune that only makes the
+            # held-out faces worse keeps it
+            scores = self.validate()
+            self._log({"step": 0, "val": scores})
+            self._keep_best(scores)
         restore = self._install_signals()
         result = RunResult(step=self.step, notes=self.objective.notes + self.data_notes)
         wait = busy = 0.0
@@ -511,12 +535,23 @@ class Trainer:
                     and self.validator
                     and (self.step % c.val_every == 0 or self.step == c.steps)
                 ):
-                    self._log({"step": self.step, "val": self.validate()})
+                    scores = self.validate()
+                    self._log({"step": self.step, "val": scores})
+                    if self._keep_best(scores) and self._stop is None:
+                        self._stop = "patience"
+                        self.say(
+                            f"stopping at step {self.step}: {c.patience} validations without a "
+                            f"gain; the best was step {self.best['step']} "
+                            f"(PSNR {self.best['psnr']:.2f} dB)"
+                        )
                 stop = dd.any_rank(self._stop is not None, self.dist, self.device)
                 if main and (stop or self.step % c.save_every == 0 or self.step == target):
                     result.checkpoint = self.save()
                 if stop:
-                    result.stopped = self._stop or "signal"
+                    if self._stop == "patience":
+                        result.early_stop = True
+                    else:
+                        result.stopped = self._stop or "signal"
                     break
             if self.step >= c.steps and self.dist.enabled:
                 sums = dd.digests(list(self.g.parameters()), self.dist, self.device)
@@ -528,6 +563,7 @@ class Trainer:
             if self._writer is not None:
                 self._writer.close()
         result.step = self.step
+        result.best = self.best
         if main:
             self._log({"event": "stop" if result.stopped else "end", "step": self.step})
         dd.shutdown(self.dist)
@@ -548,6 +584,8 @@ class Trainer:
         """Write the checkpoint for the current step and refresh ``RUN/model.pth``."""
         c = self.config
         extra: dict[str, Any] = {"mean_path": self.mean_path.detach().cpu()}
+        if self.best is not None:
+            extra["best"] = [self.best["step"], self.best["psnr"], self.since_best]
         if self.g_scaler.is_enabled():
             extra["g_scaler"] = self.g_scaler.state_dict()
             extra["d_scaler"] = self.d_scaler.state_dict()
@@ -563,8 +601,28 @@ class Trainer:
             "extra": extra,
         }
         path = ck.save_checkpoint(self.run_dir, self.step, payload, c.keep)
-        ck.save_flat(self.g_ema.state_dict(), self.run_dir / "model.pth")
+        model = self.best_state if c.keep_best and self.best_state is not None else None
+        ck.save_flat(model or self.g_ema.state_dict(), self.run_dir / "model.pth")
         return path
+
+    def _keep_best(self, scores: dict[str, Any]) -> bool:
+        """Remember the g_ema of the best held-out PSNR (``RUN/best.pth``); True when
+        ``patience`` validations in a row brought no gain (the run should stop)."""
+        c = self.config
+        psnr = scores.get("psnr", {}).get("restored")
+        if psnr is None or not c.keep_best:
+            return False
+        if self.best is None or psnr > self.best["psnr"]:
+            self.best = {"step": self.step, "psnr": float(psnr)}
+            self.best_state = {
+                k: v.detach().cpu().clone() for k, v in self.g_ema.state_dict().items()
+            }
+            self.since_best = 0
+            ck.save_flat(self.best_state, self.run_dir / "best.pth")
+            self._log({"event": "best", "step": self.step, "psnr": float(psnr)})
+            return False
+        self.since_best += 1
+        return bool(c.patience) and self.since_best >= c.patience
 
     # -- helpers ----------------------------------------------------------------------------
 

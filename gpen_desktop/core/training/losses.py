@@ -218,6 +218,8 @@ class Objective:
             terms["identity"] = identity_loss(self.arcface, fake, real)
         if self.active("lpips") and self.lpips is not None:
             terms["lpips"] = self.lpips(fake, real).mean()
+        if self.active("color"):
+            terms["color"] = chroma_loss(fake, real)
         if self.active("adversarial") and fake_logits is not None:
             terms["adversarial"] = generator_adversarial(fake_logits)
         total = sum(self.weights[k] * v.float() for k, v in terms.items())
@@ -237,6 +239,26 @@ def identity_loss(arcface: nn.Module, fake: torch.Tensor, real: torch.Tensor) ->
         target = F.normalize(arcface(real).float(), dim=1)
     emb = F.normalize(arcface(fake).float(), dim=1)
     return (1.0 - (emb * target).sum(1)).mean()
+
+
+#: RGB -> (Cb, Cr) rows of BT.601 (the luma-free part of a colour), for [-1, 1] images.
+_CHROMA = ((-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+
+
+def chroma_loss(fake: torch.Tensor, real: torch.Tensor, cells: int = 8) -> torch.Tensor:
+    """L1 between the colours (BT.601 Cb and Cr, no luma) of ``fake`` and ``real`` averaged over
+    a ``cells`` x ``cells`` grid: it sees colour casts and blotches, not detail, so it keeps
+    the restored face in the input's colours without fighting the pixel and perceptual terms."""
+    size = fake.shape[-1]
+    k = max(1, size // cells)
+    weights = torch.tensor(_CHROMA, dtype=torch.float32, device=fake.device).view(2, 3, 1, 1)
+
+    def chroma(x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.avg_pool2d(x.float(), k), weights)
+
+    with torch.no_grad():
+        target = chroma(real)
+    return F.l1_loss(chroma(fake), target)
 
 
 def generator_adversarial(fake_logits: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,8 @@ from gpen_desktop.core.training.config import TrainConfig, TrainConfigError
 def test_seed_preset_is_the_seed_objective():
     c = TrainConfig(data="d", out="o").resolved()
     assert (c.l1, c.perceptual, c.identity, c.adversarial, c.lpips) == (1.0, 0.05, 0.1, 0.005, 0.1)
-    assert (c.r1_gamma, c.r1_every, c.lr, c.lr_drop_to) == (10.0, 16, 2e-4, 2e-5)
+    assert (c.r1_gamma, c.r1_every, c.lr, c.lr_drop_to) == (10.0, 16, 2e-3, 2e-4)
+    assert (c.color, c.color_p) == (1.0, 0.5)  # colours from the input (issue 21)
     assert (c.size, c.channel_multiplier, c.narrow) == (512, 2, 1.0)
     assert c.degrade_options() == DegradeConfig()
 
@@ -61,7 +62,7 @@ def test_ema_decay_warms_up_in_the_seed_preset_only():
 
 def test_learning_rate_drops_at_its_share_of_the_steps():
     c = TrainConfig(data="d", out="o", steps=1000).resolved()
-    assert [c.lr_at(s) for s in (0, 799, 800, 999)] == [2e-4, 2e-4, 2e-5, 2e-5]
+    assert [c.lr_at(s) for s in (0, 799, 800, 999)] == [2e-3, 2e-3, 2e-4, 2e-4]
 
 
 def test_a_degrade_config_file_replaces_the_preset_degradation(tmp_path):

@@ -193,3 +193,69 @@ def test_grow_from_copies_matching_tensors_and_duplicates_the_last_block(tiny, t
     assert torch.equal(trainer.g_ema.state_dict()["ecd0.0.0.weight"], big["ecd0.0.0.weight"])
     with pytest.raises(Exception, match="must be 64"):
         Trainer(tiny(grow_from=str(small_path), size=128, narrow=None, style_dim=None, n_mlp=None))
+
+
+def test_keep_best_exports_the_best_validated_g_ema_and_patience_stops(tiny, val_dir, read_log):
+    config = tiny(
+        steps=12, val=str(val_dir), val_every=1, keep_best=True, patience=2, save_every=100
+    )
+    config.val_identity = False
+    scores = []
+
+    class Spy(Trainer):
+        def validate(self):
+            out = super().validate()
+            # a made-up score: better at step 1, worse after, so step 1 is kept and the run
+            # stops after two validations without a gain
+            out["psnr"]["restored"] = 30.0 if self.step == 1 else 20.0 - self.step
+            scores.append((self.step, out["psnr"]["restored"]))
+            return out
+
+    trainer = Spy(config)
+    result = trainer.run()
+    assert result.early_stop and result.stopped is None and result.step == 3
+    assert result.best == {"step": 1, "psnr": 30.0}
+    best = torch.load(f"{config.out}/best.pth", weights_only=True)
+    model = torch.load(f"{config.out}/model.pth", weights_only=True)
+    assert all(torch.equal(best[k], model[k]) for k in best)
+    assert not all(torch.equal(model[k], v.cpu()) for k, v in trainer.g_ema.state_dict().items())
+    events = [r for r in read_log(config.out) if r.get("event") == "best"]
+    assert [e["step"] for e in events] == [1]
+
+
+def test_the_adversarial_term_waits_for_its_start(tiny, read_log):
+    config = tiny(steps=3, adversarial_start=2, save_every=3)
+    Trainer(config).run()
+    records = [r["losses"] for r in read_log(config.out) if "losses" in r]
+    assert ["adversarial" in r for r in records] == [False, False, True]
+    assert ["d" in r for r in records] == [False, False, True]
+
+
+def test_the_finetune_preset_needs_a_model_and_held_out_faces(tiny, tmp_path, val_dir):
+    from gpen_desktop.core.gpen import random_checkpoint
+
+    with pytest.raises(TrainConfigError, match="--init FILE"):
+        Trainer(tiny(preset="finetune"))
+    released = random_checkpoint(tmp_path / "m.pth", 64, narrow=0.0625, style_dim=64, n_mlp=2)
+    shape = dict(size=None, narrow=None, style_dim=None, n_mlp=None)
+    with pytest.raises(TrainConfigError, match="--keep-best needs held-out faces"):
+        Trainer(tiny(preset="finetune", init=str(released), **shape))
+    trainer = Trainer(tiny(preset="finetune", init=str(released), val=str(val_dir), **shape))
+    c = trainer.config
+    assert (c.lr, c.ema_decay, c.val_every, c.keep_best, c.patience) == (2e-5, 0.99, 250, True, 4)
+    assert c.adversarial_start == 1000
+
+
+def test_a_finetune_scores_the_released_model_first(tiny, tmp_path, val_dir, read_log):
+    from gpen_desktop.core.gpen import random_checkpoint
+
+    released = random_checkpoint(tmp_path / "m.pth", 64, narrow=0.0625, style_dim=64, n_mlp=2)
+    shape = dict(size=None, narrow=None, style_dim=None, n_mlp=None)
+    config = tiny(preset="finetune", init=str(released), val=str(val_dir), steps=2, **shape)
+    config.val_every, config.val_identity = 1, False
+    result = Trainer(config).run()
+    vals = [r["step"] for r in read_log(config.out) if "val" in r]
+    assert vals == [0, 1, 2] and result.best is not None
+    model = torch.load(f"{config.out}/model.pth", weights_only=True)
+    best = torch.load(f"{config.out}/best.pth", weights_only=True)
+    assert all(torch.equal(model[k], best[k]) for k in best)

@@ -94,10 +94,10 @@ def test_r1_penalty_is_finite_positive_and_differentiable(face_tensor):
 
 
 def test_path_length_penalty_is_finite_and_updates_its_mean(face_tensor):
-    from gpen_desktop.core.training.loop import Restorer
+    from gpen_desktop.core.training.loop import GeneratorForward
 
     torch.manual_seed(3)
-    r = Restorer(FullGenerator(64, style_dim=64, n_mlp=2, narrow=0.0625))
+    r = GeneratorForward(FullGenerator(64, style_dim=64, n_mlp=2, narrow=0.0625))
     image, w = r(face_tensor.repeat(2, 1, 1, 1), with_w=True)
     gen = torch.Generator().manual_seed(0)
     penalty, mean = L.path_length_penalty(image, w, torch.zeros(()), generator=gen)
