@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,8 +126,7 @@ def _machine(qtbot, aloop, until, weights, photos, face, questions, tmp_path):
             self.window = self.new_window()
             self.expected: dict = {}
             self.closed = False
-            self.out = tmp_path / f"out{id(self)}"
-            self.out.mkdir()
+            self.out = Path(tempfile.mkdtemp(prefix="out", dir=tmp_path))
             for p in photos:  # no session left over from an earlier example
                 p.with_name(p.name + ".gpen.json").unlink(missing_ok=True)
                 p.with_name(p.name + ".damage.png").unlink(missing_ok=True)
