@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings
 
 from gpen_desktop.gui.notify import Notifier
 from gpen_desktop.gui.questions import Questions
-from gpen_desktop.gui.state import PhotoDoc, Session
+from gpen_desktop.gui.state import PhotoDoc, PhotoList
 from gpen_desktop.gui.worker import InferenceWorker
 
 
@@ -29,7 +29,7 @@ class AppContext:
     restore of ``doc`` uses (None: the current photo's); ``spawn(coro)``: run a coroutine on
     the event loop, its failure reported through ``notifier``."""
 
-    photos: Session
+    photos: PhotoList
     worker: InferenceWorker
     notifier: Notifier
     questions: Questions

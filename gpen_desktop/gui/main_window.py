@@ -54,7 +54,7 @@ from gpen_desktop.gui.questions import Questions
 from gpen_desktop.gui.restore_run import RestoreController
 from gpen_desktop.gui.run_status import RunStatus
 from gpen_desktop.gui.settings import app_settings
-from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoStatus, Session
+from gpen_desktop.gui.state import DocBinding, PhotoDoc, PhotoList, PhotoStatus
 from gpen_desktop.gui.worker import InferenceWorker
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("GPEN Desktop")
         self.setObjectName("MainWindow")
         self.settings = settings or app_settings()
-        self.session = Session(self)
+        self.session = PhotoList(self)
         self.worker = worker or InferenceWorker(self)
         self.weights_dir = weights_dir
         self._tasks: set[asyncio.Task] = set()

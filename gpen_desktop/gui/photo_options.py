@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from gpen_desktop.core.options import APP, PHOTO
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.panels.options_panel import OptionsPanel
-from gpen_desktop.gui.state import PhotoDoc, Session
+from gpen_desktop.gui.state import PhotoDoc, PhotoList
 
 
 class PhotoOptions(QObject):
@@ -28,7 +28,7 @@ class PhotoOptions(QObject):
 
     def __init__(
         self,
-        photos: Session,
+        photos: PhotoList,
         panel: OptionsPanel,
         weights_dir: str | None,
         say: Callable[[str], Any],

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from gpen_desktop.core.errors import Cancelled, GpenError
 from gpen_desktop.gui.jobs import RestoreOutcome, RestoreRequest, composite_job, identity_check
-from gpen_desktop.gui.state import PhotoDoc, PhotoStatus, Session
+from gpen_desktop.gui.state import PhotoDoc, PhotoList, PhotoStatus
 from gpen_desktop.gui.worker import InferenceWorker, Job
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class RestoreController(QObject):
     def __init__(
         self,
         worker: InferenceWorker,
-        session: Session,
+        session: PhotoList,
         ensure_ready: Callable[[PhotoDoc], Awaitable[bool]],
         spawn: Callable[[Coroutine], asyncio.Task],
         parent: QObject | None = None,

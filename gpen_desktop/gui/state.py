@@ -649,7 +649,7 @@ class PhotoDoc(QObject):
             self.statusChanged.emit()
 
 
-class Session(QObject):
+class PhotoList(QObject):
     """The ordered list of open photos and which one is current."""
 
     photoAdded = Signal(object)

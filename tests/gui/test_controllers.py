@@ -19,7 +19,7 @@ from gpen_desktop.gui.notify import Notifier
 from gpen_desktop.gui.opening import PhotoOpener
 from gpen_desktop.gui.questions import Questions
 from gpen_desktop.gui.restore_run import RestoreController
-from gpen_desktop.gui.state import Session
+from gpen_desktop.gui.state import PhotoList
 from gpen_desktop.gui.worker import InferenceWorker
 
 GUI = Path(gui_package.__file__).parent
@@ -35,7 +35,7 @@ def test_open_restore_and_save_without_a_window(
     qapp, aloop, until, tiny_checkpoint, photo, tmp_path
 ):
     shown: list[tuple[str, str]] = []
-    photos = Session()
+    photos = PhotoList()
     worker = InferenceWorker()
     tasks = []
 

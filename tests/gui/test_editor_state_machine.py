@@ -36,6 +36,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from PySide6.QtWidgets import QComboBox
 
 from gpen_desktop.core.imageio import load_photo
 from gpen_desktop.core.options import OPTIONS, PHOTO
@@ -44,16 +45,15 @@ from gpen_desktop.gui import jobs
 from gpen_desktop.gui.qimage import rgb_from_qimage
 
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception|Interrupt)\b|Unexpected|Traceback")
-#: the panel's photo options with choices a rule may pick from (the option table's words)
+#: the photo options the Settings panel shows, with the values a rule may pick: the option
+#: table's own choices (files are left to the weights scan; blend at a few points)
 PANEL_CHOICES = {
-    "precision": ("auto", "float32"),
-    "mask": ("feather",),
-    "blend": (0.0, 0.35, 0.8, 1.0),
-    "color_match": (False, True),
-    "upscale": (1, 2),
-    "inpaint_method": ("telea", "ns"),
-    "inpaint_mode": ("inpaint+restore", "inpaint"),
-    "detector": ("auto",),
+    o.name: o.values if o.values else (False, True) if o.type is bool else (0.0, 0.35, 0.8, 1.0)
+    for o in OPTIONS
+    if o.panel
+    and o.scope == PHOTO
+    and o.type in (str, int, float, bool)
+    and (o.values or o.type in (bool, float))
 }
 N_PHOTOS = 3
 SIZE = 160
@@ -245,6 +245,11 @@ def _machine(qtbot, aloop, until, weights, photos, face, questions, tmp_path):
         @rule(name=st.sampled_from(sorted(PANEL_CHOICES)), data=st.data())
         def change_option(self, name, data):
             value = data.draw(st.sampled_from(PANEL_CHOICES[name]))
+            control = self.window.options_panel.fields()[name]
+            if isinstance(control, QComboBox):
+                index = control.findData(value)
+                if index < 0 or not control.model().item(index).isEnabled():
+                    return  # not offered here (no weights for it): a person can't pick it
             others = {d: d.options for d in self.docs() if d is not self.doc}
             self.window.options_panel.set_values({name: value})
             self.settle()

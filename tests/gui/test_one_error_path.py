@@ -90,3 +90,17 @@ def test_a_failing_task_is_reported_in_words_and_the_window_goes_on(window, aloo
     assert "KeyError" not in window.banner.text and "internal" not in window.banner.text
     doc = open_photo(window, aloop, until, photo)  # still usable
     assert doc.detected
+
+
+def test_nothing_starts_or_complains_after_the_window_closed(window, aloop, until, photo):
+    """Regression (found by the randomized test): a crop refresh scheduled just before the
+    window closed ran on a shut-down worker and reported an error."""
+    doc = open_photo(window, aloop, until, photo)
+    doc.edit_faces((*doc.faces, doc.faces[0]), "again")  # schedules a crop refresh
+    errors_before = [t for level, t in window.notifier.history if level == "error"]
+    window._close_confirmed = True
+    window.close()
+    late = window.spawn(window._refresh_crops())
+    run(aloop, asyncio.sleep(0.3))
+    assert late.cancelled() and not window._crop_timer.isActive()
+    assert [t for level, t in window.notifier.history if level == "error"] == errors_before

@@ -7,7 +7,7 @@ import pytest
 
 from gpen_desktop.core.types import Face
 from gpen_desktop.gui import export_files as export
-from gpen_desktop.gui.state import PhotoDoc, PhotoStatus, Session
+from gpen_desktop.gui.state import PhotoDoc, PhotoList, PhotoStatus
 
 A = Face(box=(10, 10, 60, 70), landmarks=((20, 30), (45, 30), (32, 45), (24, 58), (42, 58)))
 B = Face(box=(100, 20, 150, 80))
@@ -15,7 +15,7 @@ B = Face(box=(100, 20, 150, 80))
 
 @pytest.fixture
 def doc(qapp):
-    session = Session()
+    session = PhotoList()
     d = session.add(PhotoDoc(None, "test"))
     d.set_detected([A, B])
     yield d
@@ -82,7 +82,7 @@ def test_kept_crops_follow_their_faces_and_the_reuse_decision(doc):
 
 
 def test_session_current_and_removal(qapp):
-    session = Session()
+    session = PhotoList()
     a, b, c = (session.add(PhotoDoc(None, n)) for n in "abc")
     assert session.current is a
     session.step(-1)
@@ -156,7 +156,7 @@ def test_faces_are_numbered_in_reading_order_and_keep_their_numbers(qapp):
     bottom = [at(30, 120), at(150, 115)]
     shuffled = [bottom[1], top[2], bottom[0], top[0], top[1]]
     assert reading_order(shuffled) == top + bottom
-    session = Session()
+    session = PhotoList()
     doc = session.add(PhotoDoc(None, "group"))
     doc.set_detected(shuffled)
     assert doc.faces == tuple(top + bottom) and doc.numbers == (1, 2, 3, 4, 5)

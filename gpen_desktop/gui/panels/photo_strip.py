@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gpen_desktop.gui.state import PhotoDoc, PhotoStatus, Session
+from gpen_desktop.gui.state import PhotoDoc, PhotoList, PhotoStatus
 
 STATUS_COLOURS = {
     PhotoStatus.LOADING: "#9e9e9e",
@@ -60,7 +60,7 @@ class PhotoStrip(QListWidget):
 
     closeRequested = Signal(object)
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: PhotoList, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.setIconSize(QSize(64, 64))
