@@ -128,6 +128,7 @@ def _register_old_photo_options(p: argparse.ArgumentParser) -> None:
         help="super-resolution model for the background (e.g. realesrnet_x4.pth; any "
         "spandrel SR model); faces are restored as usual and pasted at the output size",
     )
+    add_option(g, "sr_precision")
     add_option(g, "tile", metavar="N")
     g.add_argument(
         "--damage-mask",
@@ -269,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
         max_faces=args.max_faces,
         precision=args.precision,
         sr_model=args.sr_model or "",
+        sr_precision=args.sr_precision,
         tile=args.tile,
         inpaint_model=_pick_inpaint_model(args),
         inpaint_method=args.inpaint_method,

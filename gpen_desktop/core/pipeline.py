@@ -273,9 +273,13 @@ class Restorer:
         o = self.options
         if not o.sr_model:
             return None
-        return self._extra(
-            "sr", (o.sr_model, o.device), lambda: load_sr_model(o.sr_model, o.device)
+        sr = self._extra(
+            "sr",
+            (o.sr_model, o.device),
+            lambda: load_sr_model(o.sr_model, o.device, o.sr_precision),
         )
+        sr.set_precision(o.sr_precision)
+        return sr
 
     @property
     def inpainter(self) -> Any:
@@ -599,6 +603,7 @@ class Restorer:
             "tiles": sr.last_tiles,
             "tile": sr.last_tile_size,
             "device": str(sr.device),
+            "precision": sr.dtype_name,
         }
         if sr.fallback_note:
             info["note"] = sr.fallback_note
