@@ -96,6 +96,30 @@ def test_cancel_raises_and_returns_nothing(restorer, astronaut):
         restorer.restore(Photo(pixels=astronaut), cancel=cancel)
 
 
+def test_cancel_during_a_batch_stops_within_one_face(tiny_checkpoint_128, astronaut, astro_result):
+    """Four faces in one batch of 4: a cancel asked while the first face runs stops the run
+    before the second (a CPU runs them one per call when there is a cancel to honour)."""
+    r = Restorer(RestoreOptions(model_path=str(tiny_checkpoint_128), device="cpu", batch_size=4))
+    face = astro_result.faces[0].face
+    enhancer = r.enhancer
+    ran = []
+    real = enhancer.forward
+
+    def forward(batch):
+        ran.append(len(batch))
+        stop.append(True)  # the cancel is asked while this face runs
+        return real(batch)
+
+    enhancer.forward = forward
+    stop: list[bool] = []
+    with pytest.raises(Cancelled):
+        r.restore(Photo(pixels=astronaut), [face] * 4, cancel=lambda: bool(stop))
+    assert ran == [1]  # one face ran, not the batch of four
+    ran.clear()
+    res = r.restore(Photo(pixels=astronaut), [face] * 4)  # no cancel: the batch as asked
+    assert ran == [4] and res.restored_count == 4
+
+
 def test_progress_and_first_face_callbacks(restorer, astronaut):
     progress, faces = [], []
     restorer.restore(
