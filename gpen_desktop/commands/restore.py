@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from gpen_desktop.commands import restore_session
 from gpen_desktop.commands._options import add_option, ranged
@@ -111,6 +112,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="leave outputs that already exist as they are and go on (a restarted run only "
         "does what is left; always on in a torchrun job unless --overwrite)",
+    )
+    p.add_argument(
+        "--in-flight",
+        type=ranged(int, 1, 8),
+        default=3,
+        metavar="N",
+        help="photos in flight at once in a folder run (1-8, default 3): the next is read "
+        "and its faces found while one is in the network and one is saved; 1 = one at a time",
     )
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     _register_old_photo_options(p)
@@ -297,6 +306,23 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
+class _Item:
+    """One item of a run as it goes through the stages: its report, its job, photo, faces and
+    result."""
+
+    def __init__(self, source: Any, rep: dict) -> None:
+        self.source, self.rep = source, rep
+        self.job: Job | None = None
+        self.photo: Any = None
+        self.faces: list | None = None
+        self.damage: Any = None
+        self.result: Any = None
+        self.restored: Any = None  # --aligned: the restored crop
+        self.skipped = False
+        self.upscale = 1
+        self.t0 = time.perf_counter()
+
+
 def _restore_all(
     args: argparse.Namespace,
     items: list,
@@ -311,9 +337,12 @@ def _restore_all(
     """The one loop of ``gpen restore``: each item (a photo's :class:`Job`, or a session
     file that :func:`restore_session.session_job` turns into one) is restored, saved and
     reported the same way; a bad item is reported and skipped; ``--skip-existing`` leaves
-    outputs that are there."""
+    outputs that are there. Items overlap (core/overlap.py): the next photo is read and its
+    faces found while this one is in the network and the one before is saved; outputs,
+    reports and errors come in the items' order."""
     from gpen_desktop.commands._progress import Progress
-    from gpen_desktop.core.errors import Cancelled, GpenError
+    from gpen_desktop.core.errors import GpenError
+    from gpen_desktop.core.overlap import Failed, overlapped
 
     sessions = bool(args.sessions)
     skip_existing = (args.skip_existing or shard is not None) and not args.overwrite
@@ -322,43 +351,52 @@ def _restore_all(
     noun = "sessions" if sessions else "photos"
     reports: list[dict] = []
     show = not args.json and shard is None and len(items) > 1
+    states = []
+    for item in items:
+        rep: dict = {
+            "input": None if sessions else str(item.src),
+            "output": None if sessions else str(item.out),
+            "faces_found": 0,
+            "faces_restored": 0,
+            "seconds": 0.0,
+            "device": "",
+            "status": "ok",
+        }
+        if sessions:
+            rep = {"session": item, **rep, "warnings": [], "overrides": []}
+        if shard is not None:
+            rep["rank"] = shard.rank
+        states.append(_Item(item, rep))
+    held = {"restorer": restorer}
+
+    def prepare(state: _Item, _value: Any) -> _Item:
+        _prepare(args, state, held["restorer"], skip_existing, len(items) == 1)
+        return state
+
+    def network(state: _Item, _value: Any) -> _Item:
+        if not state.skipped:
+            held["restorer"] = _run_network(args, state, held["restorer"], models_by_size)
+        return state
+
     with Progress(len(items), noun, unit=noun[:-1], enabled=show) as bar:
-        for n, item in enumerate(items, 1):
-            t0 = time.perf_counter()
-            rep: dict = {
-                "input": None if sessions else str(item.src),
-                "output": None if sessions else str(item.out),
-                "faces_found": 0,
-                "faces_restored": 0,
-                "seconds": 0.0,
-                "device": "",
-                "status": "ok",
-            }
-            if sessions:
-                rep = {"session": item, **rep, "warnings": [], "overrides": []}
-            if shard is not None:
-                rep["rank"] = shard.rank
-            label = item if sessions else item.src
+        stream = overlapped(states, [prepare, network], max_in_flight=args.in_flight)
+        for n, (state, value) in enumerate(stream, 1):
+            rep = state.rep
+            label = state.source if sessions else state.source.src
             try:
-                job = (
-                    restore_session.session_job(item, args, rep, len(items) == 1)
-                    if sessions
-                    else item
-                )
-                rep["output"] = str(job.out)
-                if skip_existing and job.out.exists() and job.out.resolve() != job.src.resolve():
+                if isinstance(value, Failed):
+                    raise value.error
+                if state.skipped:
                     rep["status"] = "skipped"
                 else:
-                    restorer = _restore_one(args, job, restorer, rep, bar, models_by_size)
-            except Cancelled:
-                raise
+                    _save(args, state)
             except (GpenError, OSError) as exc:
                 from gpen_desktop.core.fileio import os_error_message
 
                 message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
                 rep.update(status="error", error=message, output=None)
                 bar.write(f"{tag}error: {label}: {message}")
-            rep["seconds"] = round(time.perf_counter() - t0, 3)
+            rep["seconds"] = round(time.perf_counter() - state.t0, 3)
             reports.append(rep)
             bar.update(n, Path(str(label)).name)
             if not args.json:
@@ -430,15 +468,45 @@ def _say_report(bar, tag: str, rep: dict, models_by_size) -> None:
     )
 
 
-def _restore_one(args: argparse.Namespace, job: Job, restorer, rep: dict, bar, models_by_size):
-    """Restore and save one job's photo, filling ``rep``; returns the restorer (made or set to
-    the job's options when it brings its own)."""
+def _prepare(args: argparse.Namespace, state: _Item, restorer, skip_existing: bool, single: bool):
+    """First stage: the item's job (a session's is read here), the skip and overwrite checks,
+    the photo decoded and its faces found."""
+    from gpen_desktop.core.errors import ImageError
+    from gpen_desktop.core.imageio import load_photo
+
+    rep = state.rep
+    if "session" in rep:
+        job = restore_session.session_job(state.source, args, rep, single)
+    else:
+        job = state.source
+    state.job = job
+    src, out = job.src, job.out
+    rep["output"] = str(out)
+    if skip_existing and out.exists() and out.resolve() != src.resolve():
+        state.skipped = True
+        return
+    if not src.is_file() and "session" in rep:
+        raise ImageError(f"the session's photo {src} is missing")
+    if out.resolve() == src.resolve():
+        raise ImageError(
+            f"refusing to overwrite the original {src.name}; use another -o or --suffix"
+        )
+    state.photo = load_photo(src)
+    state.faces = job.faces
+    state.damage = job.damage(state.photo) if job.damage is not None else None
+    if state.faces is None and state.damage is None and not args.aligned and restorer is not None:
+        state.faces = restorer.detect(state.photo)  # (with damage: on the filled photo, later)
+        rep["faces_found"] = len(state.faces)
+
+
+def _run_network(args: argparse.Namespace, state: _Item, restorer, models_by_size):
+    """Second stage: the faces through the network and pasted back (or an aligned crop
+    restored); returns the restorer (made or set to the job's options when it brings them)."""
     from gpen_desktop.commands._progress import Progress, callback
-    from gpen_desktop.core.errors import CheckpointError, ImageError
-    from gpen_desktop.core.imageio import load_photo, save_restored
+    from gpen_desktop.core.errors import CheckpointError
     from gpen_desktop.core.pipeline import Restorer
 
-    src, out = job.src, job.out
+    job, rep = state.job, state.rep
     if job.options is not None:
         if restorer is None:
             restorer = Restorer(job.options)
@@ -452,37 +520,25 @@ def _restore_one(args: argparse.Namespace, job: Job, restorer, rep: dict, bar, m
                 f"--size {args.size} does not match the checkpoint, which is a {size} px "
                 f"model ({Path(opts.model_path).name})"
             )
-    if not src.is_file() and "session" in rep:
-        raise ImageError(f"the session's photo {src} is missing")
-    if out.resolve() == src.resolve():
-        raise ImageError(
-            f"refusing to overwrite the original {src.name}; use another -o or --suffix"
-        )
-    photo = load_photo(src)
     if args.aligned:
-        chosen = _aligned_model(restorer, photo)
+        chosen = _aligned_model(restorer, state.photo)
         enhancer = restorer.enhancer_for(chosen)
-        restored = enhancer.restore_crops([photo.rgb8()])[0]
+        state.restored = enhancer.restore_crops([state.photo.rgb8()])[0]
         rep["device"] = str(enhancer.device)
         if models_by_size:
             rep["models"] = {chosen: 1}
-        save_restored(
-            restored,
-            out,
-            photo,
-            quality=args.quality,
-            keep_metadata=False,
-            overwrite=args.overwrite,
-        )
         rep["faces_found"] = rep["faces_restored"] = 1
         return restorer
-    damage = job.damage(photo) if job.damage is not None else None
     with Progress(
         desc="background", unit="tile", enabled=not args.json, plain=False, leave=False
     ) as tiles:
         result = restorer.restore(
-            photo, job.faces, progress=callback(tiles, "enhancing background"), damage=damage
+            state.photo,
+            state.faces,
+            progress=callback(tiles, "enhancing background"),
+            damage=state.damage,
         )
+    state.result = result
     rep["device"] = result.device
     if models_by_size or "session" in rep:
         rep["models"] = result.models
@@ -497,12 +553,32 @@ def _restore_one(args: argparse.Namespace, job: Job, restorer, rep: dict, bar, m
         rep["inpainting"] = result.inpainting
     if result.restored_count == 0:
         rep["status"] = "no_face"
+    state.upscale = restorer.options.upscale
+    return restorer
+
+
+def _save(args: argparse.Namespace, state: _Item) -> None:
+    """Last step, in the items' order: the output encoded and written."""
+    from gpen_desktop.core.imageio import save_restored
+
+    src, out, photo = state.job.src, state.job.out, state.photo
+    if args.aligned:
+        save_restored(
+            state.restored,
+            out,
+            photo,
+            quality=args.quality,
+            keep_metadata=False,
+            overwrite=args.overwrite,
+        )
+        return
+    result = state.result
+    if result.restored_count == 0:
         log.warning("%s: no face found; copied through unchanged", src.name)
-        changed = restorer.options.upscale != 1 or result.superres or result.inpainting
+        changed = state.upscale != 1 or result.superres or result.inpainting
         if out.suffix.lower() == src.suffix.lower() and not changed:
             _copy_atomic(src, out, args.overwrite)
-            return restorer
+            return
     save_restored(result.image, out, photo, quality=args.quality, overwrite=args.overwrite)
     if args.save_faces and result.restored_count:
         _save_faces(result, out, args.overwrite)
-    return restorer
