@@ -299,14 +299,30 @@ def test_a_rotated_face_is_found(angle):
 
 
 def test_cnn_finds_what_hog_finds_and_reports_progress():
-    from synthetic_faces import group_photo, match
+    from synthetic_faces import group_photo, iou, match
 
     image, truth = group_photo([22, 28, 34], columns=3, gap=0.2)
     events = []
     faces = detect_faces(image, "dlib-cnn", progress=lambda f, m: events.append((f, m)))
     assert match([f.box for f in faces], truth) == (3, 0)
-    assert events[0][0] == 0.0 and "faces from 20 px" in events[0][1]
+    assert events[0][0] == 0.0 and "faces from " in events[0][1]
+    assert int(events[0][1].split("faces from ")[1].split(" px")[0]) <= 22  # the smallest face
     assert events[-1][0] == 1.0 and events[-1][1].startswith("dlib-cnn: 3 face(s) in ")
+    hog = detect_faces(image, "dlib")
+    assert all(any(iou(h.box, f.box) >= 0.5 for f in faces) for h in hog)
+
+
+def test_cnn_searches_where_hog_found_the_smallest_face(astronaut, astro_face):
+    """A portrait: the CNN runs on the copy where the HOG face (times 0.8) is its window, not
+    on a 4x copy (which took 211 s on 2 cores)."""
+    from synthetic_faces import iou
+
+    events = []
+    faces = detect_faces(astronaut, "dlib-cnn", progress=lambda f, m: events.append(m))
+    assert iou(faces[0].box, astro_face.box) >= 0.5
+    smallest = 0.8 * max(astro_face.width, astro_face.height)
+    shown = int(events[0].split("faces from ")[1].split(" px")[0])
+    assert abs(shown - smallest) <= 2
 
 
 def test_smallest_face_follows_the_budget():

@@ -15,8 +15,10 @@ mouth corner; left/right as seen in the image), sorted by box size, largest firs
   upright copy for a tilted face), reduced to the 5 points. ``score`` is the HOG SVM
   **margin** (kept from 0.1, a threshold measured on the test photos; up to about 3), not a
   probability.
-- ``dlib-cnn``: dlib's MMOD CNN detector, the same two passes (same smallest face, a 16 MP
-  working budget: about 5 s per working megapixel on 2 CPU cores); ``score`` is its margin.
+- ``dlib-cnn``: dlib's MMOD CNN detector after HOG: the same two passes on the copy where
+  the smallest face HOG found reaches the CNN's window (20 px when HOG found none), within a
+  4 MP working budget (about 5 s per working megapixel on 2 CPU cores: under 30 s for any
+  photo); the CNN's faces and every HOG face it missed; ``score`` is the margin.
 - ``retinaface``: facexlib's RetinaFace with weights from the weights folder (GPEN's
   ``RetinaFace-R50.pth`` or facexlib's files). Never downloads. ``score`` is a probability.
 - ``auto``: ``retinaface`` when its weights are present, else ``dlib``.
@@ -63,9 +65,11 @@ _HOG_PIXEL_BUDGET = 32.0e6
 # true faces scored 0.13 ... 2.0, false ones at most 0.04 (a patch of the astronaut's suit at
 # half size), most below -0.1. dlib's own threshold 0 keeps that 0.04 one.
 _HOG_MIN_MARGIN = 0.1
-# MMOD CNN: ~5-7 s per working megapixel on 2 shared CPU cores; 16 MP (~2 min) is the cap.
+# MMOD CNN: ~5-7 s per working megapixel on 2 shared CPU cores; 4 MP (~25 s) is the cap. It
+# runs after HOG, on the copy where the smallest HOG face (times this share) is its window.
 _CNN_WINDOW = 80.0
-_CNN_PIXEL_BUDGET = 16.0e6
+_CNN_PIXEL_BUDGET = 4.0e6
+_CNN_FACE_SHARE = 0.8
 # One CNN call needs ~0.4 GB per megapixel (6.7 GB RSS measured for 16 MP): bigger copies are
 # scanned in tiles of at most this many pixels. HOG needs far less and runs whole.
 _CNN_TILE_PIXELS = 4.0e6
@@ -595,8 +599,18 @@ def _mirror_pad(img: np.ndarray, pad: int) -> np.ndarray:
 def _detect_dlib(
     rgb: np.ndarray, cnn: bool, min_face: float, progress: Progress | None = None
 ) -> list[Face]:
+    """dlib HOG, or (``cnn``) HOG first and then the CNN on the copy where the smallest face
+    HOG found (times _CNN_FACE_SHARE; 20 px when it found none) reaches the CNN's window,
+    within _CNN_PIXEL_BUDGET; the faces are the CNN's and every HOG face the CNN missed."""
+    boxes = _dlib_boxes(rgb, False, min_face, None if cnn else progress)
+    if cnn:
+        hog = boxes
+        sizes = [max(b[2] - b[0], b[3] - b[1]) for b, _ in hog]
+        cnn_min = max(min_face, _CNN_FACE_SHARE * min(sizes)) if sizes else min_face
+        boxes = _dlib_boxes(rgb, True, cnn_min, progress)
+        boxes += [(b, m) for b, m in hog if all(_iou(b, c) <= _MERGE_IOU for c, _ in boxes)]
     faces = []
-    for box, score in _dlib_boxes(rgb, cnn, min_face, progress):
+    for box, score in boxes:
         faces.append(Face(box=box, landmarks=_predict_5(rgb, box), score=score))
     return faces
 
