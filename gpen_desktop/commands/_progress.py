@@ -13,6 +13,7 @@ when a bar is shown on a terminal, so ``gpen --help`` stays light.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -57,15 +58,25 @@ class Progress:
 
     def _open_bar(self) -> Any:
         if self._bar is None:
+            import shutil
+
             from tqdm import tqdm
 
+            # a terminal that reports a 0 x 0 size (some ptys) would make tqdm draw nothing
+            cols, rows = shutil.get_terminal_size()
+            try:
+                sized = os.get_terminal_size(self.stream.fileno()).columns > 0
+            except (AttributeError, OSError, ValueError):
+                sized = False
+            width = {"dynamic_ncols": True} if sized else {"ncols": cols}
             self._bar = tqdm(
+                nrows=rows,
+                **width,
                 initial=self.done,
                 total=self.total or None,
                 desc=self.desc or None,
                 unit=self.unit,
                 file=self.stream,
-                dynamic_ncols=True,
                 leave=self.leave,
             )
         return self._bar
