@@ -17,8 +17,8 @@ mouth corner; left/right as seen in the image), sorted by box size, largest firs
   probability.
 - ``dlib-cnn``: dlib's MMOD CNN detector after HOG: the same two passes on the copy where
   the smallest face HOG found reaches the CNN's window (20 px when HOG found none), within a
-  4 MP working budget (about 5 s per working megapixel on 2 CPU cores: under 30 s for any
-  photo); the CNN's faces and every HOG face it missed; ``score`` is the margin.
+  2 MP working budget (5-7 s per working megapixel on 2 quiet CPU cores: about 15 s at most for
+  the CNN, plus HOG); the CNN's faces and every HOG face it missed; ``score`` is the margin.
 - ``retinaface``: facexlib's RetinaFace with weights from the weights folder (GPEN's
   ``RetinaFace-R50.pth`` or facexlib's files). Never downloads. ``score`` is a probability.
 - ``auto``: ``retinaface`` when its weights are present, else ``dlib``.
@@ -65,10 +65,10 @@ _HOG_PIXEL_BUDGET = 32.0e6
 # true faces scored 0.13 ... 2.0, false ones at most 0.04 (a patch of the astronaut's suit at
 # half size), most below -0.1. dlib's own threshold 0 keeps that 0.04 one.
 _HOG_MIN_MARGIN = 0.1
-# MMOD CNN: ~5-7 s per working megapixel on 2 shared CPU cores; 4 MP (~25 s) is the cap. It
+# MMOD CNN: ~5-7 s per working megapixel on 2 quiet CPU cores (~18 under load); 2 MP is the cap. It
 # runs after HOG, on the copy where the smallest HOG face (times this share) is its window.
 _CNN_WINDOW = 80.0
-_CNN_PIXEL_BUDGET = 4.0e6
+_CNN_PIXEL_BUDGET = 2.0e6
 _CNN_FACE_SHARE = 0.8
 # One CNN call needs ~0.4 GB per megapixel (6.7 GB RSS measured for 16 MP): bigger copies are
 # scanned in tiles of at most this many pixels. HOG needs far less and runs whole.
