@@ -1,14 +1,13 @@
 """Pieces shared by ``gpen restore`` over photos and over sessions: model choice, output
-names, the folder progress bar, the per-face debug files and the copy-through of a photo."""
+names, the job of one photo, the per-face debug files and the copy-through of a photo."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-
-from gpen_desktop.commands._output import say
+from typing import Any
 
 #: ``--model auto``: every face through the weights/ model of its size.
 AUTO = "auto"
@@ -118,31 +117,19 @@ def _output_for(
     return src.with_name(name)
 
 
-class _Bar:
-    """A one-line progress bar on stderr for folders (plain lines when not a terminal)."""
+@dataclass
+class Job:
+    """One photo of a ``gpen restore`` run, as the one loop (``restore.py``) restores it: a
+    photo given on the command line, or a session file's photo (pre-filled: its options,
+    faces and damage)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.t0 = total, enabled and total > 1, time.perf_counter()
-        self.tty = sys.stderr.isatty()
-
-    def update(self, done: int, name: str) -> None:
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.t0
-        width = 24
-        fill = int(width * done / self.total)
-        line = (
-            f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {elapsed:5.0f}s {name[:40]}"
-        )
-        if self.tty:
-            say(
-                "\r" + line.ljust(80),
-                end="" if done < self.total else "\n",
-                file=sys.stderr,
-                flush=True,
-            )
-        else:
-            say(line, file=sys.stderr, flush=True)
+    src: Path
+    out: Path
+    options: Any = None  # RestoreOptions; None: the run's own
+    faces: list | None = None  # None: detect them
+    faces_found: int | None = None  # None: as many as detected
+    damage: Callable[[Any], Any] | None = None  # photo -> damage mask (or None)
+    check_size: bool = False  # --size is checked against this job's model
 
 
 def _save_faces(result, out_path: Path, overwrite: bool) -> None:
@@ -152,7 +139,7 @@ def _save_faces(result, out_path: Path, overwrite: bool) -> None:
 
     folder = out_path.parent / "faces"
     for fr in result.faces:
-        stem = f"{out_path.stem}_face{fr.index:02d}"
+        stem = f"{out_path.stem}_face{fr.index + 1:02d}"  # numbered from 1, as in the app
         save_photo(fr.aligned_input, folder / f"{stem}_input.png", overwrite=overwrite)
         save_photo(fr.restored, folder / f"{stem}_restored.png", overwrite=overwrite)
         gap = np.full((fr.restored.shape[0], 8, 3), 255, np.uint8)

@@ -44,6 +44,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--photo", help="also time the whole-photo pipeline on this photo")
     p.add_argument("--detector", default="auto", help="detector for --photo")
+    sr = p.add_argument_group("background super-resolution (--sr: instead of the face network)")
+    sr.add_argument(
+        "--sr",
+        metavar="MODEL",
+        help="time super-resolution instead: an SR model file, or realesrnet_x4 / _x2 / _x1 "
+        "for random weights at the official size; seconds per input megapixel in float32 "
+        "(plain and channels-last layout) and each --sr-precision, with the largest 8-bit "
+        "difference from float32",
+    )
+    sr.add_argument(
+        "--sr-precision",
+        nargs="+",
+        default=["bfloat16"],
+        choices=PRECISIONS,
+        help="precisions to compare with float32 (default bfloat16)",
+    )
+    sr.add_argument(
+        "--sr-photo",
+        metavar="FILE",
+        help="the photo to enlarge (default: scikit-image's astronaut, a real photo)",
+    )
+    sr.add_argument(
+        "--sr-crop",
+        type=int,
+        default=192,
+        metavar="PX",
+        help="enlarge the photo's central PX x PX part (default 192; 0 = the whole photo)",
+    )
+    sr.add_argument("--tile", type=int, default=0, help="SR tile size (0 = from free memory)")
     p.add_argument("--json", action="store_true", help="print JSON")
     from gpen_desktop.commands.bench_train import add_arguments
 
@@ -61,6 +90,49 @@ def _fmt_row(r) -> str:
     return s
 
 
+def _fmt_sr(r) -> str:
+    layout = "NHWC" if r.channels_last else "NCHW"
+    return (
+        f"{r.precision:>9} {layout:>6} {r.seconds:>8.2f} {r.seconds_per_mp:>8.1f} "
+        f"{r.speedup:>6.2f}x {r.max_u8_diff:>4} {r.mean_u8_diff:>6.3f}"
+    )
+
+
+def run_sr(args: argparse.Namespace) -> int:
+    from gpen_desktop.core.bench import bench_sr, sr_photo
+
+    pixels, name = sr_photo(args.sr_photo, args.sr_crop)
+    if not args.json:
+        say(
+            f"{args.sr} on {args.device}, {name} ({pixels.shape[1]}x{pixels.shape[0]}), "
+            "seconds per input megapixel; ratio and 8-bit difference (max, mean) against "
+            "float32 NCHW:"
+        )
+        say(
+            f"{'precision':>9} {'layout':>6} {'s':>8} {'s/MP':>8} {'ratio':>7} {'Δu8':>4} {'mean':>6}"
+        )
+
+    def show(row) -> None:
+        if not args.json:
+            say(_fmt_sr(row), flush=True)
+
+    rows = bench_sr(
+        args.sr,
+        pixels,
+        args.device,
+        tuple(args.sr_precision),
+        args.tile,
+        args.repeat,
+        on_row=show,
+    )
+    if args.json:
+        say(json.dumps({"photo": name, "superres": [r.to_json() for r in rows]}, indent=2))
+    else:
+        last = rows[-1]
+        say(f"tiles: {last.tiles} of {last.tile} px")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.what == "train":
         from gpen_desktop.commands.bench_train import run_train
@@ -68,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         return run_train(args)
     from gpen_desktop.core.bench import bench_photo, bench_size
 
+    if args.sr:
+        return run_sr(args)
     args.size = args.size or [512]
     rows = []
     configs = [(s, b, d) for s in args.size for b in args.batch for d in args.dtype]

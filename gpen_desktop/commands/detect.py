@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 from gpen_desktop.commands._output import say
+from gpen_desktop.commands._progress import Progress
 
 DETECTOR_CHOICES = ("auto", "dlib", "dlib-cnn", "retinaface")
 
@@ -71,21 +71,21 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         raise ImageError(f"no supported images in {', '.join(args.inputs)}")
     single = len(paths) == 1 and not Path(args.inputs[0]).is_dir()
-    progress = _progress if sys.stderr.isatty() and not args.json else None
     results, failed = [], 0
     for path in paths:
         try:
             pixels, width, height = _load_rgb(str(path))
             start = time.perf_counter()
-            faces = detect_faces(
-                pixels,
-                detector,
-                min_face=args.min_face,
-                max_faces=args.max_faces,
-                only_center_face=args.only_center_face,
-                weights_dir=args.weights_dir,
-                progress=progress,
-            )
+            with Progress(100, path.name, unit="%", enabled=not args.json, plain=False) as bar:
+                faces = detect_faces(
+                    pixels,
+                    detector,
+                    min_face=args.min_face,
+                    max_faces=args.max_faces,
+                    only_center_face=args.only_center_face,
+                    weights_dir=args.weights_dir,
+                    progress=lambda fraction, message: bar.update(round(100 * fraction), message),
+                )
             seconds = time.perf_counter() - start
         except (GpenError, OSError) as exc:
             if single:
@@ -136,12 +136,3 @@ def _print_table(path, doc: dict, faces, kind: str) -> None:
             (lx, ly), (rx, ry) = f.landmarks[0], f.landmarks[1]
             eyes = f"({lx:.0f}, {ly:.0f}) ({rx:.0f}, {ry:.0f})"
         say(f"{i:>2}  {box:<28} {f.size:>5.0f} {f.score:>6.2f}  {eyes}")
-
-
-def _progress(fraction: float, message: str) -> None:
-    say(
-        f"\r[{fraction:4.0%}] {message:<70}",
-        end="\n" if fraction >= 1 else "",
-        file=sys.stderr,
-        flush=True,
-    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from gpen_desktop.commands._output import error, say
+from gpen_desktop.commands._progress import Progress, callback
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
         degrade_config=config,
         identity=not args.no_identity,
     )
-    progress = _progress if sys.stderr.isatty() and not args.json else None
-    ev = evaluate(options, progress=progress)
+    with Progress(desc="evaluating", unit="image", enabled=not args.json, plain=False) as bar:
+        ev = evaluate(options, progress=callback(bar))
     json_path, png_path = write_outputs(ev, args.out)
     failed = ev.meta.get("failed", [])
     for item in failed:
@@ -90,8 +90,3 @@ def run(args: argparse.Namespace) -> int:
             total = ev.meta["count"] + len(failed)
             say(f"done: {ev.meta['count']} of {total} images evaluated, {len(failed)} failed")
     return 1 if failed else 0
-
-
-def _progress(done: int, total: int, message: str) -> None:
-    end = "\n" if done >= total else ""
-    say(f"\r[{done}/{total}] {message:<60}", end=end, file=sys.stderr, flush=True)

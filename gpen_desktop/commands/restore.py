@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from gpen_desktop.commands import restore_session
 from gpen_desktop.commands._options import add_option, ranged
 from gpen_desktop.commands._output import say
 from gpen_desktop.commands._restore_common import (
-    _Bar,
+    Job,
     _copy_atomic,
     _output_for,
     _pick_model,
@@ -113,6 +113,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="leave outputs that already exist as they are and go on (a restarted run only "
         "does what is left; always on in a torchrun job unless --overwrite)",
     )
+    p.add_argument(
+        "--in-flight",
+        type=ranged(int, 1, 8),
+        default=3,
+        metavar="N",
+        help="photos in flight at once in a folder run (1-8, default 3): the next is read "
+        "and its faces found while one is in the network and one is saved; 1 = one at a time",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     _register_old_photo_options(p)
     p.set_defaults(func=run)
@@ -128,6 +136,7 @@ def _register_old_photo_options(p: argparse.ArgumentParser) -> None:
         help="super-resolution model for the background (e.g. realesrnet_x4.pth; any "
         "spandrel SR model); faces are restored as usual and pasted at the output size",
     )
+    add_option(g, "sr_precision")
     add_option(g, "tile", metavar="N")
     g.add_argument(
         "--damage-mask",
@@ -161,18 +170,6 @@ def _pick_inpaint_model(args: argparse.Namespace) -> str:
         return args.inpaint_model
     found = [f for f in scan_weights() if f.kind == "restorer" and f.info.task == "inpainting"]
     return str(found[0].path) if found else ""
-
-
-def _tile_progress(enabled: bool):
-    """A progress callback that shows super-resolution tiles on a terminal."""
-    if not (enabled and sys.stderr.isatty()):
-        return None
-
-    def report(done: int, total: int, message: str) -> None:
-        if message.startswith("enhancing background"):
-            say(f"\r{message}".ljust(60), end="\n" if done == total else "", file=sys.stderr)
-
-    return report
 
 
 def _old_photo_note(rep: dict) -> str:
@@ -211,18 +208,12 @@ def _models_note(used: dict | None, models_by_size) -> str:
 # --------------------------------------------------------------------------- run
 
 
-def run(args: argparse.Namespace) -> int:
-    from gpen_desktop.commands._shard import Exchange, assign, shard_device, shard_from_env
-    from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
-    from gpen_desktop.core.imageio import iter_images, load_photo, save_restored
-    from gpen_desktop.core.pipeline import RestoreOptions, Restorer
+def _photo_jobs(args: argparse.Namespace) -> tuple[list[Job], bool]:
+    """The jobs of the photos and folders given on the command line, and whether it is one
+    photo file (not a folder)."""
+    from gpen_desktop.core.errors import GpenError, ImageError
+    from gpen_desktop.core.imageio import iter_images
 
-    shard = shard_from_env()  # a torchrun job: this process restores its share
-    if shard is not None and args.sessions:
-        raise GpenError("--session runs are not sharded: give photos or folders under torchrun")
-    if args.sessions:  # gpen restore --session FILE: commands/restore_session.py
-        tools = restore_session.Tools(_output_for, _Bar, _save_faces, _copy_atomic, _pick_model)
-        return restore_session.run_sessions(args, tools)
     sources = list(args.inputs) + list(args.input_flag)
     if not sources:
         raise GpenError("no input: give photos or folders (or --input FILE)")
@@ -236,7 +227,22 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         raise ImageError(f"no supported images in {', '.join(sources)}")
     single = len(files) == 1 and files[0][1] is None
+    jobs = [Job(src, _output_for(src, root, args, single, args.aligned)) for src, root in files]
+    return jobs, single
 
+
+def run(args: argparse.Namespace) -> int:
+    from gpen_desktop.commands._shard import Exchange, assign, shard_device, shard_from_env
+    from gpen_desktop.core.errors import CheckpointError, GpenError
+    from gpen_desktop.core.pipeline import RestoreOptions, Restorer
+
+    shard = shard_from_env()  # a torchrun job: this process restores its share
+    if shard is not None and args.sessions:
+        raise GpenError("--session runs are not sharded: give photos or folders under torchrun")
+    if args.sessions:  # gpen restore --session FILE: pre-filled jobs (commands/restore_session.py)
+        restore_session.check_session_run(args)
+        return _restore_all(args, [str(s) for s in args.sessions], None, "", 0, None)
+    jobs, single = _photo_jobs(args)
     if args.damage_mask and not single:
         raise GpenError("--damage-mask belongs to one photo: give exactly one input file")
     if args.aligned and (args.sr_model or args.damage_mask):
@@ -244,17 +250,11 @@ def run(args: argparse.Namespace) -> int:
     models_by_size = _pick_models_by_size(args)
     model_path = _pick_model(args)
     upscale = args.upscale if args.upscale is not None else (0 if args.sr_model else 1)
-    outs = [_output_for(src, root, args, single, args.aligned) for src, root in files]
-    total_inputs, all_files = len(files), files
+    total_inputs, all_jobs = len(jobs), jobs
     device = args.device
-    exchange = None
     if shard is not None:
-        mine = assign(outs, shard)
-        files, outs = [files[i] for i in mine], [outs[i] for i in mine]
+        jobs = [jobs[i] for i in assign([j.out for j in jobs], shard)]
         device = shard_device(args.device, shard)
-        exchange = Exchange(shard)
-    skip_existing = (args.skip_existing or shard is not None) and not args.overwrite
-    tag = f"[rank {shard.rank}] " if shard is not None else ""
     options = RestoreOptions(
         model_path=model_path,
         device=device,
@@ -269,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
         max_faces=args.max_faces,
         precision=args.precision,
         sr_model=args.sr_model or "",
+        sr_precision=args.sr_precision,
         tile=args.tile,
         inpaint_model=_pick_inpaint_model(args),
         inpaint_method=args.inpaint_method,
@@ -286,108 +287,123 @@ def run(args: argparse.Namespace) -> int:
         )
     restorer.superres  # noqa: B018 - load the SR and inpainting models now: fail fast, once
     restorer.inpainter  # noqa: B018
-    progress = _tile_progress(not args.json)
+    if args.damage_mask:
+        from gpen_desktop.core.inpaint import load_damage_mask
 
-    reports, failed = [], 0
-    bar = _Bar(len(files), enabled=not args.json and shard is None)
-    for n, ((src, _root), out) in enumerate(zip(files, outs, strict=True), 1):
-        t0 = time.perf_counter()
-        rep = {
-            "input": str(src),
-            "output": str(out),
+        for job in jobs:
+            job.damage = lambda photo: load_damage_mask(args.damage_mask, photo.width, photo.height)
+    exchange = Exchange(shard) if shard is not None else None
+    return _restore_all(
+        args,
+        jobs,
+        restorer,
+        model_path,
+        size,
+        shard,
+        exchange=exchange,
+        total_inputs=total_inputs,
+        order=[str(j.src) for j in all_jobs],
+    )
+
+
+class _Item:
+    """One item of a run as it goes through the stages: its report, its job, photo, faces and
+    result."""
+
+    def __init__(self, source: Any, rep: dict) -> None:
+        self.source, self.rep = source, rep
+        self.job: Job | None = None
+        self.photo: Any = None
+        self.faces: list | None = None
+        self.damage: Any = None
+        self.result: Any = None
+        self.restored: Any = None  # --aligned: the restored crop
+        self.skipped = False
+        self.upscale = 1
+        self.detect_seconds = 0.0
+        self.t0 = time.perf_counter()  # set again when its first stage starts
+
+
+def _restore_all(
+    args: argparse.Namespace,
+    items: list,
+    restorer,
+    model_path: str,
+    size: int,
+    shard,
+    exchange=None,
+    total_inputs: int | None = None,
+    order: list[str] | None = None,
+) -> int:
+    """The one loop of ``gpen restore``: each item (a photo's :class:`Job`, or a session
+    file that :func:`restore_session.session_job` turns into one) is restored, saved and
+    reported the same way; a bad item is reported and skipped; ``--skip-existing`` leaves
+    outputs that are there. Items overlap (core/overlap.py): the next photo is read and its
+    faces found while this one is in the network and the one before is saved; outputs,
+    reports and errors come in the items' order."""
+    from gpen_desktop.commands._progress import Progress
+    from gpen_desktop.core.errors import GpenError
+    from gpen_desktop.core.overlap import Failed, overlapped
+
+    sessions = bool(args.sessions)
+    skip_existing = (args.skip_existing or shard is not None) and not args.overwrite
+    tag = f"[rank {shard.rank}] " if shard is not None else ""
+    models_by_size = restorer.options.models_by_size if restorer is not None else ()
+    noun = "sessions" if sessions else "photos"
+    reports: list[dict] = []
+    show = not args.json and shard is None and len(items) > 1
+    states = []
+    for item in items:
+        rep: dict = {
+            "input": None if sessions else str(item.src),
+            "output": None if sessions else str(item.out),
             "faces_found": 0,
             "faces_restored": 0,
             "seconds": 0.0,
             "device": "",
             "status": "ok",
         }
+        if sessions:
+            rep = {"session": item, **rep, "warnings": [], "overrides": []}
         if shard is not None:
             rep["rank"] = shard.rank
-        if skip_existing and out.exists() and out.resolve() != src.resolve():
-            rep["status"] = "skipped"
-            reports.append(rep)
-            bar.update(n, src.name)
-            if not args.json:
-                say(f"{tag}{src} -> {out}: already there, skipped")
-            continue
-        try:
-            if out.resolve() == src.resolve():
-                raise ImageError(
-                    f"refusing to overwrite the original {src.name}; use another -o or --suffix"
-                )
-            photo = load_photo(src)
-            if args.aligned:
-                chosen = _aligned_model(restorer, photo)
-                enhancer = restorer.enhancer_for(chosen)
-                restored = enhancer.restore_crops([photo.rgb8()])[0]
-                rep["device"] = str(enhancer.device)
-                if models_by_size:
-                    rep["models"] = {chosen: 1}
-                save_restored(
-                    restored,
-                    out,
-                    photo,
-                    quality=args.quality,
-                    keep_metadata=False,
-                    overwrite=args.overwrite,
-                )
-                rep["faces_found"] = rep["faces_restored"] = 1
-            else:
-                damage = None
-                if args.damage_mask:
-                    from gpen_desktop.core.inpaint import load_damage_mask
+        states.append(_Item(item, rep))
+    held = {"restorer": restorer}
 
-                    damage = load_damage_mask(args.damage_mask, photo.width, photo.height)
-                result = restorer.restore(photo, progress=progress, damage=damage)
-                rep["device"] = result.device
-                if models_by_size:
-                    rep["models"] = result.models
-                rep["faces_found"] = result.detected
-                rep["faces_restored"] = result.restored_count
-                rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
-                if result.fallback_note:
-                    rep["note"] = result.fallback_note
-                if result.superres:
-                    rep["superres"] = result.superres
-                if result.inpainting:
-                    rep["inpainting"] = result.inpainting
-                changed = upscale != 1 or result.superres or result.inpainting
-                if result.restored_count == 0:
-                    rep["status"] = "no_face"
-                    log.warning("%s: no face found; copied through unchanged", src.name)
-                    if out.suffix.lower() == src.suffix.lower() and not changed:
-                        _copy_atomic(src, out, args.overwrite)
-                    else:
-                        save_restored(
-                            result.image, out, photo, quality=args.quality, overwrite=args.overwrite
-                        )
+    def prepare(state: _Item, _value: Any) -> _Item:
+        _prepare(args, state, held["restorer"], skip_existing, len(items) == 1)
+        return state
+
+    def network(state: _Item, _value: Any) -> _Item:
+        if not state.skipped:
+            held["restorer"] = _run_network(args, state, held["restorer"], models_by_size)
+        return state
+
+    with Progress(len(items), noun, unit=noun[:-1], enabled=show) as bar:
+        stream = overlapped(states, [prepare, network], max_in_flight=args.in_flight)
+        for n, (state, value) in enumerate(stream, 1):
+            rep = state.rep
+            label = state.source if sessions else state.source.src
+            try:
+                if isinstance(value, Failed):
+                    raise value.error
+                if state.skipped:
+                    rep["status"] = "skipped"
                 else:
-                    save_restored(
-                        result.image, out, photo, quality=args.quality, overwrite=args.overwrite
-                    )
-                    if args.save_faces:
-                        _save_faces(result, out, args.overwrite)
-        except Cancelled:
-            raise
-        except (GpenError, OSError) as exc:
-            from gpen_desktop.core.fileio import os_error_message
+                    _save(args, state)
+            except (GpenError, OSError) as exc:
+                from gpen_desktop.core.fileio import os_error_message
 
-            message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
-            failed += 1
-            rep.update(status="error", error=message, output=None)
-            say(f"{tag}error: {src}: {message}", file=sys.stderr)
-        rep["seconds"] = round(time.perf_counter() - t0, 3)
-        reports.append(rep)
-        bar.update(n, src.name)
-        if not args.json and (rep["status"] != "error"):
-            extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
-            if rep.get("superres") or rep.get("inpainting"):
-                extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
-            extra += _models_note(rep.get("models"), models_by_size)
-            say(
-                f"{tag}{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces, {rep['seconds']:.1f}s{extra}"
-            )
+                message = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
+                rep.update(status="error", error=message, output=None)
+                bar.write(f"{tag}error: {label}: {message}")
+            rep["seconds"] = round(time.perf_counter() - state.t0, 3)
+            reports.append(rep)
+            bar.update(n, Path(str(label)).name)
+            if not args.json:
+                _say_report(bar, tag, rep, models_by_size)
 
+    failed = sum(r["status"] == "error" for r in reports)
     if exchange is not None:  # rank 0 merges every rank's reports; the others are done
         try:
             gathered = exchange.gather(reports)
@@ -396,38 +412,181 @@ def run(args: argparse.Namespace) -> int:
         if gathered is None:
             return 0
         reports = [r for part in gathered for r in part]
-        order = {str(src): i for i, (src, _) in enumerate(all_files)}
-        reports.sort(key=lambda r: (order.get(r["input"], len(order)), r["input"]))
+        rank = {src: i for i, src in enumerate(order or [])}
+        reports.sort(key=lambda r: (rank.get(r["input"], len(rank)), r["input"]))
         failed = sum(r["status"] == "error" for r in reports)
+    total = total_inputs if total_inputs is not None else len(items)
     skipped = sum(r["status"] == "skipped" for r in reports)
     summary = {
-        "inputs": total_inputs,
-        "ok": total_inputs - failed - skipped,
+        "inputs": total,
+        "ok": total - failed - skipped,
         "skipped": skipped,
         "failed": failed,
         "faces_restored": sum(r["faces_restored"] for r in reports),
-        "model": model_path,
-        "model_size": size,
     }
+    if not sessions:
+        summary.update(model=model_path, model_size=size)
     if shard is not None:
         summary["world_size"] = shard.world_size
     if models_by_size:
         used: dict[str, int] = {}
         for r in reports:
-            for path, n in (r.get("models") or {}).items():
-                used[path] = used.get(path, 0) + n
+            for path, k in (r.get("models") or {}).items():
+                used[path] = used.get(path, 0) + k
         summary.update(
             model="auto",
-            models_by_size={str(n): path for n, path in models_by_size},
+            models_by_size={str(k): path for k, path in models_by_size},
             models=used,
         )
     if args.json:
         say(json.dumps({"results": reports, "summary": summary}, indent=2))
-    elif total_inputs > 1 or failed or skipped:
+    elif total > 1 or failed or skipped:
         say(
-            f"done: {summary['ok']} of {total_inputs} photos, {summary['faces_restored']} faces restored"
+            f"done: {summary['ok']} of {total} {noun}, {summary['faces_restored']} faces restored"
             + (f", {skipped} already there (skipped)" if skipped else "")
             + (f", {failed} failed" if failed else "")
             + (f", {shard.world_size} processes" if shard is not None else "")
         )
     return 1 if failed else 0
+
+
+def _say_report(bar, tag: str, rep: dict, models_by_size) -> None:
+    """The one line a restored (or skipped) item gets on stdout."""
+    if rep["status"] == "error":
+        return
+    src, out = rep["input"], rep["output"]
+    if rep["status"] == "skipped":
+        bar.print(f"{tag}{src} -> {out}: already there, skipped")
+        return
+    extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
+    if rep.get("superres") or rep.get("inpainting"):
+        extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
+    extra += _models_note(rep.get("models"), models_by_size)
+    kind = " (session)" if "session" in rep else ""
+    bar.print(
+        f"{tag}{src} -> {out}: {rep['faces_restored']}/{rep['faces_found']} faces{kind}, "
+        f"{rep['seconds']:.1f}s{extra}"
+    )
+
+
+def _prepare(args: argparse.Namespace, state: _Item, restorer, skip_existing: bool, single: bool):
+    """First stage: the item's job (a session's is read here), the skip and overwrite checks,
+    the photo decoded and its faces found."""
+    from gpen_desktop.core.errors import ImageError
+    from gpen_desktop.core.imageio import load_photo
+
+    rep = state.rep
+    state.t0 = time.perf_counter()
+    if "session" in rep:
+        job = restore_session.session_job(state.source, args, rep, single)
+    else:
+        job = state.source
+    state.job = job
+    src, out = job.src, job.out
+    rep["output"] = str(out)
+    if skip_existing and out.exists() and out.resolve() != src.resolve():
+        state.skipped = True
+        return
+    if not src.is_file() and "session" in rep:
+        raise ImageError(f"the session's photo {src} is missing")
+    if out.resolve() == src.resolve():
+        raise ImageError(
+            f"refusing to overwrite the original {src.name}; use another -o or --suffix"
+        )
+    state.photo = load_photo(src)
+    state.faces = job.faces
+    state.damage = job.damage(state.photo) if job.damage is not None else None
+    if state.faces is None and state.damage is None and not args.aligned and restorer is not None:
+        t0 = time.perf_counter()
+        state.faces = restorer.detect(state.photo)  # (with damage: on the filled photo, later)
+        state.detect_seconds = time.perf_counter() - t0
+        rep["faces_found"] = len(state.faces)
+
+
+def _run_network(args: argparse.Namespace, state: _Item, restorer, models_by_size):
+    """Second stage: the faces through the network and pasted back (or an aligned crop
+    restored); returns the restorer (made or set to the job's options when it brings them)."""
+    from gpen_desktop.commands._progress import Progress, callback
+    from gpen_desktop.core.errors import CheckpointError
+    from gpen_desktop.core.pipeline import Restorer
+
+    job, rep = state.job, state.rep
+    if job.options is not None:
+        if restorer is None:
+            restorer = Restorer(job.options)
+        else:
+            restorer.set_options(job.options)
+    if job.check_size:
+        opts = restorer.options
+        size = 0 if opts.models_by_size else restorer.model_size
+        if args.size and args.size != size:
+            raise CheckpointError(
+                f"--size {args.size} does not match the checkpoint, which is a {size} px "
+                f"model ({Path(opts.model_path).name})"
+            )
+    if args.aligned:
+        chosen = _aligned_model(restorer, state.photo)
+        enhancer = restorer.enhancer_for(chosen)
+        state.restored = enhancer.restore_crops([state.photo.rgb8()])[0]
+        rep["device"] = str(enhancer.device)
+        if models_by_size:
+            rep["models"] = {chosen: 1}
+        rep["faces_found"] = rep["faces_restored"] = 1
+        return restorer
+    with Progress(
+        desc="background", unit="tile", enabled=not args.json, plain=False, leave=False
+    ) as tiles:
+        result = restorer.restore(
+            state.photo,
+            state.faces,
+            progress=callback(tiles, "enhancing background"),
+            damage=state.damage,
+        )
+    state.result = result
+    rep["device"] = result.device
+    if models_by_size or "session" in rep:
+        rep["models"] = result.models
+    rep["faces_found"] = result.detected if job.faces_found is None else job.faces_found
+    rep["faces_restored"] = result.restored_count
+    timings = dict(result.timings)
+    if state.detect_seconds:  # found in the first stage, while another photo ran
+        timings["detect"] = timings.get("detect", 0.0) + state.detect_seconds
+        timings["total"] = timings.get("total", 0.0) + state.detect_seconds
+    rep["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    if result.fallback_note:
+        rep["note"] = result.fallback_note
+    if result.superres:
+        rep["superres"] = result.superres
+    if result.inpainting:
+        rep["inpainting"] = result.inpainting
+    if result.restored_count == 0:
+        rep["status"] = "no_face"
+    state.upscale = restorer.options.upscale
+    return restorer
+
+
+def _save(args: argparse.Namespace, state: _Item) -> None:
+    """Last step, in the items' order: the output encoded and written."""
+    from gpen_desktop.core.imageio import save_restored
+
+    src, out, photo = state.job.src, state.job.out, state.photo
+    if args.aligned:
+        save_restored(
+            state.restored,
+            out,
+            photo,
+            quality=args.quality,
+            keep_metadata=False,
+            overwrite=args.overwrite,
+        )
+        return
+    result = state.result
+    if result.restored_count == 0:
+        log.warning("%s: no face found; copied through unchanged", src.name)
+        changed = state.upscale != 1 or result.superres or result.inpainting
+        if out.suffix.lower() == src.suffix.lower() and not changed:
+            _copy_atomic(src, out, args.overwrite)
+            return
+    save_restored(result.image, out, photo, quality=args.quality, overwrite=args.overwrite)
+    if args.save_faces and result.restored_count:
+        _save_faces(result, out, args.overwrite)

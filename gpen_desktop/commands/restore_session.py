@@ -8,25 +8,28 @@ background super-resolution and damage options (``sr_model``, ``tile``, ``inpain
 damage mask beside the sidecar), so the photo is re-run as a whole. Options given explicitly on the command line override the session's,
 and the run says which.
 
-Kept apart from ``restore.py`` so the two can change independently; ``restore.py`` calls
-:func:`add_arguments` (first, so every later option records whether it was given) and
-:func:`run_sessions` (handing in its output naming and savers: no import back, no cycle).
+A session is a pre-filled item of ``gpen restore``'s one loop (``restore.py``): this module
+adds ``--session`` (:func:`add_arguments`, first, so every later option records whether it
+was given) and turns each file into a job (:func:`session_job`); the loop, the report, the
+progress and ``--skip-existing`` are the photos'.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpen_desktop.commands._output import say
-from gpen_desktop.commands._restore_common import _is_auto, _pick_models_by_size
+from gpen_desktop.commands._restore_common import (
+    Job,
+    _is_auto,
+    _output_for,
+    _pick_model,
+    _pick_models_by_size,
+)
 from gpen_desktop.core.options import OPTIONS
 
 #: Attribute of the parsed namespace listing the ``dest`` of every option actually given.
@@ -159,155 +162,64 @@ def _model_for(session, args: argparse.Namespace, given: set[str], warn, pick_mo
     return str(found)
 
 
-@dataclass(frozen=True)
-class Tools:
-    """The restore command's own helpers, handed in by ``restore.py`` (which imports this
-    module, so this one cannot import it): output naming, progress bar, savers, model choice."""
+def check_session_run(args: argparse.Namespace) -> None:
+    """GpenError for arguments that do not go with ``--session``; a note on stderr for the
+    detection options a session's own faces make meaningless."""
+    from gpen_desktop.core.errors import GpenError
 
-    output_for: Callable[..., Path]
-    bar: Callable[..., Any]
-    save_faces: Callable[..., None]
-    copy_atomic: Callable[..., None]
-    pick_model: Callable[[argparse.Namespace], str]
-
-
-def run_sessions(args: argparse.Namespace, tools: Tools) -> int:
-    """Restore every ``--session`` file's photo as the session describes; same output naming,
-    report and exit codes as a normal ``gpen restore`` run."""
-    from dataclasses import replace
-
-    from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError, ImageError
-    from gpen_desktop.core.imageio import load_photo, save_restored
-    from gpen_desktop.core.pipeline import Restorer
-    from gpen_desktop.core.session import load_session
-
-    given = given_options(args)
     if list(args.inputs) or list(args.input_flag):
         raise GpenError("give either photos or --session files, not both")
     if args.aligned:
         raise GpenError("--aligned does not apply to sessions (they hold whole photos)")
-    ignored = [d for d in _DETECTION_ONLY if d in given]
+    ignored = [d for d in _DETECTION_ONLY if d in given_options(args)]
     if ignored:
         names = ", ".join("--" + d.replace("_", "-") for d in ignored)
         say(f"note: {names} ignored: sessions bring their own faces", file=sys.stderr)
 
-    sessions = list(args.sessions)
-    single = len(sessions) == 1
-    restorer: Restorer | None = None
-    reports, failed = [], 0
-    bar = tools.bar(len(sessions), enabled=not args.json)
-    for n, spec in enumerate(sessions, 1):
-        t0 = time.perf_counter()
-        rep: dict[str, Any] = {
-            "session": spec,
-            "input": None,
-            "output": None,
-            "faces_found": 0,
-            "faces_restored": 0,
-            "seconds": 0.0,
-            "status": "ok",
-            "warnings": [],
-            "overrides": [],
-        }
 
-        def warn(msg: str, rep: dict = rep, spec: str = spec) -> None:
-            rep["warnings"].append(msg)
-            if not args.json:
-                say(f"warning: {spec}: {msg}", file=sys.stderr)
+def session_job(spec: str, args: argparse.Namespace, rep: dict[str, Any], single: bool):
+    """The restore job of one ``--session`` file (:class:`~gpen_desktop.commands.
+    _restore_common.Job`): its photo, output, options (the command line's overrides applied),
+    model, faces and damage mask. Fills ``rep``'s session fields (input, warnings,
+    overrides, model) as it goes; GpenError (one line) for a session that cannot run."""
+    from dataclasses import replace
 
-        try:
-            session = load_session(spec)
-            src = Path(session.photo)
-            rep["input"] = str(src)
-            for note in session.load_warnings:
-                warn(note)
-            options, overrides = _session_options(session, args, given)
-            rep["overrides"] = overrides
-            if overrides and not args.json:
-                say(
-                    f"note: {spec}: the command line overrides the session's "
-                    + ", ".join(overrides),
-                    file=sys.stderr,
-                )
-            model_path = _model_for(session, args, given, warn, tools.pick_model)
-            options = replace(options, model_path=model_path)
-            for msg in session.check(model_path=model_path):
-                warn(msg)
-            if not src.is_file():
-                raise ImageError(f"the session's photo {src} is missing")
-            if restorer is None:
-                restorer = Restorer(options)
-            else:
-                restorer.set_options(options)
-            size = 0 if options.models_by_size else restorer.model_size
-            if args.size and args.size != size:
-                raise CheckpointError(
-                    f"--size {args.size} does not match the checkpoint, which is a {size} px "
-                    f"model ({Path(model_path).name})"
-                )
-            out = tools.output_for(src, None, args, single, False)
-            rep["output"] = str(out)
-            rep["model"] = model_path
-            if out.resolve() == src.resolve():
-                raise ImageError(
-                    f"refusing to overwrite the original {src.name}; use another -o or --suffix"
-                )
-            photo = load_photo(src)
-            damage = _damage_for(session, spec, args, given, photo)
-            result = restorer.restore(photo, session.restore_faces, damage=damage)
-            rep["faces_found"] = len(session.faces)
-            rep["faces_restored"] = result.restored_count
-            rep["device"] = result.device
-            rep["models"] = result.models
-            if result.superres:
-                rep["superres"] = result.superres
-            if result.inpainting:
-                rep["inpainting"] = result.inpainting
-            rep["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
-            if result.fallback_note:
-                rep["note"] = result.fallback_note
-            if result.restored_count == 0:
-                rep["status"] = "no_face"
-                unchanged = options.upscale == 1 and not options.sr_model and damage is None
-                if out.suffix.lower() == src.suffix.lower() and unchanged:
-                    tools.copy_atomic(src, out, args.overwrite)
-                else:
-                    save_restored(
-                        result.image, out, photo, quality=args.quality, overwrite=args.overwrite
-                    )
-            else:
-                save_restored(
-                    result.image, out, photo, quality=args.quality, overwrite=args.overwrite
-                )
-                if args.save_faces:
-                    tools.save_faces(result, out, args.overwrite)
-        except Cancelled:
-            raise
-        except GpenError as exc:
-            failed += 1
-            rep.update(status="error", error=str(exc), output=None)
-            say(f"error: {spec}: {exc}", file=sys.stderr)
-        rep["seconds"] = round(time.perf_counter() - t0, 3)
-        reports.append(rep)
-        bar.update(n, Path(spec).name)
-        if not args.json and rep["status"] != "error":
-            extra = " (no included face: copied unchanged)" if rep["status"] == "no_face" else ""
-            say(
-                f"{rep['input']} -> {rep['output']}: {rep['faces_restored']}/"
-                f"{rep['faces_found']} faces (session), {rep['seconds']:.1f}s{extra}"
-            )
+    from gpen_desktop.core.session import load_session
 
-    summary = {
-        "inputs": len(sessions),
-        "ok": len(sessions) - failed,
-        "failed": failed,
-        "faces_restored": sum(r["faces_restored"] for r in reports),
-    }
-    if args.json:
-        say(json.dumps({"results": reports, "summary": summary}, indent=2))
-    elif len(sessions) > 1 or failed:
+    given = given_options(args)
+
+    def warn(msg: str) -> None:
+        rep["warnings"].append(msg)
+        if not args.json:
+            say(f"warning: {spec}: {msg}", file=sys.stderr)
+
+    session = load_session(spec)
+    src = Path(session.photo)
+    rep["input"] = str(src)
+    for note in session.load_warnings:
+        warn(note)
+    options, overrides = _session_options(session, args, given)
+    rep["overrides"] = overrides
+    if overrides and not args.json:
         say(
-            f"done: {summary['ok']} of {len(sessions)} sessions, "
-            f"{summary['faces_restored']} faces restored" + (f", {failed} failed" if failed else "")
+            f"note: {spec}: the command line overrides the session's " + ", ".join(overrides),
+            file=sys.stderr,
         )
-    return 1 if failed else 0
+    model_path = _model_for(session, args, given, warn, _pick_model)
+    options = replace(options, model_path=model_path)
+    for msg in session.check(model_path=model_path):
+        warn(msg)
+    rep["model"] = model_path
+
+    def damage(photo):  # noqa: ANN001, ANN202
+        return _damage_for(session, spec, args, given, photo)
+
+    return Job(
+        src=src,
+        out=_output_for(src, None, args, single, False),
+        options=options,
+        faces=session.restore_faces,
+        faces_found=len(session.faces),
+        damage=damage,
+        check_size=True,
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from gpen_desktop.commands._output import say
+from gpen_desktop.commands._progress import Progress
 from gpen_desktop.core.precision import PRECISIONS
 
 _DESCRIPTION = """\
@@ -266,21 +266,12 @@ def train(args: argparse.Namespace, what: list[str]) -> int:
     from gpen_desktop.core.training.loop import Trainer
 
     config, resume = _config(args, what)
-    tty = sys.stderr.isatty()
+    bar = Progress(desc="training", unit="step", every=10, initial=None)
     started = time.perf_counter()
-    last_line = [0.0]
 
     def progress(record: dict) -> None:
-        step, total, rate = record["step"], record["total"], record["steps_per_s"]
-        eta = (total - step) / rate if rate > 0 else 0
         losses = "  ".join(f"{k} {v:.4f}" for k, v in record["losses"].items())
-        line = f"step {step}/{total}  {rate:.2f} steps/s  ETA {_duration(eta)}  {losses}"
-        now = time.perf_counter()
-        if tty:
-            say("\r" + line[:160], file=sys.stderr, end="", flush=True)
-        elif now - last_line[0] > 10 or step == total:
-            last_line[0] = now
-            say(line, file=sys.stderr)
+        bar.update(record["step"], losses, total=record["total"])
 
     try:
         trainer = Trainer(config, resume=resume, progress=progress, notes=say)
@@ -299,8 +290,7 @@ def train(args: argparse.Namespace, what: list[str]) -> int:
         result = trainer.run()
     except FloatingPointError as exc:
         raise GpenError(f"training diverged: {exc}") from None
-    if tty and main:
-        say("", file=sys.stderr)
+    bar.close()
     if not main:
         return 0
     took = _duration(time.perf_counter() - started)

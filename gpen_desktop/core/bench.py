@@ -252,3 +252,125 @@ def bench_photo(
         seconds=seconds,
         engine=engine,
     )
+
+
+# --------------------------------------------------------------------------- super-resolution
+
+#: Official RealESRNet names -> scale (random weights at the official size: 64 features, 23
+#: blocks).
+OFFICIAL_SR = {"realesrnet_x1": 1, "realesrnet_x2": 2, "realesrnet_x4": 4}
+
+
+@dataclass
+class SRBenchRow:
+    model: str
+    device: str
+    precision: str  # the dtype the model ran in
+    channels_last: bool
+    width: int  # input pixels
+    height: int
+    tile: int
+    tiles: int
+    seconds: float  # median of the timed runs
+    seconds_per_mp: float  # per input megapixel
+    speedup: float | None = None  # against the first row (float32, plain layout)
+    max_u8_diff: int | None = None  # against the first row's output
+    mean_u8_diff: float | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def sr_photo(photo_path: str | Path | None = None, crop: int = 0) -> tuple[np.ndarray, str]:
+    """The photo an SR bench runs on (default scikit-image's astronaut, a real photo) as
+    HxWx3 uint8 RGB, cut to its central ``crop`` x ``crop`` px when ``crop`` is set."""
+    if photo_path:
+        from gpen_desktop.core.imageio import load_photo
+
+        img, name = load_photo(photo_path).rgb8(), str(photo_path)
+    else:
+        try:
+            from skimage import data
+        except ImportError:
+            from gpen_desktop.core.errors import GpenError
+
+            raise GpenError(
+                "the default SR bench photo is scikit-image's astronaut: pip install "
+                "scikit-image, or give --photo"
+            ) from None
+        img, name = data.astronaut(), "astronaut (scikit-image)"
+    h, w = img.shape[:2]
+    if crop and (crop < h or crop < w):
+        y0, x0 = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+        img = img[y0 : y0 + crop, x0 : x0 + crop]
+        name += ", central part"
+    return np.ascontiguousarray(img), name
+
+
+def bench_sr(
+    model: str,
+    pixels: np.ndarray,
+    device: str = "cpu",
+    precisions: tuple[str, ...] = ("float32", "bfloat16"),
+    tile: int = 0,
+    repeat: int = 1,
+    compare_layout: bool = True,
+    on_row: Callable[[SRBenchRow], None] | None = None,
+) -> list[SRBenchRow]:
+    """Seconds per megapixel of background super-resolution in each precision, on ``pixels``.
+
+    ``model``: an SR model file, or an official name (``realesrnet_x4``, ``_x2``, ``_x1``) for
+    random weights at the official size. The first row is float32 in the plain (NCHW) layout
+    when ``compare_layout``, then float32 channels-last and each of ``precisions``
+    (channels-last); every row reports its speed-up and
+    largest 8-bit difference against it. Precisions the device has no fast type for run in
+    what :func:`~gpen_desktop.core.superres.sr_dtype` picks (the row says which).
+    """
+    from gpen_desktop.core.superres import load_sr_model, random_rrdbnet_state_dict
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(model)
+        if not path.is_file() and model in OFFICIAL_SR:
+            import torch
+
+            path = Path(tmp) / f"{model}.pth"
+            torch.save({"params_ema": random_rrdbnet_state_dict(OFFICIAL_SR[model])}, path)
+        sr = load_sr_model(path, device, "float32")
+    configs = [("float32", False)] if compare_layout else []
+    configs += [(p, True) for p in dict.fromkeys(("float32", *precisions))]
+    h, w = pixels.shape[:2]
+    rows: list[SRBenchRow] = []
+    ref = None
+    for precision, cl in configs:
+        sr.set_precision(precision)
+        sr.set_channels_last(cl)
+        sr.upscale(pixels[: min(h, 64), : min(w, 64)], tile)  # warm-up (oneDNN primitives)
+        out = None
+
+        def once() -> None:
+            nonlocal out
+            out = sr.upscale(pixels, tile)
+
+        seconds = statistics.median(_time(once, repeat, sr.device))
+        row = SRBenchRow(
+            model=sr.info.name,
+            device=str(sr.device),
+            precision=sr.dtype_name,
+            channels_last=sr.channels_last,
+            width=w,
+            height=h,
+            tile=sr.last_tile_size,
+            tiles=sr.last_tiles,
+            seconds=seconds,
+            seconds_per_mp=seconds / (w * h / 1e6),
+        )
+        if ref is None:
+            ref, base = out, seconds
+        diff = np.abs(out.astype(np.int16) - ref.astype(np.int16))
+        row.speedup = base / seconds if seconds > 0 else None
+        row.max_u8_diff = int(diff.max())
+        row.mean_u8_diff = float(diff.mean())
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows

@@ -273,9 +273,13 @@ class Restorer:
         o = self.options
         if not o.sr_model:
             return None
-        return self._extra(
-            "sr", (o.sr_model, o.device), lambda: load_sr_model(o.sr_model, o.device)
+        sr = self._extra(
+            "sr",
+            (o.sr_model, o.device),
+            lambda: load_sr_model(o.sr_model, o.device, o.sr_precision),
         )
+        sr.set_precision(o.sr_precision)
+        return sr
 
     @property
     def inpainter(self) -> Any:
@@ -345,7 +349,8 @@ class Restorer:
         """Restore the included faces of ``photo`` (detected when ``faces`` is None).
 
         ``progress(done, total, message)`` reports faces; ``cancel()`` is polled between steps
-        and batches and raises :class:`Cancelled` (no partial result); ``on_face(index,
+        and batches (on a CPU between faces: a cancel stops within one face) and raises
+        :class:`Cancelled` (no partial result); ``on_face(index,
         aligned, restored)`` sees every face as soon as its batch is done. Every ``index``
         (callbacks and :attr:`FaceResult.index`) is the face's position in ``faces``. ``reuse`` maps a
         position in ``faces`` to that face's restored crop from an earlier run (same face, same
@@ -450,21 +455,27 @@ class Restorer:
             if not group:
                 continue
 
-            def batch_done(first: int, outs: list[np.ndarray], group: list[int] = group) -> None:
-                for j, out in enumerate(outs):
-                    k = group[first + j]
-                    ready(k, crops[k], out)
+            # A CPU runs the faces of a batch one by one anyway: with a cancel to honour, it
+            # gets them one per call, so a cancel stops the run within one face.
+            per_call = 1 if cancel is not None and enhancer.device.type == "cpu" else len(group)
+            for first in range(0, len(group), per_call):
+                part = group[first : first + per_call]
 
-            def group_progress(n: int, _total: int, _msg: str, before: int = done) -> None:
-                if progress is not None:
-                    progress(before + n, total, f"restored {before + n}/{total} faces")
+                def batch_done(at: int, outs: list[np.ndarray], part: list[int] = part) -> None:
+                    for j, out in enumerate(outs):
+                        k = part[at + j]
+                        ready(k, crops[k], out)
 
-            fresh = enhancer.restore_crops(
-                [crops[k] for k in group], group_progress, cancel, on_batch=batch_done
-            )
-            for k, out in zip(group, fresh, strict=True):
-                restored[k] = out
-            done += len(group)
+                def part_progress(n: int, _total: int, _msg: str, before: int = done) -> None:
+                    if progress is not None:
+                        progress(before + n, total, f"restored {before + n}/{total} faces")
+
+                fresh = enhancer.restore_crops(
+                    [crops[k] for k in part], part_progress, cancel, on_batch=batch_done
+                )
+                for k, out in zip(part, fresh, strict=True):
+                    restored[k] = out
+                done += len(part)
         step("network", t0)
         check_cancel()
 
@@ -599,6 +610,7 @@ class Restorer:
             "tiles": sr.last_tiles,
             "tile": sr.last_tile_size,
             "device": str(sr.device),
+            "precision": sr.dtype_name,
         }
         if sr.fallback_note:
             info["note"] = sr.fallback_note

@@ -140,3 +140,25 @@ def test_models_info_on_an_upscaler_without_spandrel_says_what_to_install(
     assert main(["models", "info", str(x2)]) == 2
     err = capsys.readouterr().err.strip()
     assert "spandrel" in err and "\n" not in err
+
+
+def test_bench_sr_reports_seconds_per_megapixel_and_the_difference(tmp_path, capsys):
+    from gpen_desktop.core.superres import random_sr_checkpoint
+
+    x2 = random_sr_checkpoint(tmp_path / "tiny_x2.pth", 2)
+    args = ["bench", "--sr", str(x2), "--sr-crop", "48", "--repeat", "1"]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["photo"].startswith("astronaut")
+    rows = data["superres"]
+    assert [(r["precision"], r["channels_last"]) for r in rows] == [
+        ("float32", False),
+        ("float32", True),
+        ("bfloat16", True),
+    ]
+    assert all(r["seconds_per_mp"] > 0 and r["width"] == 48 for r in rows)
+    assert rows[0]["max_u8_diff"] == 0 and rows[1]["max_u8_diff"] <= 1  # the layout is exact
+    assert rows[2]["max_u8_diff"] <= 2
+    assert main(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "s/MP" in lines[1] and lines[4].split()[:2] == ["bfloat16", "NHWC"]

@@ -222,8 +222,8 @@ def test_save_faces_writes_crops_and_strips(tmp_path, photos, tiny_checkpoint_12
         == 0
     )
     names = sorted(p.name for p in (tmp_path / "faces").iterdir())
-    assert names == ["o_face00_compare.png", "o_face00_input.png", "o_face00_restored.png"]
-    assert Image.open(tmp_path / "faces" / "o_face00_compare.png").size == (128 * 2 + 8, 128)
+    assert names == ["o_face01_compare.png", "o_face01_input.png", "o_face01_restored.png"]
+    assert Image.open(tmp_path / "faces" / "o_face01_compare.png").size == (128 * 2 + 8, 128)
 
 
 def test_interrupted_run_leaves_no_output(tmp_path, photos, tiny_checkpoint_128, monkeypatch):

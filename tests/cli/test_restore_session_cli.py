@@ -166,3 +166,35 @@ def test_a_batch_of_sessions_with_one_broken_file(tmp_path, two_faces, detected,
 def test_session_with_photos_is_refused(tmp_path, two_faces, capsys):
     assert main(["restore", str(two_faces), "--session", "x.gpen.json"]) == 2
     assert "either photos or --session" in capsys.readouterr().err
+
+
+def test_sessions_and_photos_share_one_report_and_skip_existing(
+    tmp_path, two_faces, detected, tiny_checkpoint, capsys
+):
+    photo = _photo(tmp_path, two_faces)
+    opts = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
+    sidecar = str(save_session(make_session(photo, detected[:1], options=opts)))
+    out = tmp_path / "out"
+    common = ["-o", str(out), "--json"]
+    assert main(["restore", "--session", sidecar, *common]) == 0
+    session_run = json.loads(capsys.readouterr().out)
+    assert main(["restore", str(photo), *common, "--suffix", "_p", "-m", str(tiny_checkpoint)]) == 0
+    photo_run = json.loads(capsys.readouterr().out)
+    rep, photo_rep = session_run["results"][0], photo_run["results"][0]
+    # one report: the photo's fields, and what a session adds
+    assert set(photo_rep) - {"models"} <= set(rep)
+    assert set(rep) - set(photo_rep) <= {"session", "warnings", "overrides", "model", "models"}
+    assert (rep["faces_found"], rep["faces_restored"], rep["status"]) == (1, 1, "ok")
+    assert set(photo_run["summary"]) - {"model", "model_size"} == set(session_run["summary"])
+    # --skip-existing leaves the session's output as it is
+    before = (out / "pair_restored.png").stat().st_mtime_ns
+    assert main(["restore", "--session", sidecar, *common, "--skip-existing"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["results"][0]["status"] == "skipped" and again["summary"]["skipped"] == 1
+    assert (out / "pair_restored.png").stat().st_mtime_ns == before
+
+
+def test_the_restore_loop_is_shared():
+    from gpen_desktop.commands import restore_session
+
+    assert not hasattr(restore_session, "Tools") and not hasattr(restore_session, "run_sessions")

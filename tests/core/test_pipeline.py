@@ -96,6 +96,30 @@ def test_cancel_raises_and_returns_nothing(restorer, astronaut):
         restorer.restore(Photo(pixels=astronaut), cancel=cancel)
 
 
+def test_cancel_during_a_batch_stops_within_one_face(tiny_checkpoint_128, astronaut, astro_result):
+    """Four faces in one batch of 4: a cancel asked while the first face runs stops the run
+    before the second (a CPU runs them one per call when there is a cancel to honour)."""
+    r = Restorer(RestoreOptions(model_path=str(tiny_checkpoint_128), device="cpu", batch_size=4))
+    face = astro_result.faces[0].face
+    enhancer = r.enhancer
+    ran = []
+    real = enhancer.forward
+
+    def forward(batch):
+        ran.append(len(batch))
+        stop.append(True)  # the cancel is asked while this face runs
+        return real(batch)
+
+    enhancer.forward = forward
+    stop: list[bool] = []
+    with pytest.raises(Cancelled):
+        r.restore(Photo(pixels=astronaut), [face] * 4, cancel=lambda: bool(stop))
+    assert ran == [1]  # one face ran, not the batch of four
+    ran.clear()
+    res = r.restore(Photo(pixels=astronaut), [face] * 4)  # no cancel: the batch as asked
+    assert ran == [4] and res.restored_count == 4
+
+
 def test_progress_and_first_face_callbacks(restorer, astronaut):
     progress, faces = [], []
     restorer.restore(
@@ -235,3 +259,88 @@ def test_changing_precision_keeps_the_loaded_model(tiny_checkpoint_128, monkeypa
     assert r.enhancer is enh and len(loads) == 1  # same weights, no second read
     enh.restore_crops([crop])
     assert enh.precision == "bfloat16"
+
+
+# --------------------------------------------------------------------------- overlapped runs
+
+
+def _stages(log, fail_at=None, slow=0.0):
+    import time
+
+    def decode(item, _):
+        log.append(("decode", item))
+        if item == fail_at:
+            raise GpenError(f"{item} is not a photo")
+        time.sleep(slow)
+        return [item]
+
+    def network(item, value):
+        log.append(("network", item))
+        time.sleep(slow)
+        return value + ["restored"]
+
+    return [decode, network]
+
+
+@pytest.mark.parametrize("bound", [1, 2, 3])
+def test_overlapped_keeps_order_and_its_bound(bound):
+    from gpen_desktop.core.overlap import overlapped
+
+    log, counts, out = [], [], []
+    for item, value in overlapped(range(12), _stages(log, slow=0.002), bound, None, counts.append):
+        out.append((item, value))
+    assert out == [(i, [i, "restored"]) for i in range(12)]
+    assert max(counts) == bound and counts[-1] == 0  # never more in flight, counted
+    if bound > 1:  # decoding ran ahead of the hand-backs
+        assert log.index(("decode", 1)) < log.index(("network", 1))
+
+
+def test_overlapped_reports_a_bad_item_and_goes_on():
+    from gpen_desktop.core.overlap import Failed, overlapped
+
+    log = []
+    got = dict(overlapped(["a", "bad", "c"], _stages(log, fail_at="bad")))
+    assert got["a"] == ["a", "restored"] and got["c"] == ["c", "restored"]
+    assert isinstance(got["bad"], Failed) and got["bad"].stage == 0
+    assert "not a photo" in str(got["bad"].error) and ("network", "bad") not in log
+
+
+def test_overlapped_cancel_stops_cleanly():
+    import threading
+
+    from gpen_desktop.core.overlap import overlapped
+
+    log, handed = [], []
+    flag = threading.Event()
+    with pytest.raises(Cancelled):
+        for item, _value in overlapped(range(20), _stages(log, slow=0.002), 2, flag.is_set):
+            handed.append(item)
+            if item == 2:
+                flag.set()
+    assert handed == [0, 1, 2]
+    assert len({i for _s, i in log}) <= 2 + 3  # nothing started after the cancel but the bound
+
+    # a stage that raises Cancelled stops the run too
+    def cancelling(item, _):
+        if item == 1:
+            raise Cancelled("cancelled")
+        return item
+
+    with pytest.raises(Cancelled):
+        assert [i for i, _ in overlapped(range(5), [cancelling])] == [0]
+
+
+def test_overlapped_restores_photos_like_the_serial_loop(restorer, astronaut, astro_result):
+    """The CLI's two stages on a Restorer: detection in one thread, network in the other,
+    the same results as one restore() each."""
+    from gpen_desktop.core.overlap import overlapped
+
+    photos = [Photo(pixels=astronaut), Photo(pixels=np.ascontiguousarray(astronaut[:, ::-1]))]
+    stages = [
+        lambda photo, _: restorer.detect(photo),
+        lambda photo, faces: restorer.restore(photo, faces),
+    ]
+    results = [res for _p, res in overlapped(photos, stages)]
+    assert np.array_equal(results[0].image.pixels, astro_result.image.pixels)
+    serial = restorer.restore(photos[1])
+    assert np.array_equal(results[1].image.pixels, serial.image.pixels)

@@ -8,14 +8,17 @@ mouth corner; left/right as seen in the image), sorted by box size, largest firs
   scaled so the smallest face wanted (20 px unless ``min_face`` says more; larger when the
   32-megapixel working budget runs out) becomes dlib's 80 px window, and dlib's image pyramid
   covers every larger face from there; a full-frame pass on a mirrored-padded ~200 px copy finds
-  faces that fill or overflow the frame. Above 1x, copies at half the magnification down to 1x
-  are searched too, and a face must score in each copy big enough to show it (see
-  :func:`_bands`). The 68-point shape predictor then runs on the photo itself (again on an
+  faces that fill or overflow the frame (together about the time of plain dlib at
+  ``upsample_num_times=2``, which scans the same 4x copy). Above 1x, a face big enough for the
+  photo itself must also score there (see :func:`_confirmed`):
+  magnified copies show face-like patterns in clothes. The 68-point shape predictor then runs on the photo itself (again on an
   upright copy for a tilted face), reduced to the 5 points. ``score`` is the HOG SVM
   **margin** (kept from 0.1, a threshold measured on the test photos; up to about 3), not a
   probability.
-- ``dlib-cnn``: dlib's MMOD CNN detector, the same two passes (same smallest face, a 16 MP
-  working budget: about 5 s per working megapixel on 2 CPU cores); ``score`` is its margin.
+- ``dlib-cnn``: dlib's MMOD CNN detector after HOG: the same two passes on the copy where
+  the smallest face HOG found reaches the CNN's window (20 px when HOG found none), within a
+  2 MP working budget (5-7 s per working megapixel on 2 quiet CPU cores: about 15 s at most for
+  the CNN, plus HOG); the CNN's faces and every HOG face it missed; ``score`` is the margin.
 - ``retinaface``: facexlib's RetinaFace with weights from the weights folder (GPEN's
   ``RetinaFace-R50.pth`` or facexlib's files). Never downloads. ``score`` is a probability.
 - ``auto``: ``retinaface`` when its weights are present, else ``dlib``.
@@ -62,9 +65,11 @@ _HOG_PIXEL_BUDGET = 32.0e6
 # true faces scored 0.13 ... 2.0, false ones at most 0.04 (a patch of the astronaut's suit at
 # half size), most below -0.1. dlib's own threshold 0 keeps that 0.04 one.
 _HOG_MIN_MARGIN = 0.1
-# MMOD CNN: ~5-7 s per working megapixel on 2 shared CPU cores; 16 MP (~2 min) is the cap.
+# MMOD CNN: ~5-7 s per working megapixel on 2 quiet CPU cores (~18 under load); 2 MP is the cap. It
+# runs after HOG, on the copy where the smallest HOG face (times this share) is its window.
 _CNN_WINDOW = 80.0
-_CNN_PIXEL_BUDGET = 16.0e6
+_CNN_PIXEL_BUDGET = 2.0e6
+_CNN_FACE_SHARE = 0.8
 # One CNN call needs ~0.4 GB per megapixel (6.7 GB RSS measured for 16 MP): bigger copies are
 # scanned in tiles of at most this many pixels. HOG needs far less and runs whole.
 _CNN_TILE_PIXELS = 4.0e6
@@ -74,8 +79,8 @@ _HOG_TILE_PIXELS = 1.0e9
 _TILE_OVERLAP = 400
 _TILE_EDGE = 8
 _CNN_MIN_MARGIN = 0.0
-# HOG confirmation (see _bands): a face must score in every band where its box is at least
-# this many windows, searched there with dlib's own threshold 0.
+# HOG confirmation (see _confirmed): a face found on a magnified copy whose box is at least
+# this many windows in the photo itself must score there too (searched with dlib's threshold 0).
 _CONFIRM_SIZE = 1.15
 _HOG_SEARCH_MARGIN = 0.0
 # Faces whose eyes are tilted more than this (degrees) get their landmarks predicted again upright.
@@ -369,10 +374,15 @@ Progress = Callable[[float, str], None]
 
 
 def _run_dlib(
-    model_key: str, work: np.ndarray, cnn: bool, hog_margin: float = _HOG_MIN_MARGIN
+    model_key: str,
+    work: np.ndarray,
+    cnn: bool,
+    hog_margin: float = _HOG_MIN_MARGIN,
+    upsample: int = 0,
 ) -> list[tuple[Box, float]]:
-    """Boxes (working-copy pixels) and margins of one dlib pass over ``work`` (HOG keeps margins
-    from ``hog_margin``)."""
+    """Boxes (working-copy pixels, or ``work``'s with ``upsample``) and margins of one dlib pass
+    over ``work`` (HOG keeps margins from ``hog_margin``; ``upsample``: dlib's own doublings
+    before the scan, HOG only)."""
     if cnn:
         with _call_lock(model_key):
             dets = _cnn()(work, 0)
@@ -382,7 +392,7 @@ def _run_dlib(
             if d.confidence >= _CNN_MIN_MARGIN
         ]
     with _call_lock(model_key):
-        rects, scores, _ = _hog().run(work, 0, hog_margin)
+        rects, scores, _ = _hog().run(work, upsample, hog_margin)
     return [(_rect_box(r), float(s)) for r, s in zip(rects, scores, strict=True)]
 
 
@@ -440,47 +450,37 @@ def _plan(h: int, w: int, scale: float, tile_px: float, window: float) -> list[t
         scale *= window / (_TILE_OVERLAP - 2 * _TILE_EDGE)
 
 
-def _bands(scale: float, cnn: bool) -> list[float]:
-    """The magnifications the main pass scans: ``scale``, then half of it and so on down to 1x
-    for HOG above 1x; ``[scale]`` otherwise.
+def _confirmed(
+    rgb: np.ndarray, found: list[tuple[Box, float]], window: float, name: str
+) -> list[tuple[Box, float]]:
+    """The faces of a magnified pass (photo-pixel boxes and margins) that are kept: margin
+    from _HOG_MIN_MARGIN, and a face big enough for the photo itself (at least _CONFIRM_SIZE
+    windows at 1x, no interpolation) must also score from _HOG_MIN_MARGIN there (its margin is
+    the lower of the two). The 1x scan (a sixteenth of a 4x one) runs only when a face needs
+    it; a crop around the face would not do: HOG scores a crop's faces differently (the suit
+    patch below scores 0.10 on a crop, nothing on the photo).
 
     HOG on a magnified copy sees interpolation-smoothed gradients and finds face-like patterns
-    in clothes there: on the astronaut beside her mirror image a patch of the suit scores 0.26
-    at 4x, 0.19 at 2x and nothing at 1x; beside a half-size copy of herself, another patch
-    scores 0.05 at 4x and 0.17 at 2x. Real faces score 0.8-1.6 at every scale that shows them.
-    So every copy is searched and a face is kept only if it scores in each copy where it is
-    big enough to be seen (see :func:`_confirmed`). The dlib CNN does not show this and scans
-    one copy.
+    in clothes there: beside her mirror image a patch of the astronaut's suit (93 px) scores
+    0.26 at 4x and 0.19 at 2x, and nothing at 1x, which shows it. Intermediate magnifications
+    (2x) are not asked: a blurred 45 px face that dlib scores 0.12 at 4x (as plain dlib at
+    upsample 2 does) is often missed at 2x, where it is barely a window (measured on synthetic
+    grey groups), and those copies cost a third more time than the 4x pass alone.
     """
-    if cnn or scale <= 1.0:
-        return [scale]
-    bands = [scale]
-    while bands[-1] > 1.0:
-        nxt = max(1.0, bands[-1] / 2.0)
-        bands.append(1.0 if nxt < 1.03 else nxt)
-    return bands
-
-
-def _confirmed(
-    per_band: list[list[tuple[Box, float]]], bands: list[float], window: float
-) -> list[tuple[Box, float]]:
-    """Faces found in several magnified copies (photo-pixel boxes and margins per band), merged
-    and confirmed: a face's margin is its lowest over the bands where its box is at least
-    _CONFIRM_SIZE windows (a band that misses it there counts as no face), or its best where no
-    band shows it that big; faces from _HOG_MIN_MARGIN are kept, with that margin."""
     kept = []
-    for box, _ in _merge([d for band in per_band for d in band]):
+    native: list[tuple[Box, float]] | None = None  # the photo's own scan, run when needed
+    for box, margin in _merge(found):
+        if margin < _HOG_MIN_MARGIN:
+            continue
         size = max(box[2] - box[0], box[3] - box[1])
-        scores = []
-        best = -math.inf
-        for band_scale, found in zip(bands, per_band, strict=True):
-            here = max((m for b, m in found if _iou(b, box) > _MERGE_IOU), default=-math.inf)
-            best = max(best, here)
-            if size * band_scale >= _CONFIRM_SIZE * window:
-                scores.append(here)
-        margin = min(scores) if scores else best
-        if margin >= _HOG_MIN_MARGIN:
-            kept.append((box, margin))
+        if size >= _CONFIRM_SIZE * window:  # the photo shows it: it must be a face there
+            if native is None:
+                native = _run_dlib(name, rgb, False, _HOG_SEARCH_MARGIN)
+            here = max((m for b, m in native if _iou(b, box) > _MERGE_IOU), default=-math.inf)
+            margin = min(margin, here)
+            if margin < _HOG_MIN_MARGIN:
+                continue
+        kept.append((box, margin))
     return kept
 
 
@@ -518,9 +518,8 @@ def _dlib_boxes(
     budget = _CNN_PIXEL_BUDGET if cnn else _HOG_PIXEL_BUDGET
     scale = _work_scale(h, w, window, budget, min_face)
     tile_px = _CNN_TILE_PIXELS if cnn else _HOG_TILE_PIXELS
-    bands = _bands(scale, cnn)
-    confirm = len(bands) > 1
-    scans = [_plan(h, w, band_scale, tile_px, window) for band_scale in bands]
+    confirm = not cnn and scale > 1.0  # HOG on a magnified copy: see _confirmed
+    scans = [_plan(h, w, scale, tile_px, window)]
     parts = sum(len(rects) for levels in scans for _, rects in levels)
     total = sum((r[2] - r[0]) * (r[3] - r[1]) for lv in scans for _, rects in lv for r in rects)
     t0 = time.perf_counter()
@@ -537,14 +536,17 @@ def _dlib_boxes(
     for levels in scans:
         band: list[tuple[Box, float]] = []
         for level_scale, rects in levels:
-            work = _resized(rgb, level_scale)
+            # At 4x HOG runs as plain dlib at upsample_num_times=2 does (its own upsampling of
+            # the photo): the same call, so it finds every face that call finds.
+            native = not cnn and len(rects) == 1 and abs(level_scale - 4.0) < 1e-9
+            work = rgb if native else _resized(rgb, level_scale)
             wh, ww = work.shape[:2]
-            sx, sy = ww / w, wh / h
+            sx, sy = (1.0, 1.0) if native else (ww / w, wh / h)
             for rect in rects:
                 tx0, ty0, tx1, ty1 = rect
                 tile = work if len(rects) == 1 else np.ascontiguousarray(work[ty0:ty1, tx0:tx1])
                 margin = _HOG_SEARCH_MARGIN if confirm else _HOG_MIN_MARGIN
-                for box, m in _run_dlib(name, tile, cnn, margin):
+                for box, m in _run_dlib(name, tile, cnn, margin, 2 if native else 0):
                     if len(rects) > 1 and not _inside_tile(box, rect, ww, wh):
                         continue
                     x0, y0, x1, y1 = box[0] + tx0, box[1] + ty0, box[2] + tx0, box[3] + ty0
@@ -555,7 +557,7 @@ def _dlib_boxes(
                 if progress is not None and parts > 1:
                     progress(0.95 * done / total, f"{name}: part {part}/{parts}")
         per_band.append(band)
-    found = _confirmed(per_band, bands, window) if confirm else per_band[0]
+    found = _confirmed(rgb, per_band[0], window, name) if confirm else per_band[0]
     fs = min(1.0, _FULL_FRAME_SIDE / max(h, w))
     small = _resized(rgb, 1.0 if fs > 0.97 else fs)
     fsx, fsy = small.shape[1] / w, small.shape[0] / h
@@ -597,8 +599,18 @@ def _mirror_pad(img: np.ndarray, pad: int) -> np.ndarray:
 def _detect_dlib(
     rgb: np.ndarray, cnn: bool, min_face: float, progress: Progress | None = None
 ) -> list[Face]:
+    """dlib HOG, or (``cnn``) HOG first and then the CNN on the copy where the smallest face
+    HOG found (times _CNN_FACE_SHARE; 20 px when it found none) reaches the CNN's window,
+    within _CNN_PIXEL_BUDGET; the faces are the CNN's and every HOG face the CNN missed."""
+    boxes = _dlib_boxes(rgb, False, min_face, None if cnn else progress)
+    if cnn:
+        hog = boxes
+        sizes = [max(b[2] - b[0], b[3] - b[1]) for b, _ in hog]
+        cnn_min = max(min_face, _CNN_FACE_SHARE * min(sizes)) if sizes else min_face
+        boxes = _dlib_boxes(rgb, True, cnn_min, progress)
+        boxes += [(b, m) for b, m in hog if all(_iou(b, c) <= _MERGE_IOU for c, _ in boxes)]
     faces = []
-    for box, score in _dlib_boxes(rgb, cnn, min_face, progress):
+    for box, score in boxes:
         faces.append(Face(box=box, landmarks=_predict_5(rgb, box), score=score))
     return faces
 
