@@ -23,7 +23,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check gpen_desktop tests main.py
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen COVERAGE_FILE=$(CURDIR)/.coverage \
+		$(BIN)/python -m pytest -q --cov --cov-report=term $(PYTEST_ARGS)
 
 $(PACKAGE_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[package]'
