@@ -78,6 +78,46 @@ def astronaut_png(tmp_path_factory, astronaut) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def mirrored_pair(astronaut) -> np.ndarray:
+    """The astronaut beside her mirror image: 1024 x 512, two faces far apart."""
+    from helpers import mirrored_pair
+
+    return mirrored_pair(astronaut)
+
+
+@pytest.fixture(scope="session")
+def mirrored_pair_png(tmp_path_factory, mirrored_pair) -> Path:
+    """:func:`mirrored_pair` as a PNG file."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("photos") / "pair.png"
+    Image.fromarray(mirrored_pair).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def big_and_small(astronaut) -> np.ndarray:
+    """1024 x 512: the astronaut on the left, a half-size copy right of the centre."""
+    from helpers import big_and_small
+
+    return big_and_small(astronaut)
+
+
+@pytest.fixture(scope="session")
+def srgb_icc() -> bytes:
+    """An sRGB ICC profile (littleCMS through Pillow) for files that carry a colour profile."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.fixture(scope="session")
+def tiny_bytes(tiny_checkpoint: Path) -> bytes:
+    """The bytes of ``tiny_checkpoint`` (what a local server hands out as a download)."""
+    return tiny_checkpoint.read_bytes()
+
+
 # --------------------------------------------------------------------------- local HTTP server
 # Serves in-memory files on 127.0.0.1 with Range support (downloads and the model manager).
 @dataclass

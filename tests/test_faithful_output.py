@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from gpen_desktop.cli import main
 from gpen_desktop.core.imageio import load_photo, save_restored
@@ -37,11 +37,6 @@ LAYOUTS = {
 WITH_ICC = {"rgba_gray_content_icc.png", "rgb_icc_exif.jpg", "gray_content_icc.jpg", "rgb16.png"}
 WITH_EXIF = {"rgb_icc_exif.jpg", "rgba_gray_content_icc.png"}
 _PNG_TYPES = {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}
-
-
-@pytest.fixture(scope="module")
-def srgb_icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def _exif(make: str) -> bytes:

@@ -95,7 +95,7 @@ def test_restore_flags_are_the_tables():
                 low - 1 if low is not None else None,
                 high + 1 if high is not None else None,
             ):
-                if bad is None:
+                if bad is None or bad in {v for v, _w in o.special}:
                     continue
                 with pytest.raises(argparse.ArgumentTypeError):
                     action.type(str(bad))

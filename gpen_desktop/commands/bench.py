@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from gpen_desktop.commands._options import ranged_help
 from gpen_desktop.commands._output import say
 from gpen_desktop.core.precision import PRECISION_HELP, PRECISIONS
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--size", type=int, nargs="+", default=None, choices=[64, 128, 256, 512, 1024, 2048]
     )
-    p.add_argument("--batch", type=int, nargs="+", default=[1], help="batch size(s)")
+    p.add_argument("--batch", nargs="+", default=[1], **ranged_help("batch size(s)", int, 1, 128))
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default cpu)")
     p.add_argument(
         "--dtype",
@@ -35,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=PRECISIONS,
         help=PRECISION_HELP + "; several to compare them",
     )
-    p.add_argument("--repeat", type=int, default=3, help="timed runs per configuration")
-    p.add_argument("--warmup", type=int, default=1, help="untimed runs first")
+    p.add_argument("--repeat", default=3, **ranged_help("timed runs per configuration", int, 1))
+    p.add_argument("--warmup", default=1, **ranged_help("untimed runs first", int, 0))
     p.add_argument(
         "--compare-eager",
         action="store_true",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gpen_desktop.commands._options import ranged_help
 from gpen_desktop.commands._output import say
 
 _CONFIG_HELP = """\
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="output folder (a file name is allowed for a single input image)",
     )
     p.add_argument(
-        "--seed", type=int, help="base seed (default: a random one, printed with --json)"
+        "--seed", **ranged_help("base seed (default: a random one, printed with --json)", int, 0)
     )
     p.add_argument("--config", metavar="FILE", help="degradation settings (.toml or .json)")
     p.add_argument("--json", action="store_true", help="print the applied parameters as JSON")

@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 
+from gpen_desktop.commands._options import ranged_help
 from gpen_desktop.commands._output import say
 from gpen_desktop.commands._progress import Progress
 
@@ -30,9 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="auto: RetinaFace when its weights are in weights/, else dlib (default: auto)",
     )
     p.add_argument(
-        "--min-face", type=int, default=0, metavar="N", help="ignore faces smaller than N px"
+        "--min-face",
+        default=0,
+        metavar="N",
+        **ranged_help("ignore faces smaller than N px", int, 0),
     )
-    p.add_argument("--max-faces", type=int, default=None, metavar="N", help="keep the N largest")
+    p.add_argument(
+        "--max-faces", default=None, metavar="N", **ranged_help("keep the N largest", int, 1)
+    )
     p.add_argument(
         "--only-center-face", action="store_true", help="keep only the face nearest the centre"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gpen_desktop.commands._options import ranged_help
 from gpen_desktop.commands._output import error, say
 from gpen_desktop.commands._progress import Progress, callback
 
@@ -24,8 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model_path", "--model-path", required=True, metavar="PATH", help="GPEN checkpoint (.pth)"
     )
-    p.add_argument("--seed", type=int, default=0, help="base seed; image i uses seed+i (default 0)")
-    p.add_argument("--limit", type=int, metavar="K", help="only the first K images (by name)")
+    p.add_argument(
+        "--seed", default=0, **ranged_help("base seed; image i uses seed+i (default 0)", int, 0)
+    )
+    p.add_argument(
+        "--limit", metavar="K", **ranged_help("only the first K images (by name)", int, 1)
+    )
     p.add_argument(
         "--out",
         default="gpen-evaluate",

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from gpen_desktop.commands._options import ranged_help
 from gpen_desktop.commands._output import say
 
 
@@ -46,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="any number of faces per call (default: a fixed batch of 1)",
     )
-    exp.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
+    exp.add_argument(
+        "--opset", **ranged_help("ONNX opset version (default: the exporter's)", int, 7, 28)
+    )
     exp.add_argument("--overwrite", action="store_true", help="replace an existing file")
     exp.add_argument("--json", action="store_true", help="print a JSON report")
     exp.set_defaults(func=run_export_onnx)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gpen_desktop.commands import restore_session
-from gpen_desktop.commands._options import add_option, ranged
+from gpen_desktop.commands._options import add_option, ranged_help
 from gpen_desktop.commands._output import say
 from gpen_desktop.commands._restore_common import (
     Job,
@@ -67,7 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "256=weights/GPEN-BFR-256.pth --model-for-size 512=weights/GPEN-BFR-512.pth. With "
         "--model auto it replaces or adds to the weights/ models of that size",
     )
-    p.add_argument("--size", type=int, help="expected model size; checked against the checkpoint")
+    p.add_argument(
+        "--size",
+        **ranged_help("expected model size; checked against the checkpoint", int, 16, 4096),
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--face_align",
@@ -90,9 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p,
         "upscale",
         default=None,
-        type=ranged(int, 0, 8),
-        help="whole-number output scale, 1-8 (default 1; with --sr-model its own scale, which "
-        "0 also asks for)",
+        help="whole-number output scale (default 1; with --sr-model the model's own scale)",
     )
     for name in ("color_match", "only_center_face", "min_face", "max_faces"):
         add_option(p, name)
@@ -105,7 +106,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--suffix", default="_restored", help="added to output names (default _restored)"
     )
     p.add_argument("--ext", help="output format by extension: png, jpg, webp, tif, bmp")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    p.add_argument(
+        "--quality", default=95, **ranged_help("JPEG/WebP quality (default 95)", int, 0, 100)
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument(
         "--skip-existing",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gpen_desktop.commands._options import ranged_help
 from gpen_desktop.commands._output import say
 from gpen_desktop.commands._progress import Progress
 from gpen_desktop.core.precision import PRECISIONS
@@ -142,6 +143,44 @@ _FLAGS = (
 
 _METAVARS = {"--val": "DIR", "--weights-dir": "DIR", "--device": "DEVICE"}
 
+#: The range of every numeric flag, checked at the parser and said in --help (the same limits
+#: as TrainConfig.validate, which also checks values from a --config file).
+_AT_LEAST_1 = {"low": 1}
+_WEIGHT = {"low": 0}
+_RANGES: dict[str, dict] = {
+    "--channel-multiplier": _AT_LEAST_1,
+    "--narrow": {"low": 0, "high": 4, "open_low": True},
+    "--style-dim": _AT_LEAST_1,
+    "--n-mlp": _AT_LEAST_1,
+    "--steps": _AT_LEAST_1,
+    "--batch-size": _AT_LEAST_1,
+    "--accumulate": _AT_LEAST_1,
+    "--lr": {"low": 0, "open_low": True},
+    "--lr-drop-at": {"low": 0, "high": 1, "open_low": True},
+    "--lr-drop-to": _WEIGHT,
+    "--ema-decay": {"low": 0, "high": 1, "open_high": True},
+    "--l1": _WEIGHT,
+    "--smooth-l1": _WEIGHT,
+    "--perceptual": _WEIGHT,
+    "--identity": _WEIGHT,
+    "--adversarial": _WEIGHT,
+    "--lpips": _WEIGHT,
+    "--r1-gamma": _WEIGHT,
+    "--r1-every": _AT_LEAST_1,
+    "--path-weight": _WEIGHT,
+    "--path-every": _AT_LEAST_1,
+    "--val-every": _AT_LEAST_1,
+    "--val-limit": _AT_LEAST_1,
+    "--save-every": _AT_LEAST_1,
+    "--log-every": _AT_LEAST_1,
+    "--keep": _AT_LEAST_1,
+    "--gray-p": {"low": 0, "high": 1},
+    "--workers": {"low": 0},
+    "--seed": {"low": 0},
+}
+#: Face sizes a model can be trained at (powers of two).
+_TRAIN_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -183,7 +222,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             extra = {"choices": ("seed", "finetune", "gpen")}
         elif flag == "--lpips-net":
             extra = {"choices": ("vgg", "alex")}
-        p.add_argument(flag, type=kind, help=text, **extra)
+        elif flag == "--size":
+            extra["choices"] = _TRAIN_SIZES
+            text += " (a power of two, 16-2048)"
+        if flag in _RANGES:
+            p.add_argument(flag, **extra, **ranged_help(text, kind, **_RANGES[flag]))
+        else:
+            p.add_argument(flag, type=kind, help=text, **extra)
     p.set_defaults(func=run)
 
 

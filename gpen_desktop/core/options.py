@@ -47,6 +47,10 @@ MASK_TYPES = ("feather", "parsing")
 UPSCALES = (1, 2, 4)
 INPAINT_METHODS = ("telea", "ns")
 INPAINT_MODES = ("inpaint", "inpaint+restore")
+#: The smallest super-resolution tile (input px) and the most tiles one photo may take: tiny
+#: tiles are all overlap (a 1 px tile ran for hours), so they are refused before a run.
+MIN_TILE = 32
+MAX_TILES = 4096
 #: The official GPEN-BFR sizes.
 OFFICIAL_SIZES = (256, 512, 1024, 2048)
 
@@ -56,7 +60,8 @@ class Option:
     """One restore option.
 
     ``choices``: (value, words) pairs when the option is one of a list; ``range``: (low, high)
-    for numbers, inclusive (None: unbounded on that side); ``flags``: its ``gpen restore`` flags, ``dest`` its argparse name
+    for numbers, inclusive (None: unbounded on that side); ``special``: (value, meaning) pairs
+    of values outside the range that mean something else (e.g. 0 = automatic); ``flags``: its ``gpen restore`` flags, ``dest`` its argparse name
     (default: the first long flag's); ``setting``: its key in the app's settings ("" = not
     remembered); ``panel``: shown in the GUI's options panel; ``session``: written to session
     sidecars; ``damage_only``: it changes a result only where damage is marked; ``tip``: the
@@ -71,6 +76,7 @@ class Option:
     cost: str
     choices: tuple[tuple[Any, str], ...] = ()
     range: tuple[float | None, float | None] | None = None
+    special: tuple[tuple[Any, str], ...] = ()
     scope: str = PHOTO
     flags: tuple[str, ...] = ()
     dest: str = ""
@@ -86,6 +92,13 @@ class Option:
         if self.flags and not self.dest:
             long = next((f for f in self.flags if f.startswith("--")), self.flags[0])
             object.__setattr__(self, "dest", long.lstrip("-").replace("-", "_"))
+
+    def in_range(self, value: Any) -> bool:
+        """Whether ``value`` is within ``range`` or one of the ``special`` values."""
+        if any(value == v for v, _w in self.special) or self.range is None:
+            return True
+        low, high = self.range
+        return (low is None or value >= low) and (high is None or value <= high)
 
     @property
     def values(self) -> tuple[Any, ...]:
@@ -205,10 +218,11 @@ OPTIONS: tuple[Option, ...] = (
         int,
         1,
         "Output scale",
-        'scale the whole output photo (with a Background model, 0 = "Model\'s own" scale)',
+        "scale the whole output photo",
         BACKGROUND,
         choices=_choices(UPSCALES, {1: "1×", 2: "2×", 4: "4×"}),
-        range=(0, 8),
+        range=(1, 8),
+        special=((0, "the super-resolution model's own scale"),),
         flags=("--upscale",),
         setting="options/upscale",
         panel=True,
@@ -374,8 +388,10 @@ OPTIONS: tuple[Option, ...] = (
         int,
         0,
         "Tile",
-        "super-resolution tile size in input px (0 = from free memory)",
+        "super-resolution tile size in input px",
         RUN,
+        range=(MIN_TILE, None),
+        special=((0, "automatic, from the free memory"),),
         scope=APP,
         flags=("--tile",),
     ),
@@ -465,6 +481,19 @@ def check_inpaint_options(method: str, mode: str) -> None:
         raise GpenError(f"inpaint mode must be one of {', '.join(INPAINT_MODES)}, got {mode!r}")
 
 
+def check_tile_count(tile: int, height: int, width: int) -> None:
+    """GpenError (one line) when ``tile`` px tiles would cut a ``width`` x ``height`` photo
+    into more than :data:`MAX_TILES` tiles (0 = automatic tiles: always fine)."""
+    if not tile:
+        return
+    count = -(-height // tile) * -(-width // tile)
+    if count > MAX_TILES:
+        raise GpenError(
+            f"tile {tile} px would cut this {width}x{height} photo into {count} tiles (at most "
+            f"{MAX_TILES}): use a larger tile, or 0 for automatic"
+        )
+
+
 class _RestoreOptionsMethods:
     """The methods of :class:`RestoreOptions` (its fields come from :data:`OPTIONS`)."""
 
@@ -484,9 +513,14 @@ class _RestoreOptionsMethods:
             raise GpenError(f"mask must be one of {', '.join(MASK_TYPES)}, got {self.mask!r}")
         low = 0 if self.sr_model else 1  # 0: the SR model's own scale
         if int(self.upscale) != self.upscale or not low <= self.upscale <= 8:
-            raise GpenError(f"upscale must be a whole number from 1 to 8, got {self.upscale}")
-        if int(self.tile) != self.tile or self.tile < 0:
-            raise GpenError(f"tile must be 0 (automatic) or a positive size, got {self.tile}")
+            raise GpenError(
+                f"upscale must be a whole number from 1 to 8 (0 = the super-resolution "
+                f"model's own scale, with a super-resolution model), got {self.upscale}"
+            )
+        if int(self.tile) != self.tile or not BY_NAME["tile"].in_range(self.tile):
+            raise GpenError(
+                f"tile must be 0 (automatic) or at least {MIN_TILE} px, got {self.tile}"
+            )
         check_inpaint_options(self.inpaint_method, self.inpaint_mode)
         check_models_by_size(self.models_by_size)
         if self.batch_size < 1:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gpen_desktop.core.errors import Cancelled, FaceError, GpenError
-from gpen_desktop.core.options import MASK_TYPES, UPSCALES, RestoreOptions
+from gpen_desktop.core.options import MASK_TYPES, UPSCALES, RestoreOptions, check_tile_count
 from gpen_desktop.core.types import CancelFn, Face, Photo, ProgressFn, luma
 
 log = logging.getLogger(__name__)
@@ -375,6 +375,8 @@ class Restorer:
         if not o.models_by_size:  # one model for all: load (or reuse) it first, fail fast
             self.enhancer  # noqa: B018
         sr = self.superres
+        if sr is not None:  # refuse a tile that would take forever before any work is done
+            check_tile_count(o.tile, photo.height, photo.width)
         original = photo
         dmask, inpainting = None, {}
         if damage is not None:

@@ -104,6 +104,29 @@ def install_excepthook(window) -> None:
         asyncio.get_event_loop().set_exception_handler(loop_hook)
 
 
+async def self_check(window) -> None:
+    """``$GPEN_DESKTOP_SELF_CHECK`` (the package smoke test, tests/package): wait for the
+    first weights-folder scan, print what the options panel lists and the status line as one
+    JSON line on stdout, and close the window (the app then exits 0)."""
+    import json
+
+    while window.models.scan_task is None:
+        await asyncio.sleep(0.05)
+    await window.models.wait_for_scan()
+    panel = window.options_panel
+
+    def items(combo) -> list[str]:
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    report = {
+        "models": items(panel.model),
+        "backgrounds": items(panel.sr_model),
+        "status": window.activity.text(),
+    }
+    print(json.dumps(report), flush=True)
+    window.close()
+
+
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """Start the GUI; returns the exit code."""
     started = time.perf_counter() if started is None else started
@@ -149,6 +172,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         print(f"gpen-desktop: window shown {shown:.3f} s after start", file=sys.stderr, flush=True)
     if args.paths:
         window.open_paths(args.paths)
+    if os.environ.get("GPEN_DESKTOP_SELF_CHECK"):
+        loop.create_task(self_check(window))
     with loop:
         loop.run_until_complete(closed)
     return 0

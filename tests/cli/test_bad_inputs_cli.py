@@ -3,6 +3,7 @@ in degrade/evaluate folder runs, an output path under a file."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import os
@@ -201,3 +202,112 @@ def test_say_escapes_and_never_raises():
             raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
     say("x", file=Broken())
+
+
+# --------------------------------------------------------------------------- numeric ranges
+
+
+def _one_line_usage_error(capsys, argv: list[str]) -> str:
+    """Run ``gpen argv``: argparse's exit 2 with one 'error:' line naming the flag."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["restore", "a.png", "--tile", "1"], "at least 32, or 0 = automatic"),
+        (["restore", "a.png", "--tile", "31"], "at least 32"),
+        (["restore", "a.png", "--tile", "-5"], "at least 32"),
+        (["restore", "a.png", "--upscale", "9"], "1-8, or 0 ="),
+        (["restore", "a.png", "--upscale", "-1"], "1-8"),
+        (["restore", "a.png", "--blend", "nan"], "a number expected"),
+        (["restore", "a.png", "--blend", "1.5"], "0-1"),
+        (["restore", "a.png", "--batch-size", "0"], "1-128"),
+        (["restore", "a.png", "--quality", "101"], "0-100"),
+        (["restore", "a.png", "--size", "3"], "16-4096"),
+        (["restore", "a.png", "--max-faces", "0"], "at least 1"),
+        (["restore", "a.png", "--min-face", "-1"], "at least 0"),
+        (["detect", "a.png", "--max-faces", "0"], "at least 1"),
+        (["detect", "a.png", "--min-face", "-3"], "at least 0"),
+        (["degrade", "a.png", "-o", "b", "--seed", "-1"], "at least 0"),
+        (["evaluate", "--hq", "d", "--model_path", "m", "--limit", "0"], "at least 1"),
+        (["evaluate", "--hq", "d", "--model_path", "m", "--seed", "x"], "whole number"),
+        (["bench", "--batch", "0"], "1-128"),
+        (["bench", "--repeat", "0"], "at least 1"),
+        (["bench", "--warmup", "-1"], "at least 0"),
+        (["models", "export-onnx", "a.pth", "-o", "a.onnx", "--opset", "3"], "7-28"),
+        (["train", "d", "--steps", "0"], "at least 1"),
+        (["train", "d", "--narrow", "0"], "more than 0, at most 4"),
+        (["train", "d", "--lr", "inf"], "a number expected"),
+        (["train", "d", "--ema-decay", "1"], "less than 1"),
+        (["train", "d", "--gray-p", "2"], "0-1"),
+        (["train", "d", "--workers", "-1"], "at least 0"),
+        (["train", "d", "--size", "100"], "invalid choice"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_at_the_parser(argv, words, capsys):
+    line = _one_line_usage_error(capsys, argv)
+    assert words in line, line
+
+
+def test_every_numeric_flag_says_its_range_in_help(capsys):
+    """Sweep every subcommand: a flag that takes a number has a checked range, said in --help."""
+    from gpen_desktop.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    parsers = dict(sub.choices)
+    models = parsers.pop("models")
+    msub = next(a for a in models._actions if isinstance(a, argparse._SubParsersAction))
+    parsers.update({f"models {k}": v for k, v in msub.choices.items()})
+    unchecked = []
+    for name, p in parsers.items():
+        for action in p._actions:
+            numeric = getattr(action.type, "__name__", "") in ("int", "float")
+            if numeric and action.choices is None:
+                words = getattr(action.type, "range_words", "")
+                if not words or f"({words})" not in action.help:
+                    unchecked.append(f"{name} {action.option_strings}")
+    assert not unchecked, unchecked
+
+
+def test_upscale_0_is_documented_and_needs_an_sr_model(
+    tmp_path, tiny_checkpoint, capsys, monkeypatch
+):
+    monkeypatch.setenv("COLUMNS", "400")  # argparse wraps help at the terminal's width
+    with pytest.raises(SystemExit):
+        main(["restore", "--help"])
+    assert "0 = the super-resolution model's own scale" in " ".join(capsys.readouterr().out.split())
+    photo = _plain(tmp_path / "a.png")
+    out = tmp_path / "o.png"
+    assert _restore([photo, "-o", out, "--upscale", "0"], tiny_checkpoint) == 2
+    err = capsys.readouterr().err.strip()
+    assert "upscale" in err and "\n" not in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_tile_that_makes_too_many_tiles_is_one_line_before_any_work(
+    tmp_path, tiny_checkpoint, capsys, monkeypatch
+):
+    from gpen_desktop.core import superres
+    from gpen_desktop.core.options import MAX_TILES
+
+    sr = superres.random_sr_checkpoint(tmp_path / "tiny_x2.pth", 2)
+    side = 32 * (int(MAX_TILES**0.5) + 1)  # one tile row and column more than allowed
+    Image.fromarray(np.zeros((side, side, 3), np.uint8)).save(tmp_path / "big.png")
+    ran = []
+    monkeypatch.setattr(superres.SuperResolver, "upscale", lambda *a, **k: ran.append(1))
+    out = tmp_path / "o.png"
+    code = _restore([tmp_path / "big.png", "-o", out, "--sr-model", sr, "--tile", "32"],
+                    tiny_checkpoint)  # fmt: skip
+    assert code != 0 and not out.exists() and not ran
+    err = capsys.readouterr().err.strip()
+    assert f"at most {MAX_TILES}" in err and "use a larger tile" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err

@@ -6,6 +6,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from gpen_desktop.cli import main
 
@@ -79,4 +80,6 @@ def test_detect_bad_input(tmp_path, capsys):
     bad.write_bytes(b"not an image")
     assert main(["detect", str(bad)]) == 2
     assert "error:" in capsys.readouterr().err
-    assert main(["detect", str(bad), "--max-faces", "0"]) == 2
+    with pytest.raises(SystemExit) as exc:  # refused at the parser, before any work
+        main(["detect", str(bad), "--max-faces", "0"])
+    assert exc.value.code == 2

@@ -109,8 +109,10 @@ def test_evaluate_errors(tmp_path, tiny_checkpoint, hq_dir, capsys):
     assert main(["evaluate", "--hq", str(hq_dir), "--model_path", str(tmp_path / "x.pth"),
                  "--out", str(tmp_path / "r")]) == 2  # fmt: skip
     assert capsys.readouterr().err.startswith("error:")
-    assert main(["evaluate", "--hq", str(hq_dir), "--model_path", str(tiny_checkpoint),
-                 "--limit", "0"]) == 2  # fmt: skip
+    with pytest.raises(SystemExit) as exc:  # refused at the parser, before any work
+        main(["evaluate", "--hq", str(hq_dir), "--model_path", str(tiny_checkpoint),
+              "--limit", "0"])  # fmt: skip
+    assert exc.value.code == 2
 
 
 def test_no_reference_mode(tmp_path, astronaut_png, tiny_checkpoint, capsys):

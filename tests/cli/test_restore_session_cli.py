@@ -16,26 +16,18 @@ from gpen_desktop.core.session import load_session, make_session, save_session
 
 
 @pytest.fixture(scope="module")
-def two_faces(tmp_path_factory, astronaut):
-    """The astronaut beside her mirror image: 1024 x 512, two faces far apart (PNG)."""
-    path = tmp_path_factory.mktemp("two") / "pair.png"
-    Image.fromarray(np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def detected(two_faces, tiny_checkpoint):
+def detected(mirrored_pair_png, tiny_checkpoint):
     """The pipeline's own detection on the photo, left face first."""
     opts = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
-    faces = Restorer(opts).detect(load_photo(two_faces))
+    faces = Restorer(opts).detect(load_photo(mirrored_pair_png))
     assert len(faces) == 2
     return sorted(faces, key=lambda f: f.box[0])
 
 
-def _photo(tmp_path, two_faces):
+def _photo(tmp_path, mirrored_pair_png):
     folder = tmp_path / "album"
     folder.mkdir()
-    return shutil.copy(two_faces, folder / "pair.png")
+    return shutil.copy(mirrored_pair_png, folder / "pair.png")
 
 
 def _pixels(path) -> np.ndarray:
@@ -48,9 +40,9 @@ def _box_region(face, pad: int = 0):
 
 
 def test_session_gives_the_same_bytes_as_the_run_it_describes(
-    tmp_path, two_faces, detected, tiny_checkpoint, capsys
+    tmp_path, mirrored_pair_png, detected, tiny_checkpoint, capsys
 ):
-    photo = _photo(tmp_path, two_faces)
+    photo = _photo(tmp_path, mirrored_pair_png)
     plain = tmp_path / "plain.png"
     args = ["--model_path", str(tiny_checkpoint), "--device", "cpu"]
     assert main(["restore", str(photo), "-o", str(plain), *args]) == 0
@@ -65,9 +57,9 @@ def test_session_gives_the_same_bytes_as_the_run_it_describes(
 
 
 def test_excluded_face_untouched_and_per_face_blend_honoured(
-    tmp_path, two_faces, detected, tiny_checkpoint
+    tmp_path, mirrored_pair_png, detected, tiny_checkpoint
 ):
-    photo = _photo(tmp_path, two_faces)
+    photo = _photo(tmp_path, mirrored_pair_png)
     left, right = detected
     opts = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
     original = _pixels(photo)
@@ -97,9 +89,9 @@ def test_excluded_face_untouched_and_per_face_blend_honoured(
 
 
 def test_command_line_options_override_and_are_named(
-    tmp_path, two_faces, detected, tiny_checkpoint, capsys
+    tmp_path, mirrored_pair_png, detected, tiny_checkpoint, capsys
 ):
-    photo = _photo(tmp_path, two_faces)
+    photo = _photo(tmp_path, mirrored_pair_png)
     opts = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu", blend=0.6)
     sidecar = save_session(make_session(photo, detected, options=opts))
     out = tmp_path / "o.png"
@@ -118,9 +110,9 @@ def test_command_line_options_override_and_are_named(
 
 
 def test_moved_model_is_found_by_content_and_a_missing_one_is_explained(
-    tmp_path, two_faces, detected, tiny_checkpoint, monkeypatch, capsys
+    tmp_path, mirrored_pair_png, detected, tiny_checkpoint, monkeypatch, capsys
 ):
-    photo = _photo(tmp_path, two_faces)
+    photo = _photo(tmp_path, mirrored_pair_png)
     old = tmp_path / "old" / "tiny.pth"
     old.parent.mkdir()
     shutil.copy(tiny_checkpoint, old)
@@ -144,13 +136,15 @@ def test_moved_model_is_found_by_content_and_a_missing_one_is_explained(
     assert not out.exists()
 
 
-def test_a_batch_of_sessions_with_one_broken_file(tmp_path, two_faces, detected, tiny_checkpoint):
+def test_a_batch_of_sessions_with_one_broken_file(
+    tmp_path, mirrored_pair_png, detected, tiny_checkpoint
+):
     opts = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
     sidecars = []
     for name in ("one", "two"):
         folder = tmp_path / name
         folder.mkdir()
-        photo = shutil.copy(two_faces, folder / f"{name}.png")
+        photo = shutil.copy(mirrored_pair_png, folder / f"{name}.png")
         sidecars.append(str(save_session(make_session(photo, detected[:1], options=opts))))
     broken = tmp_path / "broken.gpen.json"
     broken.write_text('{"format": "gpen-desktop-session", "version": 1, "pho')
@@ -163,8 +157,8 @@ def test_a_batch_of_sessions_with_one_broken_file(tmp_path, two_faces, detected,
     assert load_session(sidecars[0]).faces[0] == detected[0]
 
 
-def test_session_with_photos_is_refused(tmp_path, two_faces, capsys):
-    assert main(["restore", str(two_faces), "--session", "x.gpen.json"]) == 2
+def test_session_with_photos_is_refused(tmp_path, mirrored_pair_png, capsys):
+    assert main(["restore", str(mirrored_pair_png), "--session", "x.gpen.json"]) == 2
     assert "either photos or --session" in capsys.readouterr().err
 
 

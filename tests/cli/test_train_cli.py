@@ -105,7 +105,8 @@ def test_a_tiny_run_trains_reports_its_status_and_exports(faces, tmp_path, capsy
             ["--init", "WIDE"],
             "does not fit this run: it has narrow 0.125 (this run: 0.0625)",
         ),
-        ("faces", ["--batch-size", "0"], "--batch-size must be at least 1"),
+        # the parser refuses --keep 0 (test_bad_inputs_cli); a config file is checked too
+        ("faces", ["--config", "BADCONF"], "--keep must be at least 1"),
     ],
 )
 def test_bad_inputs_are_one_line_errors_before_training(
@@ -118,7 +119,9 @@ def test_bad_inputs_are_one_line_errors_before_training(
         data = tmp_path / "small"
         data.mkdir()
         cv2.imwrite(str(data / "s.png"), np.zeros((8, 8, 3), np.uint8))
-    extra = [str(tiny_checkpoint) if e == "WIDE" else e for e in extra]
+    (tmp_path / "bad.toml").write_text("keep = 0\n")
+    known = {"WIDE": str(tiny_checkpoint), "BADCONF": str(tmp_path / "bad.toml")}
+    extra = [known.get(e, e) for e in extra]
     rc = main(["train", str(data), "--out", str(tmp_path / "run"), *TINY, *FAST, *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and message in err[0]

@@ -28,16 +28,6 @@ def astro_face(astronaut) -> Face:
     return faces[0]
 
 
-@pytest.fixture(scope="module")
-def two_faces(astronaut) -> np.ndarray:
-    """1024x512: the astronaut on the left, a half-size copy right of the centre."""
-    canvas = np.full((512, 1024, 3), 128, np.uint8)
-    canvas[:, :512] = astronaut
-    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
-    canvas[128:384, 600:856] = small
-    return canvas
-
-
 def _inside(point, box, margin=0.0) -> bool:
     x, y = point
     return box[0] - margin <= x <= box[2] + margin and box[1] - margin <= y <= box[3] + margin
@@ -93,28 +83,28 @@ def test_landmarks_for_box_without_a_face_still_places_points(astronaut):
         landmarks_for_box(astronaut, (10, 10, 12, 12))
 
 
-def test_two_faces_largest_first(two_faces):
-    faces = detect_faces(two_faces, "dlib")
+def test_two_faces_largest_first(big_and_small):
+    faces = detect_faces(big_and_small, "dlib")
     assert len(faces) == 2
     big, small = faces
     assert big.size > 1.6 * small.size
     assert big.box[2] < 512 and small.box[0] > 600
 
 
-def test_only_center_face(two_faces):
-    small = detect_faces(two_faces, "dlib")[1]
-    center = detect_faces(two_faces, "dlib", only_center_face=True)
+def test_only_center_face(big_and_small):
+    small = detect_faces(big_and_small, "dlib")[1]
+    center = detect_faces(big_and_small, "dlib", only_center_face=True)
     assert len(center) == 1 and center[0].box == small.box
 
 
-def test_max_faces_keeps_the_largest(two_faces):
-    big = detect_faces(two_faces, "dlib")[0]
-    assert [f.box for f in detect_faces(two_faces, "dlib", max_faces=1)] == [big.box]
+def test_max_faces_keeps_the_largest(big_and_small):
+    big = detect_faces(big_and_small, "dlib")[0]
+    assert [f.box for f in detect_faces(big_and_small, "dlib", max_faces=1)] == [big.box]
 
 
-def test_min_face_searches_a_smaller_copy_for_the_same_face(two_faces):
-    big = detect_faces(two_faces, "dlib")[0]
-    only_big = detect_faces(two_faces, "dlib", min_face=70)
+def test_min_face_searches_a_smaller_copy_for_the_same_face(big_and_small):
+    big = detect_faces(big_and_small, "dlib")[0]
+    only_big = detect_faces(big_and_small, "dlib", min_face=70)
     assert len(only_big) == 1 and np.allclose(only_big[0].box, big.box, atol=8)
 
 

@@ -9,22 +9,11 @@ import socket
 from pathlib import Path
 
 import pytest
+from helpers import tiny_known_model
 
 from gpen_desktop.core import downloads
-from gpen_desktop.core.catalog import KnownModel
 from gpen_desktop.core.downloads import DownloadError, download, part_path
 from gpen_desktop.core.errors import Cancelled, CheckpointError, GpenError
-
-
-@pytest.fixture(scope="module")
-def tiny_bytes(tiny_checkpoint: Path) -> bytes:
-    return tiny_checkpoint.read_bytes()
-
-
-def tiny_model(url: str, size: int = 64) -> KnownModel:
-    return KnownModel(
-        f"GPEN-Test-{size}", f"GPEN-Test-{size}.pth", size, 2, 0.125, "bfr", url, 17_000_000, "test"
-    )
 
 
 # --------------------------------------------------------------------------- tests
@@ -36,7 +25,7 @@ def test_download_completes_with_progress_and_checksum(server, tiny_bytes, tmp_p
     out = download(
         f"{base}/m.pth",
         dest,
-        expected_model=tiny_model(f"{base}/m.pth"),
+        expected_model=tiny_known_model(f"{base}/m.pth"),
         progress=lambda d, t: calls.append((d, t)),
     )
     assert out == dest and dest.read_bytes() == tiny_bytes
@@ -56,7 +45,7 @@ def test_resume_after_dropped_connection(server, tiny_bytes, tmp_path):
     state.files["m.pth"] = tiny_bytes
     state.truncate_once.add("m.pth")
     dest = tmp_path / "GPEN-Test-64.pth"
-    model = tiny_model(f"{base}/m.pth")
+    model = tiny_known_model(f"{base}/m.pth")
     with pytest.raises(DownloadError, match="closed the connection.*resume"):
         download(f"{base}/m.pth", dest, expected_model=model)
     kept = part_path(dest).stat().st_size
@@ -71,7 +60,7 @@ def test_resume_after_dropped_connection(server, tiny_bytes, tmp_path):
 def test_resume_from_existing_part_and_complete_part(server, tiny_bytes, tmp_path):
     base, state = server
     state.files["m.pth"] = tiny_bytes
-    model = tiny_model(f"{base}/m.pth")
+    model = tiny_known_model(f"{base}/m.pth")
     dest = tmp_path / "a.pth"
     part_path(dest).write_bytes(tiny_bytes[:1000])
     download(f"{base}/m.pth", dest, expected_model=model)
@@ -89,7 +78,7 @@ def test_server_ignoring_range_restarts(server, tiny_bytes, tmp_path):
     state.ignore_range = True
     dest = tmp_path / "GPEN-Test-64.pth"
     part_path(dest).write_bytes(b"garbage that must not stay in front")
-    download(f"{base}/m.pth", dest, expected_model=tiny_model(f"{base}/m.pth"))
+    download(f"{base}/m.pth", dest, expected_model=tiny_known_model(f"{base}/m.pth"))
     assert dest.read_bytes() == tiny_bytes
 
 
@@ -103,7 +92,7 @@ def test_cancel_keeps_part_and_no_final_file(server, tiny_bytes, tmp_path):
         download(
             f"{base}/m.pth",
             dest,
-            expected_model=tiny_model(f"{base}/m.pth"),
+            expected_model=tiny_known_model(f"{base}/m.pth"),
             progress=lambda d, t: seen.append(d),
             cancel=lambda: len(seen) > 2,
         )
@@ -116,7 +105,7 @@ def test_random_bytes_are_rejected_and_deleted(server, tmp_path):
     state.files["junk.pth"] = os.urandom(200_000)
     dest = tmp_path / "GPEN-Test-64.pth"
     with pytest.raises(CheckpointError, match="deleted"):
-        download(f"{base}/junk.pth", dest, expected_model=tiny_model(f"{base}/junk.pth"))
+        download(f"{base}/junk.pth", dest, expected_model=tiny_known_model(f"{base}/junk.pth"))
     assert not dest.exists() and not part_path(dest).exists()
     assert not (tmp_path / "checksums.json").exists()
 
@@ -125,7 +114,7 @@ def test_html_page_instead_of_model_is_rejected(server, tmp_path):
     base, state = server
     state.files["page.pth"] = b"<html><body>Please log in</body></html>"
     with pytest.raises(CheckpointError, match="HTML"):
-        download(f"{base}/page.pth", tmp_path / "x.pth", expected_model=tiny_model("x"))
+        download(f"{base}/page.pth", tmp_path / "x.pth", expected_model=tiny_known_model("x"))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -137,7 +126,7 @@ def test_valid_checkpoint_of_other_size_is_rejected(server, tiny_bytes, tmp_path
         download(f"{base}/m.pth", dest, expected_model="GPEN-BFR-512")
     assert not dest.exists() and not part_path(dest).exists()
     with pytest.raises(CheckpointError, match="not GPEN-Test-128"):
-        download(f"{base}/m.pth", dest, expected_model=tiny_model("x", size=128))
+        download(f"{base}/m.pth", dest, expected_model=tiny_known_model("x", size=128))
 
 
 def test_folder_destination_and_no_expected_model(server, tiny_bytes, tmp_path):
@@ -145,7 +134,7 @@ def test_folder_destination_and_no_expected_model(server, tiny_bytes, tmp_path):
     state.files["dir/tiny.pth"] = tiny_bytes
     out = download(f"{base}/dir/tiny.pth", tmp_path)
     assert out == tmp_path / "tiny.pth" and out.read_bytes() == tiny_bytes
-    out2 = download(f"{base}/dir/tiny.pth", tmp_path, expected_model=tiny_model("x"))
+    out2 = download(f"{base}/dir/tiny.pth", tmp_path, expected_model=tiny_known_model("x"))
     assert out2.name == "GPEN-Test-64.pth"
     assert set(downloads.read_checksums(tmp_path)) == {"tiny.pth", "GPEN-Test-64.pth"}
 

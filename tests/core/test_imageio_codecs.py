@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image, ImageCms
+from PIL import Image
 
 from gpen_desktop.core.imageio import load_photo, save_photo, save_restored
 from gpen_desktop.core.types import Photo
@@ -27,11 +27,6 @@ DISPLAY = {
     7: lambda a: np.swapaxes(np.rot90(a, 2), 0, 1),
     8: lambda a: np.rot90(a, 1),
 }
-
-
-@pytest.fixture(scope="module")
-def srgb_icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 @pytest.fixture(scope="module")

@@ -37,11 +37,6 @@ def portrait() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut()[20:84, 180:228])  # 64 x 48 x 3
 
 
-@pytest.fixture(scope="module")
-def srgb_icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
 def _exif(orientation: int | None = None, **extra) -> bytes:
     exif = Image.Exif()
     exif[0x010F] = "GPEN Test Camera"  # Make

@@ -11,7 +11,9 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from gpen_desktop.core.catalog import KNOWN_MODELS, KnownModel  # noqa: E402
+from helpers import tiny_known_model  # noqa: E402
+
+from gpen_desktop.core.catalog import KNOWN_MODELS  # noqa: E402
 from gpen_desktop.core.downloads import part_path, read_checksums  # noqa: E402
 from gpen_desktop.gui.dialogs import ModelManagerDialog  # noqa: E402
 from gpen_desktop.gui.dialogs import model_manager as mm  # noqa: E402
@@ -21,23 +23,12 @@ WAIT_MS = 20_000
 
 # --------------------------------------------------------------------------- helpers
 @pytest.fixture(scope="module")
-def tiny_bytes(tiny_checkpoint: Path) -> bytes:
-    return tiny_checkpoint.read_bytes()
-
-
-@pytest.fixture(scope="module")
 def bfr256_file(tmp_path_factory) -> Path:
     """A random-weight checkpoint with the real GPEN-BFR-256 configuration (≈76 MB)."""
     from gpen_desktop.core.gpen import random_checkpoint
 
     folder = tmp_path_factory.mktemp("bfr256")
     return random_checkpoint(folder / "b.pth", 256, channel_multiplier=1, narrow=0.5, seed=3)
-
-
-def tiny_model(url: str) -> KnownModel:
-    return KnownModel(
-        "GPEN-Test-64", "GPEN-Test-64.pth", 64, 2, 0.125, "bfr", url, 17_000_000, "tiny test model"
-    )
 
 
 @pytest.fixture
@@ -116,7 +107,7 @@ def test_download_from_local_server(make_dialog, qtbot, server, tiny_bytes, tmp_
     weights = tmp_path / "weights"
     dlg = make_dialog(
         weights,
-        models=[tiny_model("https://unused.invalid/x.pth")],
+        models=[tiny_known_model("https://unused.invalid/x.pth")],
         url_override={"GPEN-Test-64": f"{base}/tiny.pth"},
     )
     assert dlg.models()[0].url == f"{base}/tiny.pth"
@@ -140,7 +131,7 @@ def test_corrupt_download_is_rejected_with_a_message(make_dialog, qtbot, server,
     base, state = server
     state.files["junk.pth"] = os.urandom(300_000)
     weights = tmp_path / "weights"
-    dlg = make_dialog(weights, models=[tiny_model(f"{base}/junk.pth")])
+    dlg = make_dialog(weights, models=[tiny_known_model(f"{base}/junk.pth")])
     changed: list[bool] = []
     dlg.modelsChanged.connect(lambda: changed.append(True))
     dlg.start_download("GPEN-Test-64")
@@ -154,7 +145,7 @@ def test_corrupt_download_is_rejected_with_a_message(make_dialog, qtbot, server,
 
 def test_http_error_is_shown(make_dialog, qtbot, server, tmp_path):
     base, _ = server
-    dlg = make_dialog(tmp_path / "w", models=[tiny_model(f"{base}/nothing-here.pth")])
+    dlg = make_dialog(tmp_path / "w", models=[tiny_known_model(f"{base}/nothing-here.pth")])
     dlg.start_download("GPEN-Test-64")
     idle(qtbot, dlg)
     assert "HTTP 404" in dlg.message()
@@ -165,7 +156,7 @@ def test_cancel_then_resume(make_dialog, qtbot, server, tiny_bytes, tmp_path):
     state.files["tiny.pth"] = tiny_bytes
     state.delay = 0.01
     weights = tmp_path / "weights"
-    dlg = make_dialog(weights, models=[tiny_model(f"{base}/tiny.pth")])
+    dlg = make_dialog(weights, models=[tiny_known_model(f"{base}/tiny.pth")])
     bar = dlg.progress_bar("GPEN-Test-64")
     dlg.start_download("GPEN-Test-64")
     qtbot.waitUntil(lambda: bar.value() > 0, timeout=WAIT_MS)
@@ -188,7 +179,7 @@ def test_closing_during_a_download_stops_the_thread(qtbot, server, tiny_bytes, t
     state.files["tiny.pth"] = tiny_bytes
     state.delay = 0.01
     weights = tmp_path / "weights"
-    dlg = ModelManagerDialog(None, weights, models=[tiny_model(f"{base}/tiny.pth")])
+    dlg = ModelManagerDialog(None, weights, models=[tiny_known_model(f"{base}/tiny.pth")])
     qtbot.addWidget(dlg)
     dlg.show()
     idle(qtbot, dlg)
