@@ -118,11 +118,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--in-flight",
-        type=ranged(int, 1, 8),
         default=3,
         metavar="N",
-        help="photos in flight at once in a folder run (1-8, default 3): the next is read "
-        "and its faces found while one is in the network and one is saved; 1 = one at a time",
+        **ranged_help(
+            "photos in flight at once in a folder run (default 3): the next is read and its "
+            "faces found while one is in the network and one is saved; 1 = one at a time",
+            int,
+            1,
+            8,
+        ),
     )
     p.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     _register_old_photo_options(p)
