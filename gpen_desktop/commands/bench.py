@@ -68,12 +68,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     sr.add_argument(
         "--sr-crop",
-        type=int,
         default=192,
         metavar="PX",
-        help="enlarge the photo's central PX x PX part (default 192; 0 = the whole photo)",
+        **ranged_help(
+            "enlarge the photo's central PX x PX part (default 192; 0 = the whole photo)", int, 0
+        ),
     )
-    sr.add_argument("--tile", type=int, default=0, help="SR tile size (0 = from free memory)")
+    sr.add_argument(
+        "--tile", default=0, **ranged_help("SR tile size (0 = from free memory)", int, 0, 8192)
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     from gpen_desktop.commands.bench_train import add_arguments
 

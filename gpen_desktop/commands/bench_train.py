@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from gpen_desktop.commands._options import ranged_help
 from gpen_desktop.commands._output import say
+from gpen_desktop.commands._progress import Progress
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,34 +20,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "colour shift of degraded vs restored, steps/s and the share of time spent waiting "
         "for data (--size and --device as above; --precision: the training autocast)",
     )
-    g.add_argument("--steps", type=int, default=300, help="training steps (300)")
-    g.add_argument("--narrow", type=float, default=0.0625, help="network width scale (0.0625)")
-    g.add_argument("--batch-size", type=int, default=8, help="faces per step (8)")
-    g.add_argument("--workers", type=int, default=1, help="data-loading processes (1)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    g.add_argument("--steps", default=300, **ranged_help("training steps (300)", int, 1))
+    g.add_argument(
+        "--narrow", default=0.0625, **ranged_help("network width scale (0.0625)", float, 0.01, 1)
+    )
+    g.add_argument("--batch-size", default=8, **ranged_help("faces per step (8)", int, 1, 256))
+    g.add_argument("--workers", default=1, **ranged_help("data-loading processes (1)", int, 0, 64))
+    g.add_argument("--seed", default=0, **ranged_help("random seed (0)", int, 0))
     g.add_argument("--out", help="folder for the faces, the run and the contact sheet (a temp one)")
 
 
 def run_train(args: argparse.Namespace) -> int:
     import tempfile
 
-    from gpen_desktop.core.errors import GpenError
     from gpen_desktop.core.training.bench import bench_train, format_bench
 
     size = args.size[0] if args.size else 64
-    if args.steps < 1 or args.batch_size < 1:
-        raise GpenError("--steps and --batch-size must be at least 1")
-    tty = sys.stderr.isatty()
+    bar = Progress(args.steps, "training", unit="step", enabled=not args.json, every=5.0)
 
     def progress(record: dict) -> None:
-        if tty:
-            say(
-                f"\rtraining: step {record['step']}/{record['total']}  "
-                f"{record['steps_per_s']:.2f} steps/s",
-                file=sys.stderr,
-                end="",
-                flush=True,
-            )
+        bar.update(int(record["step"]), total=int(record["total"]))
 
     def go(out: str) -> int:
         result = bench_train(
@@ -61,8 +54,7 @@ def run_train(args: argparse.Namespace) -> int:
             precision=args.dtype[0],
             progress=progress,
         )
-        if tty:
-            say("", file=sys.stderr)
+        bar.close()
         say(json.dumps(result.to_json(), indent=2) if args.json else format_bench(result))
         return 0
 

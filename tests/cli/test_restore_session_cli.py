@@ -163,9 +163,9 @@ def test_session_with_photos_is_refused(tmp_path, mirrored_pair_png, capsys):
 
 
 def test_sessions_and_photos_share_one_report_and_skip_existing(
-    tmp_path, two_faces, detected, tiny_checkpoint, capsys
+    tmp_path, mirrored_pair_png, detected, tiny_checkpoint, capsys
 ):
-    photo = _photo(tmp_path, two_faces)
+    photo = _photo(tmp_path, mirrored_pair_png)
     opts = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
     sidecar = str(save_session(make_session(photo, detected[:1], options=opts)))
     out = tmp_path / "out"

@@ -135,21 +135,23 @@ def questions(monkeypatch):
         def __init__(self) -> None:
             self.asked: list[tuple[str, object]] = []
             self.calls: list[tuple[str, tuple, dict]] = []  # every argument
-            self.answers: dict[str, object] = {
-                "unsaved": "discard",
-                "stale_save": "save",
-                "stop_restore": True,
-                "open_session": True,
-                "detect_again": True,
-                "overwrite": False,
-                "replace_many": "cancel",
-                "copy_or_link": "cancel",
-                "tell": None,
-                "open_files": [],
-                "open_file": "",
-                "save_file": "",
-                "folder": "",
-            }
+            self.answers: dict[str, object] = dict(self.DEFAULTS)
+
+        DEFAULTS: dict[str, object] = {
+            "unsaved": "discard",
+            "stale_save": "save",
+            "stop_restore": True,
+            "open_session": True,
+            "detect_again": True,
+            "overwrite": False,
+            "replace_many": "cancel",
+            "copy_or_link": "cancel",
+            "tell": None,
+            "open_files": [],
+            "open_file": "",
+            "save_file": "",
+            "folder": "",
+        }
 
         def names(self) -> list[str]:
             return [name for name, _arg in self.asked]
@@ -171,6 +173,22 @@ def questions(monkeypatch):
         assert hasattr(Questions, name), name
         monkeypatch.setattr(Questions, name, answers.hook(name))
     return answers
+
+
+@pytest.fixture
+def network_runs(monkeypatch):
+    """Counts crops through the network (on whatever thread): one entry per call."""
+    from gpen_desktop.core.inference import Enhancer
+
+    calls: list[int] = []
+    real = Enhancer.restore_crops
+
+    def counting(self, crops, *args, **kwargs):
+        calls.append(len(crops))
+        return real(self, crops, *args, **kwargs)
+
+    monkeypatch.setattr(Enhancer, "restore_crops", counting)
+    return calls
 
 
 @pytest.fixture

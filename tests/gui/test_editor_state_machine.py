@@ -121,8 +121,7 @@ def _machine(qtbot, aloop, until, weights, photos, face, questions, tmp_path):
         def __init__(self) -> None:
             super().__init__()
             questions.asked.clear()
-            for key, value in _DEFAULT_ANSWERS.items():
-                questions.answers[key] = value
+            questions.answers.update(questions.DEFAULTS)
             self.window = self.new_window()
             self.expected: dict = {}
             self.closed = False
@@ -425,19 +424,6 @@ def _machine(qtbot, aloop, until, weights, photos, face, questions, tmp_path):
                 p.with_name(p.name + ".damage.png").unlink(missing_ok=True)
 
     return Editor
-
-
-_DEFAULT_ANSWERS = {
-    "unsaved": "discard",
-    "stale_save": "save",
-    "stop_restore": True,
-    "open_session": True,
-    "detect_again": True,
-    "overwrite": False,
-    "replace_many": "cancel",
-    "save_file": "",
-    "folder": "",
-}
 
 
 @pytest.fixture

@@ -8,28 +8,12 @@ fixture (tests/gui/conftest.py), which records them.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from gui_helpers import open_photo, run, two_faces
 from PySide6.QtCore import Qt
 
 from gpen_desktop.core.imageio import load_photo
-from gpen_desktop.core.inference import Enhancer
 from gpen_desktop.core.pipeline import composite, pasted_crop
 from gpen_desktop.gui.qimage import rgb_from_qimage
-
-
-@pytest.fixture
-def network_runs(monkeypatch):
-    """Counts crops through the network (on whatever thread)."""
-    calls: list[int] = []
-    real = Enhancer.restore_crops
-
-    def counting(self, crops, *args, **kwargs):
-        calls.append(len(crops))
-        return real(self, crops, *args, **kwargs)
-
-    monkeypatch.setattr(Enhancer, "restore_crops", counting)
-    return calls
 
 
 def up_to_date(window, doc):

@@ -13,7 +13,6 @@ import shutil
 import pytest
 from gui_helpers import close_now, make_window, open_photo, run
 
-from gpen_desktop.core.inference import Enhancer
 from gpen_desktop.core.options import PHOTO
 
 
@@ -25,19 +24,6 @@ def sr_weights(tmp_path_factory, tiny_checkpoint):
     shutil.copy(tiny_checkpoint, folder / "tiny-64.pth")
     random_sr_checkpoint(folder / "tiny_x2.pth", 2, seed=2)
     return folder
-
-
-@pytest.fixture
-def network_runs(monkeypatch):
-    calls: list[int] = []
-    real = Enhancer.restore_crops
-
-    def counting(self, crops, *args, **kwargs):
-        calls.append(len(crops))
-        return real(self, crops, *args, **kwargs)
-
-    monkeypatch.setattr(Enhancer, "restore_crops", counting)
-    return calls
 
 
 @pytest.fixture
