@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QMainWindow, QToolButton
 
 from gpen_desktop.gui.icons import icon
 
-if TYPE_CHECKING:
-    from gpen_desktop.gui.main_window import MainWindow
+#: The window the actions act on: a QMainWindow with the methods the table names (spawn,
+#: save, restore_current …) — the table names commands, it does not reach into the window.
+Host = QMainWindow
 
 Std = QKeySequence.StandardKey
 
@@ -31,7 +32,7 @@ class ActionSpec:
 
     name: str
     text: str
-    run: Callable[[MainWindow], Any]
+    run: Callable[[Host], Any]
     keys: tuple = ()
     icon: str = ""
     tip: str = ""
@@ -39,12 +40,12 @@ class ActionSpec:
     checkable: bool = False
 
 
-def _spawn(method: str, **kwargs: Any) -> Callable[[MainWindow], Any]:
+def _spawn(method: str, **kwargs: Any) -> Callable[[Host], Any]:
     """Run the window's coroutine ``method`` on the event loop."""
     return lambda w: w.spawn(getattr(w, method)(**kwargs))
 
 
-def _call(method: str, *args: Any) -> Callable[[MainWindow], Any]:
+def _call(method: str, *args: Any) -> Callable[[Host], Any]:
     return lambda w: getattr(w, method)(*args)
 
 
@@ -328,7 +329,7 @@ def _keys(action: QAction) -> str:
     )
 
 
-def build_actions(window: MainWindow) -> dict[str, QAction]:
+def build_actions(window: Host) -> dict[str, QAction]:
     """Create every action on ``window`` (as ``window.act_<name>``); returns them by name."""
     made: dict[str, QAction] = {}
     for spec in ACTIONS:
@@ -367,7 +368,7 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
     return made
 
 
-def build_menus(window: MainWindow, actions: dict[str, QAction], docks: list) -> None:
+def build_menus(window: Host, actions: dict[str, QAction], docks: list) -> None:
     bar = window.menuBar()
     for title, names in MENUS:
         menu = bar.addMenu(title)
@@ -383,7 +384,7 @@ def build_menus(window: MainWindow, actions: dict[str, QAction], docks: list) ->
                 menu.addAction(actions[name])
 
 
-def build_toolbar(window: MainWindow, actions: dict[str, QAction]) -> None:
+def build_toolbar(window: Host, actions: dict[str, QAction]) -> None:
     tb = window.addToolBar("Main")
     tb.setObjectName("toolbar-main")
     tb.setMovable(False)

@@ -174,7 +174,18 @@ class MainWindow(QMainWindow):
             self.act_damage_brush, self.act_damage_eraser, self.act_clear_damage
         )
         self.addToolBar(self.brush_bar)
-        self.status = RunStatus(self)
+        self.status = RunStatus(
+            self.statusBar(),
+            self.ctx,
+            self.controller,
+            self.act_cancel,
+            lambda: self.options_panel.model_label(),
+            self,
+        )
+        # the status bar's parts, by the names the window has always used
+        self.activity, self.progress = self.status.activity, self.status.progress
+        self.elapsed, self.cancel_button = self.status.elapsed, self.status.cancel_button
+        self.zoom_label, self.model_label = self.status.zoom_label, self.status.model_label
         self._connect()
         self._load_settings()
         self.canvas.set_brush(size=cfg.BRUSH_SIZE.read(self.settings))
@@ -430,11 +441,11 @@ class MainWindow(QMainWindow):
     def _on_models_scanned(self, result: Any) -> None:
         self.status.runs_on = {key: (where, prec) for key, where, prec in result.runs_on}
         self.photo_options.models_scanned()
-        self.status.model_label()
+        self.status.show_model()
         self.update_central()
 
     def _on_model_chosen(self) -> None:
-        self.status.model_label()
+        self.status.show_model()
         self.update_central()
 
     def _on_photo_added(self, _doc: PhotoDoc) -> None:
@@ -762,7 +773,7 @@ class MainWindow(QMainWindow):
         self._refresh_after_options()
 
     def _refresh_after_options(self) -> None:
-        self.status.model_label()
+        self.status.show_model()
         self._sync_brush()
         self.update_central()
         self._update_actions()
@@ -821,7 +832,7 @@ class MainWindow(QMainWindow):
         result = outcome.result
         if result.fallback_note:
             self.show_message(result.fallback_note, "warning", doc=doc)
-        self.status.model_label()
+        self.status.show_model()
         self.controller.schedule_composite(doc, self.run_options(doc))
         if doc is self.session.current and self.canvas.mode == "edit":
             self.canvas.set_flipped(False)
@@ -936,7 +947,7 @@ class MainWindow(QMainWindow):
         )
         self.photo_options.changed.connect(self._on_doc_options_changed)
         self.opener.rebuild_recent_menu()
-        self.status.model_label()
+        self.status.show_model()
 
     def save_settings(self) -> None:
         s = self.settings

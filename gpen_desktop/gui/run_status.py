@@ -11,14 +11,15 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QLabel, QProgressBar, QToolButton
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
-if TYPE_CHECKING:
-    from gpen_desktop.gui.main_window import MainWindow
+from gpen_desktop.gui.context import AppContext
+from gpen_desktop.gui.restore_run import RestoreController
 
 log = logging.getLogger(__name__)
 
@@ -54,60 +55,66 @@ class GapMonitor(QObject):
 
 
 class RunStatus(QObject):
-    """Builds the window's status bar (``window.activity``, ``progress``, ``elapsed``,
-    ``cancel_button``, ``zoom_label``, ``model_label``) and keeps it current."""
+    """Fills ``status_bar`` (its widgets: ``activity``, ``progress``, ``elapsed``,
+    ``cancel_button``, ``zoom_label``, ``model_label``) and keeps it current from the restore
+    ``controller`` and the ``ctx``'s worker; ``cancel`` is the Cancel action its button shows;
+    ``no_model()`` says why there is no model ("no model", "looking for models…")."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = w = window
+    def __init__(
+        self,
+        status_bar: QStatusBar,
+        ctx: AppContext,
+        controller: RestoreController,
+        cancel: QAction,
+        no_model: Callable[[], str],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.controller = controller
+        self.no_model = no_model
         #: device id -> (where it runs, the precision "auto" gives there), from the scan
         self.runs_on: dict[str, tuple[str, str]] = {}
-        sb = w.statusBar()
-        w.activity = QLabel("Ready")
-        w.progress = QProgressBar()
-        w.progress.setFixedWidth(220)
-        w.progress.setTextVisible(True)
-        w.progress.hide()
-        w.elapsed = QLabel()
-        w.elapsed.hide()
-        w.cancel_button = QToolButton()
-        w.cancel_button.setDefaultAction(w.act_cancel)
-        w.cancel_button.setAutoRaise(True)
-        w.cancel_button.hide()
-        w.zoom_label = QLabel()
-        w.model_label = QLabel()
-        sb.addWidget(w.activity, 1)
-        sb.addWidget(w.progress)
-        sb.addWidget(w.elapsed)
-        sb.addWidget(w.cancel_button)
-        sb.addPermanentWidget(w.zoom_label)
-        sb.addPermanentWidget(w.model_label)
+        self.activity = QLabel("Ready")
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.elapsed = QLabel()
+        self.elapsed.hide()
+        self.cancel_button = QToolButton()
+        self.cancel_button.setDefaultAction(cancel)
+        self.cancel_button.setAutoRaise(True)
+        self.cancel_button.hide()
+        self.zoom_label = QLabel()
+        self.model_label = QLabel()
+        status_bar.addWidget(self.activity, 1)
+        status_bar.addWidget(self.progress)
+        status_bar.addWidget(self.elapsed)
+        status_bar.addWidget(self.cancel_button)
+        status_bar.addPermanentWidget(self.zoom_label)
+        status_bar.addPermanentWidget(self.model_label)
         self._tick = QTimer(self)
         self._tick.setInterval(250)
         self._tick.timeout.connect(self.update)
         self.stalls = GapMonitor(self)
-        c = w.controller
-        c.runStarted.connect(self.run_started)
-        c.runChanged.connect(lambda _r: self.update())
-        c.runFinished.connect(self.run_finished)
-        w.worker.jobStarted.connect(lambda _j: self.update())
-        w.worker.jobFinished.connect(lambda _j: self.update())
+        controller.runStarted.connect(self.run_started)
+        controller.runChanged.connect(lambda _r: self.update())
+        controller.runFinished.connect(self.run_finished)
+        ctx.worker.jobStarted.connect(lambda _j: self.update())
+        ctx.worker.jobFinished.connect(lambda _j: self.update())
 
-    def model_label(self) -> None:
+    def show_model(self) -> None:
         """One wording, before and after a restore: "Model: GPEN-BFR-512 · CPU, 2 threads ·
         bfloat16" (the model file's name, where it runs, the precision it runs in)."""
-        w = self.window
-        options = w.run_options()
-        if options.model_path:
-            name = Path(options.model_path).stem
-        else:
-            name = w.options_panel.model_label()  # "no model" / "looking for models…"
+        options = self.ctx.run_options(None)
+        name = Path(options.model_path).stem if options.model_path else self.no_model()
         where, auto = self.runs_on.get(options.device, ("", ""))
         where = where or (options.device.upper() if options.device != "auto" else "Auto")
         precision = auto if options.precision == "auto" and auto else options.precision
         if precision == "auto":
             precision = "precision chosen at the first restore"
-        w.model_label.setText(f"Model: {name}  ·  {where}  ·  {precision}")
+        self.model_label.setText(f"Model: {name}  ·  {where}  ·  {precision}")
 
     def run_started(self, _run) -> None:
         self._tick.start()
@@ -115,7 +122,6 @@ class RunStatus(QObject):
         self.update()
 
     def run_finished(self, run) -> None:
-        w = self.window
         self._tick.stop()
         self.stalls.stop()
         self.update()
@@ -130,43 +136,42 @@ class RunStatus(QObject):
                 flush=True,
             )
         if run.cancelled:
-            w.show_message(f"Cancelled after {elapsed:.1f} s.", "info")
+            self.ctx.say(f"Cancelled after {elapsed:.1f} s.", "info")
         elif run.failed == 0 and run.done:
             what = f"{run.done} photos" if run.count > 1 else run.docs[0].name
-            w.activity.setText(f"Restored {what} in {elapsed:.1f} s")
+            self.activity.setText(f"Restored {what} in {elapsed:.1f} s")
 
     def update(self) -> None:
-        w = self.window
-        run = w.controller.run
+        run = self.controller.run
         if run is None:
-            w.progress.hide()
-            w.elapsed.hide()
-            w.cancel_button.hide()
-            busy = [j for j in w.worker.jobs if j.started is not None]
+            self.progress.hide()
+            self.elapsed.hide()
+            self.cancel_button.hide()
+            busy = [j for j in self.ctx.worker.jobs if j.started is not None]
             if busy:
-                w.activity.setText(busy[0].label + "…")
-            elif w.activity.text().endswith("…") and w.activity.text() != "Cancelling…":
-                w.activity.setText("Ready")
+                self.activity.setText(busy[0].label + "…")
+            elif self.activity.text().endswith("…") and self.activity.text() != "Cancelling…":
+                self.activity.setText("Ready")
             return
         job = run.job
-        w.progress.show()
-        w.elapsed.show()
-        w.cancel_button.show()
+        self.progress.show()
+        self.elapsed.show()
+        self.cancel_button.show()
         prefix = f"Photo {run.index + 1}/{run.count} · " if run.count > 1 else ""
         if job is not None and job.total:
-            w.progress.setRange(0, job.total)
-            w.progress.setValue(job.done)
+            self.progress.setRange(0, job.total)
+            self.progress.setValue(job.done)
             # the job's own words say what it counts (faces, or background tiles)
             words = job.message or f"{job.done} of {job.total}"
-            w.progress.setFormat(f"{prefix}{words[:1].upper()}{words[1:]}")
+            self.progress.setFormat(f"{prefix}{words[:1].upper()}{words[1:]}")
         else:
-            w.progress.setRange(0, 0)
-            w.progress.setFormat(prefix.rstrip(" ·"))
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(prefix.rstrip(" ·"))
         secs = int(run.elapsed)
-        w.elapsed.setText(f"{secs // 60}:{secs % 60:02d}")
+        self.elapsed.setText(f"{secs // 60}:{secs % 60:02d}")
         if run.cancelled:
-            w.activity.setText("Cancelling…")
+            self.activity.setText("Cancelling…")
         elif job is not None and job.started is not None:
-            w.activity.setText(f"{run.name}: {job.message or 'restoring'}")
+            self.activity.setText(f"{run.name}: {job.message or 'restoring'}")
         else:
-            w.activity.setText(f"{run.name}: waiting for the worker…")
+            self.activity.setText(f"{run.name}: waiting for the worker…")

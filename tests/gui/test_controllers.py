@@ -23,7 +23,14 @@ from gpen_desktop.gui.state import PhotoList
 from gpen_desktop.gui.worker import InferenceWorker
 
 GUI = Path(gui_package.__file__).parent
-CONTROLLERS = ["exporter.py", "opening.py", "model_choice.py", "restore_run.py"]
+CONTROLLERS = [
+    "exporter.py",
+    "opening.py",
+    "model_choice.py",
+    "restore_run.py",
+    "run_status.py",
+    "actions.py",
+]
 
 
 def test_controllers_do_not_import_the_window():
