@@ -473,3 +473,23 @@ def test_the_status_bar_says_model_and_device_one_way(window, aloop, until, phot
     finally:
         window.controller.run = None
         window.status.update()
+
+
+def test_f1_lists_every_shortcut_in_a_window_that_scrolls_and_fits(window, qtbot):
+    """Regression: the F1 list was a 974 px tall message box without scrolling (at 1280x720
+    its last rows and OK were off-screen)."""
+    from gpen_desktop.gui import actions
+
+    window.show_shortcuts()
+    dialog = window._shortcuts_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    rows = actions.shortcut_rows(window.actions_by_name)
+    assert dialog.table.rowCount() == len(rows) and not dialog.isModal()
+    area = dialog.screen().availableGeometry()
+    assert dialog.height() <= area.height() and dialog.width() <= area.width()
+    dialog.filter.setText("save")
+    assert 0 < dialog.visible_rows() < len(rows)
+    dialog.close()
+    window.show_shortcuts()  # again: the same window, the filter cleared
+    assert window._shortcuts_dialog is dialog and dialog.visible_rows() == len(rows)
+    dialog.close()
