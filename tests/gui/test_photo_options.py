@@ -100,3 +100,41 @@ def test_a_background_change_is_named_and_restore_first_reuses_the_faces(
         assert doc.changes().words() == "the restore settings changed (Precision)"
     finally:
         close_now(window)
+
+
+def test_photo_options_without_a_window(qtbot, tmp_path):
+    """gpen_desktop.gui.photo_options.PhotoOptions on its own: new photos start from the
+    defaults, showing a photo's options writes nothing back, a panel edit changes the current
+    photo only (the defaults with no photo), Use for All and Make Default."""
+    from PySide6.QtCore import QSettings
+
+    from gpen_desktop.gui import settings as cfg
+    from gpen_desktop.gui.panels.options_panel import OptionsPanel
+    from gpen_desktop.gui.photo_options import PhotoOptions
+    from gpen_desktop.gui.state import PhotoDoc, PhotoList
+
+    panel = OptionsPanel()
+    qtbot.addWidget(panel)
+    photos = PhotoList()
+    said: list[str] = []
+    po = PhotoOptions(photos, panel, None, said.append)
+    panel.optionsChanged.connect(po.take_panel)
+    panel.blend.setValue(70)  # no photo open: the defaults
+    assert po.defaults.blend == 0.7
+    a = photos.add(PhotoDoc(None, "a"))
+    b = photos.add(PhotoDoc(None, "b"))
+    assert a.options == b.options == po.defaults and a.run_options().blend == 0.7
+    photos.set_current(a)
+    po.show(a)
+    panel.color_match.setChecked(True)
+    assert a.options.color_match and not b.options.color_match and not po.defaults.color_match
+    photos.set_current(b)
+    po.show(b)  # the panel follows b; a keeps its own
+    assert not panel.color_match.isChecked() and a.options.color_match
+    photos.set_current(a)
+    po.use_for_all()
+    assert b.options == a.options and said[-1].startswith("Every open photo now has")
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    po.make_default(store)
+    assert po.defaults == a.options and cfg.option_setting("color_match").read(store) is True
+    photos.deleteLater()
