@@ -217,6 +217,7 @@ class PhotoDoc(QObject):
         self.composite_key: Any = None
         self._face_results: dict[int, Any] = {}  # result index -> FaceResult pasted
         self._shown_crops: dict[int, Any] = {}  # result index -> pasted crop (RGB)
+        self._pasted_keys: dict[int, Any] = {}  # result index -> pasted_key, per composite
         #: kept-result face index -> gui.jobs.IdentityCheck of its restored crop
         self._identity: dict[int, Any] = {}
         #: the photo's own options (core RestoreOptions; the app's defaults when it opens) and
@@ -345,6 +346,7 @@ class PhotoDoc(QObject):
         index -> the pasted crop as the output shows it)."""
         self._face_results = {fr.index: fr for fr in getattr(result, "faces", ())}
         self._shown_crops = dict(shown)
+        self._pasted_keys = {}
         self.result, self.result_image = result, image
         self._result_gen += 1
         self.resultChanged.emit()
@@ -367,13 +369,16 @@ class PhotoDoc(QObject):
         return None if j is None or self.result is None else self._shown_crops.get(j)
 
     def pasted_key(self, j: int) -> Any:
-        """What identifies the crop pasted for kept face ``j`` now (its bytes' hash): an
-        identity check holds for that crop only."""
-        crop = self._shown_crops.get(j)
-        if crop is None:
-            fr = self._face_results.get(j)
-            crop = None if fr is None else fr.restored
-        return None if crop is None else hash(np.ascontiguousarray(crop).tobytes())
+        """What identifies the crop pasted for kept face ``j`` now (its bytes' hash, computed
+        once per composite): an identity check holds for that crop only."""
+        if j not in self._pasted_keys:
+            crop = self._shown_crops.get(j)
+            if crop is None:
+                fr = self._face_results.get(j)
+                crop = None if fr is None else fr.restored
+            key = None if crop is None else hash(np.ascontiguousarray(crop).tobytes())
+            self._pasted_keys[j] = key
+        return self._pasted_keys[j]
 
     def set_identity(self, result: Any, checks: dict[int, tuple[Any, Any]]) -> None:
         """Identity checks (result face index -> (``gui.jobs.IdentityCheck``, the
