@@ -89,7 +89,7 @@ class Exporter(QObject):
                 await self.controller.restore([doc], options, reuse_kept=True)
                 if doc.needs_restore(options) or not doc.has_result:
                     return None
-        return await self.controller.composited(doc, self.ctx.run_options(doc))
+        return await self.controller.composited(doc, options)
 
     # ------------------------------------------------------------------ commands
     async def save(
