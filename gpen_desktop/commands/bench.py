@@ -22,7 +22,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "RSS MB is the peak while loading and running (base: before loading); Δu8 is the "
         "largest difference of the 8-bit output from the eager float32 forward.",
     )
-    p.add_argument("what", nargs="?", choices=["train"], help="train: the training bench")
+    p.add_argument(
+        "what",
+        nargs="?",
+        choices=["train", "detect"],
+        help="train: the training bench; detect: the default detector against plain dlib",
+    )
+    p.add_argument(
+        "photos",
+        nargs="*",
+        metavar="PHOTO",
+        help="for `detect`: the photos (default: scikit-image's astronaut and a group of it)",
+    )
     p.add_argument(
         "--size", type=int, nargs="+", default=None, choices=[64, 128, 256, 512, 1024, 2048]
     )
@@ -142,6 +153,12 @@ def run(args: argparse.Namespace) -> int:
         from gpen_desktop.commands.bench_train import run_train
 
         return run_train(args)
+    if args.what == "detect":
+        from gpen_desktop.commands.bench_detect import run_detect
+
+        return run_detect(args)
+    if args.photos:
+        raise SystemExit("gpen bench: photos are for `gpen bench detect`; use --photo here")
     from gpen_desktop.core.bench import bench_photo, bench_size
 
     if args.sr:

@@ -472,3 +472,30 @@ def test_a_tilted_face_gets_landmarks_fitted_upright(astronaut, angle, monkeypat
     roll = np.degrees(np.arctan2(ly - ry, rx - lx))  # counter-clockwise on screen is positive
     base = np.degrees(np.arctan2(lm[0, 1] - lm[1, 1], lm[1, 0] - lm[0, 0]))
     assert roll - base == pytest.approx(angle, abs=3.0)
+
+
+def test_the_small_hog_passes_run_beside_the_main_one(astronaut, monkeypatch):
+    """The full-frame pass and the photo-size check run on the side thread with HOG's second
+    instance while the main pass (plain dlib's own call at upsample 2) runs here; the faces are
+    the same as when every pass runs on this thread."""
+    import threading
+
+    calls = []
+    real = detect._run_dlib
+
+    def spy(name, work, cnn, margin=detect._HOG_MIN_MARGIN, upsample=0, side=False):
+        calls.append((threading.current_thread().name, side, upsample))
+        return real(name, work, cnn, margin, upsample, side)
+
+    monkeypatch.setattr(detect, "_run_dlib", spy)
+    faces = detect._dlib_boxes(astronaut, False, 0)
+    main = [c for c in calls if not c[1]]
+    beside = [c for c in calls if c[1]]
+    assert main == [(threading.current_thread().name, False, 2)]  # the 4x pass, here
+    assert len(beside) == 2 and all(c[0].startswith("gpen-detect-side") for c in beside)
+    assert detect._hog(True) is not detect._hog()  # dlib's detector is not called concurrently
+
+    full, native = detect._side_passes(astronaut, True)  # the same passes, on this thread
+    found = detect._confirmed(astronaut, real("dlib", astronaut, False, 0.0, 2), 80.0, "dlib")
+    assert faces == detect._merge(found + full)
+    assert native is not None and len(native) == 1

@@ -220,8 +220,30 @@ def _dlib():
     return dlib
 
 
-def _hog():
-    return _cached("dlib-hog", lambda: _dlib().get_frontal_face_detector())
+def _hog(side: bool = False):
+    """The HOG detector; ``side``: a second instance, for the passes that run beside the main
+    one on another thread (one dlib detector must not be called from two threads at once)."""
+    key = "dlib-hog-side" if side else "dlib-hog"
+    return _cached(key, lambda: _dlib().get_frontal_face_detector())
+
+
+_side_lock = threading.Lock()
+_side_pool = None
+
+
+def _beside(fn, *args):
+    """Run ``fn(*args)`` on the detector's side thread (one, made on first use); a Future.
+
+    dlib releases the GIL while it scans, so the small HOG passes (the full-frame pass and the
+    photo-size check) run on the second core while the main pass runs here: the whole
+    detection takes about the time of the main pass alone, which is plain dlib's own call."""
+    global _side_pool
+    with _side_lock:
+        if _side_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _side_pool = ThreadPoolExecutor(1, thread_name_prefix="gpen-detect-side")
+        return _side_pool.submit(fn, *args)
 
 
 def _cnn():
@@ -379,10 +401,11 @@ def _run_dlib(
     cnn: bool,
     hog_margin: float = _HOG_MIN_MARGIN,
     upsample: int = 0,
+    side: bool = False,
 ) -> list[tuple[Box, float]]:
     """Boxes (working-copy pixels, or ``work``'s with ``upsample``) and margins of one dlib pass
     over ``work`` (HOG keeps margins from ``hog_margin``; ``upsample``: dlib's own doublings
-    before the scan, HOG only)."""
+    before the scan, HOG only; ``side``: HOG's second instance, for the side thread)."""
     if cnn:
         with _call_lock(model_key):
             dets = _cnn()(work, 0)
@@ -391,8 +414,9 @@ def _run_dlib(
             for d in dets
             if d.confidence >= _CNN_MIN_MARGIN
         ]
-    with _call_lock(model_key):
-        rects, scores, _ = _hog().run(work, upsample, hog_margin)
+    key = f"{model_key}-side" if side else model_key
+    with _call_lock(key):
+        rects, scores, _ = _hog(side).run(work, upsample, hog_margin)
     return [(_rect_box(r), float(s)) for r, s in zip(rects, scores, strict=True)]
 
 
@@ -451,7 +475,11 @@ def _plan(h: int, w: int, scale: float, tile_px: float, window: float) -> list[t
 
 
 def _confirmed(
-    rgb: np.ndarray, found: list[tuple[Box, float]], window: float, name: str
+    rgb: np.ndarray,
+    found: list[tuple[Box, float]],
+    window: float,
+    name: str,
+    native: list[tuple[Box, float]] | None = None,
 ) -> list[tuple[Box, float]]:
     """The faces of a magnified pass (photo-pixel boxes and margins) that are kept: margin
     from _HOG_MIN_MARGIN, and a face big enough for the photo itself (at least _CONFIRM_SIZE
@@ -466,9 +494,10 @@ def _confirmed(
     (2x) are not asked: a blurred 45 px face that dlib scores 0.12 at 4x (as plain dlib at
     upsample 2 does) is often missed at 2x, where it is barely a window (measured on synthetic
     grey groups), and those copies cost a third more time than the 4x pass alone.
+    ``native``: the photo's own scan when it already ran (beside the main pass); else it runs
+    here when a face needs it.
     """
     kept = []
-    native: list[tuple[Box, float]] | None = None  # the photo's own scan, run when needed
     for box, margin in _merge(found):
         if margin < _HOG_MIN_MARGIN:
             continue
@@ -531,6 +560,8 @@ def _dlib_boxes(
             + (f" in {parts} parts" if parts > 1 else "")
             + f" for faces from {window / scale:.0f} px",
         )
+    # HOG: the full-frame pass and the photo-size check run beside the main pass (see _beside).
+    side = None if cnn else _beside(_side_passes, rgb, confirm)
     per_band: list[list[tuple[Box, float]]] = []
     done = part = 0
     for levels in scans:
@@ -557,14 +588,44 @@ def _dlib_boxes(
                 if progress is not None and parts > 1:
                     progress(0.95 * done / total, f"{name}: part {part}/{parts}")
         per_band.append(band)
-    found = _confirmed(rgb, per_band[0], window, name) if confirm else per_band[0]
+    if side is None:
+        if progress is not None:
+            progress(0.95, f"{name}: full-frame pass")
+        full, native = _full_frame(rgb, name, cnn), None
+    else:
+        full, native = side.result()
+    found = _confirmed(rgb, per_band[0], window, name, native) if confirm else per_band[0]
+    faces = _merge(found + full)
+    small_side = round(min(max(h, w), _FULL_FRAME_SIDE))
+    seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress(1.0, f"{name}: {len(faces)} face(s) in {seconds:.1f} s")
+    log.debug(
+        "%s at scale %.3f in %d part(s) + full-frame %d px: %d face(s) in %.2f s",
+        name,
+        scale,
+        parts,
+        small_side,
+        len(faces),
+        seconds,
+    )
+    return faces
+
+
+def _full_frame(
+    rgb: np.ndarray, name: str, cnn: bool, side: bool = False
+) -> list[tuple[Box, float]]:
+    """The full-frame pass: faces that fill or overflow the frame, found on the photo shrunk to
+    _FULL_FRAME_SIDE px and mirror-padded by _FULL_FRAME_PAD of its size (photo pixels)."""
+    h, w = rgb.shape[:2]
     fs = min(1.0, _FULL_FRAME_SIDE / max(h, w))
     small = _resized(rgb, 1.0 if fs > 0.97 else fs)
     fsx, fsy = small.shape[1] / w, small.shape[0] / h
     pad = round(_FULL_FRAME_PAD * max(small.shape[:2]))
-    if progress is not None:
-        progress(0.95, f"{name}: full-frame pass")
-    for (x0, y0, x1, y1), m in _run_dlib(name, _mirror_pad(small, pad), cnn):
+    found = []
+    for (x0, y0, x1, y1), m in _run_dlib(
+        name, _mirror_pad(small, pad), cnn, _HOG_MIN_MARGIN, 0, side
+    ):
         box = (
             max(-0.5, _unscale(x0 - pad, fsx)),
             max(-0.5, _unscale(y0 - pad, fsy)),
@@ -573,21 +634,19 @@ def _dlib_boxes(
         )
         if box[2] - box[0] > 4 and box[3] - box[1] > 4:
             found.append((box, m))
-    faces = _merge(found)
-    seconds = time.perf_counter() - t0
-    if progress is not None:
-        progress(1.0, f"{name}: {len(faces)} face(s) in {seconds:.1f} s")
-    log.debug(
-        "%s at scale %.3f in %d part(s) + full-frame %dx%d: %d face(s) in %.2f s",
-        name,
-        scale,
-        parts,
-        small.shape[1],
-        small.shape[0],
-        len(faces),
-        seconds,
-    )
-    return faces
+    return found
+
+
+def _side_passes(
+    rgb: np.ndarray, confirm: bool
+) -> tuple[list[tuple[Box, float]], list[tuple[Box, float]] | None]:
+    """HOG's passes beside the main one (on the side thread, with HOG's second instance): the
+    full-frame pass, and (``confirm``) the photo's own scan that :func:`_confirmed` checks big
+    faces of a magnified pass against (a sixteenth of a 4x pass; run whether or not a big face
+    turns up, since it costs the otherwise idle core nothing)."""
+    full = _full_frame(rgb, "dlib", False, side=True)
+    native = _run_dlib("dlib", rgb, False, _HOG_SEARCH_MARGIN, 0, side=True) if confirm else None
+    return full, native
 
 
 def _mirror_pad(img: np.ndarray, pad: int) -> np.ndarray:
