@@ -48,6 +48,7 @@ class DetectRequest:
     photo: Photo
     options: Any  # core.pipeline.RestoreOptions
     label = "Detecting faces"
+    lane = "detect"  # the detection thread: beside a restore, never behind it
 
     def run(self, ctx: JobContext) -> list[Face]:
         return list(ctx.restorer(self.options).detect(self.photo))
@@ -61,6 +62,7 @@ class LandmarksRequest:
     box: tuple[float, float, float, float]
     options: Any
     label = "Finding landmarks"
+    lane = "detect"
 
     def run(self, ctx: JobContext) -> Face:
         from gpen_desktop.core.faces.detect import landmarks_for_box

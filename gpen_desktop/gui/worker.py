@@ -1,17 +1,14 @@
-"""The one inference thread: runs core work (detection, restoration) off the GUI thread.
+"""The inference thread (and the detection lane): core work off the GUI thread.
 
 The GUI builds a request (a frozen dataclass: photo, faces, options, with its own ``run``; see
-:mod:`gpen_desktop.gui.jobs`) and calls :meth:`InferenceWorker.submit`; the request runs on ONE
-long-lived ``QThread`` which owns the loaded model (a :class:`gpen_desktop.core.pipeline.Restorer`, reused across runs). Progress,
-results and errors come back as queued signals and resolve an ``asyncio.Future`` on the GUI
-thread, so coroutines on the qasync loop simply ``await job.future``.
-
-Nothing in this module imports torch or OpenCV at import time; the core modules load on the
-worker thread the first time a request needs them.
-
-Photo decoding, the weights scan and small image work (thumbnails, aligned crops, writing
-files) run in a small thread pool (:meth:`InferenceWorker.run_io`) so they never wait behind
-a long restore.
+:mod:`gpen_desktop.gui.jobs`) and calls :meth:`InferenceWorker.submit`; a restore runs on ONE
+long-lived ``QThread`` which owns the loaded model (a
+:class:`gpen_desktop.core.pipeline.Restorer`, reused across runs). Detection requests
+(``lane = "detect"``) run on a second thread, so a photo's faces are found while another
+photo is in the network — the stages of `gpen restore`'s overlapped folder runs: decoding in
+the I/O pool, detection on its lane, the network on the inference thread. Progress, results
+and errors come back as queued signals and resolve an ``asyncio.Future`` on the GUI thread,
+so coroutines on the qasync loop simply ``await job.future``.
 """
 
 from __future__ import annotations
@@ -260,26 +257,37 @@ class InferenceWorker(QObject):
     busyChanged = Signal(bool)
 
     _submit = Signal(int, object, object)
+    _submit_detect = Signal(int, object, object)
 
     def __init__(self, parent: QObject | None = None, io_threads: int = 2) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
-        self._thread = QThread()
-        self._thread.setObjectName("gpen-inference")
-        self._runner = _Runner()
-        self._runner.moveToThread(self._thread)
-        self._thread.finished.connect(self._runner.deleteLater)
-        self._submit.connect(self._runner.run)
-        self._runner.started.connect(self._on_started)
-        self._runner.progressed.connect(self._on_progress)
-        self._runner.faceReady.connect(self._on_face_ready)
-        self._runner.succeeded.connect(self._on_succeeded)
-        self._runner.failed.connect(self._on_failed)
+        self._thread, self._runner = self._lane("gpen-inference", self._submit)
+        # Detection has its own lane: the next photo's faces are found while this one is in
+        # the network (as `gpen restore` overlaps folder runs; core/overlap.py). Detectors use
+        # their own models (dlib, RetinaFace), never the network's.
+        self._detect_thread, self._detect_runner = self._lane("gpen-detect", self._submit_detect)
         self._pool: TaskPool | None = TaskPool(io_threads, "gpen-io")
         self._closed = False
         self._thread.start()
+        self._detect_thread.start()
         _LIVE.add(self)
+
+    def _lane(self, name: str, submit: Any) -> tuple[QThread, _Runner]:
+        """A thread with its runner, wired to this worker's job bookkeeping (not started)."""
+        thread = QThread()
+        thread.setObjectName(name)
+        runner = _Runner()
+        runner.moveToThread(thread)
+        thread.finished.connect(runner.deleteLater)
+        submit.connect(runner.run)
+        runner.started.connect(self._on_started)
+        runner.progressed.connect(self._on_progress)
+        runner.faceReady.connect(self._on_face_ready)
+        runner.succeeded.connect(self._on_succeeded)
+        runner.failed.connect(self._on_failed)
+        return thread, runner
 
     # ------------------------------------------------------------------ inference jobs
     @property
@@ -291,7 +299,8 @@ class InferenceWorker(QObject):
         return list(self._jobs.values())
 
     def submit(self, request: Any) -> Job:
-        """Queue ``request`` on the inference thread. Needs a running asyncio (qasync) loop."""
+        """Queue ``request`` on the inference thread (or, when its ``lane`` is ``"detect"``, on
+        the detection thread). Needs a running asyncio (qasync) loop."""
         if self._closed:
             raise RuntimeError("the worker is shut down")
         loop = asyncio.get_event_loop()
@@ -304,7 +313,8 @@ class InferenceWorker(QObject):
         )
         was_busy = self.busy
         self._jobs[job.id] = job
-        self._submit.emit(job.id, request, job.cancel_event)
+        lane = self._submit_detect if getattr(request, "lane", "") == "detect" else self._submit
+        lane.emit(job.id, request, job.cancel_event)
         if not was_busy:
             self.busyChanged.emit(True)
         return job
@@ -366,7 +376,7 @@ class InferenceWorker(QObject):
         return self._closed
 
     def is_alive(self) -> bool:
-        if self._thread.isRunning():
+        if self._thread.isRunning() or self._detect_thread.isRunning():
             return True
         return self._pool is not None and self._pool.is_alive()
 
@@ -379,7 +389,9 @@ class InferenceWorker(QObject):
                 job.future.cancel()
         self._jobs.clear()
         self._thread.quit()
+        self._detect_thread.quit()
         ended = self._thread.wait(timeout_ms)
+        ended = self._detect_thread.wait(timeout_ms) and ended
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None

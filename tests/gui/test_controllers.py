@@ -79,3 +79,52 @@ def test_open_restore_and_save_without_a_window(
     finally:
         worker.shutdown()
         photos.deleteLater()
+
+
+def test_detection_runs_beside_a_restore_not_behind_it(qapp, aloop):
+    """A photo's faces are found while another photo is in the network: detection requests
+    have their own thread (the overlap of `gpen restore`'s folder runs, in the app)."""
+    import asyncio
+    import threading
+    from dataclasses import dataclass
+
+    release = threading.Event()
+    threads: dict[str, str] = {}
+
+    @dataclass(frozen=True, eq=False)
+    class InTheNetwork:
+        label = "Restoring"
+
+        def run(self, ctx):
+            threads["restore"] = threading.current_thread().name
+            assert release.wait(30)
+            return "restored"
+
+    @dataclass(frozen=True, eq=False)
+    class Detect:
+        label = "Detecting faces"
+        lane = "detect"
+
+        def run(self, ctx):
+            threads["detect"] = threading.current_thread().name
+            return "faces"
+
+    worker = InferenceWorker()
+    try:
+
+        async def scenario():
+            restoring = worker.submit(InTheNetwork())
+            faces = await asyncio.wait_for(worker.run(Detect()), 30)
+            assert not restoring.future.done()  # still in the network
+            release.set()
+            return faces, await restoring.future
+
+        assert run(aloop, scenario(), 60) == ("faces", "restored")
+        assert threads["detect"] != threads["restore"]
+        from gpen_desktop.gui.jobs import DetectRequest, LandmarksRequest
+
+        assert DetectRequest.lane == LandmarksRequest.lane == "detect"
+    finally:
+        release.set()
+        assert worker.shutdown()
+    assert not worker.is_alive()

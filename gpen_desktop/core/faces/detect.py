@@ -227,23 +227,25 @@ def _hog(side: bool = False):
     return _cached(key, lambda: _dlib().get_frontal_face_detector())
 
 
-_side_lock = threading.Lock()
-_side_pool = None
-
-
 def _beside(fn, *args):
-    """Run ``fn(*args)`` on the detector's side thread (one, made on first use); a Future.
+    """Run ``fn(*args)`` on a thread of its own, started now; a Future of its result.
 
     dlib releases the GIL while it scans, so the small HOG passes (the full-frame pass and the
     photo-size check) run on the second core while the main pass runs here: the whole
-    detection takes about the time of the main pass alone, which is plain dlib's own call."""
-    global _side_pool
-    with _side_lock:
-        if _side_pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+    detection takes about the time of the main pass alone, which is plain dlib's own call.
+    The thread ends with its passes (nothing is left running between detections)."""
+    from concurrent.futures import Future
 
-            _side_pool = ThreadPoolExecutor(1, thread_name_prefix="gpen-detect-side")
-        return _side_pool.submit(fn, *args)
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the caller by result()
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="gpen-detect-side", daemon=True).start()
+    return future
 
 
 def _cnn():
