@@ -48,10 +48,8 @@ def texts(panel) -> dict[str, str]:
 def test_background_list_shows_each_models_speed_class(qtbot, found, folder):
     panel = make_panel(qtbot, found)
     shown = texts(panel)
-    assert shown[str(folder / f"{X4V3}.pth")].startswith("Real-ESRGAN general ×4 · fast · ")
-    assert shown[str(folder / f"{WDN}.pth")].startswith(
-        "Real-ESRGAN general, weak denoise ×4 · fast · "
-    )
+    assert shown[str(folder / f"{X4V3}.pth")].startswith("Real-ESRGAN ×4 · fast · ")
+    assert shown[str(folder / f"{WDN}.pth")].startswith("Real-ESRGAN WDN ×4 · fast · ")
     assert shown[str(folder / "rrdb_x4.pth")].startswith("rrdb ×4 · best · ")
     index = panel.sr_model.findData(str(folder / f"{X4V3}.pth"))
     tip = panel.sr_model.itemData(index, Qt.ItemDataRole.ToolTipRole)
@@ -83,7 +81,7 @@ def test_without_the_partner_the_panel_says_what_is_missing(qtbot, found, folder
     panel = make_panel(qtbot, alone)
     panel.sr_model.setCurrentIndex(panel.sr_model.findData(str(folder / f"{X4V3}.pth")))
     assert not panel.denoise.isEnabled()
-    assert f"needs {WDN}.pth beside {X4V3}.pth" in panel.denoise_info.text()
+    assert f"Needs {WDN}.pth beside {X4V3}.pth" in panel.denoise_info.text()
 
 
 def test_the_strength_is_remembered_and_shown_again(qtbot, found, folder):

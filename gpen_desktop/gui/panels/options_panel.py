@@ -65,8 +65,8 @@ def is_inpainter(fm: Any) -> bool:
 #: Display names of known background upscaler families ("realesrnet_x2" reads "RealESRNet").
 SR_NAMES = {
     "realesrnet": "RealESRNet",
-    "realesr-general": "Real-ESRGAN general",
-    "realesr-general-wdn": "Real-ESRGAN general, weak denoise",
+    "realesr-general": "Real-ESRGAN",
+    "realesr-general-wdn": "Real-ESRGAN WDN",
 }
 #: The background model that Denoise strength applies to, and its weak-denoise partner.
 GENERAL_X4V3, GENERAL_WDN_X4V3 = "realesr-general-x4v3", "realesr-general-wdn-x4v3"
@@ -78,8 +78,8 @@ SPEED_TIPS = {
 
 def sr_name(fm: Any) -> str:
     """A super-resolution model's name without its scale: "RealESRNet" for GPEN's files,
-    "Real-ESRGAN general" for realesr-general-x4v3, else the file's name ("tiny_x2" reads
-    "tiny")."""
+    "Real-ESRGAN" for realesr-general-x4v3 ("Real-ESRGAN WDN" for its weak-denoise partner),
+    else the file's name ("tiny_x2" reads "tiny")."""
     info = fm.info
     name = str(getattr(fm.known, "name", "") or getattr(info, "name", "") or Path(fm.path).stem)
     base = re.sub(rf"[_-]?x{int(info.scale)}(v\d+)?$", "", name, flags=re.IGNORECASE) or name
@@ -529,13 +529,13 @@ class OptionsPanel(QWidget):
         self.denoise.setEnabled(bool(partner))
         self.denoise_label.setEnabled(bool(partner))
         if partner is None:
-            text = "Denoise strength: for the Real-ESRGAN general background model"
+            text = "For the Real-ESRGAN background model"
         elif partner:
-            text = "Denoise strength: 100 % removes noise, 0 % keeps the grain"
+            text = "100 % removes noise, 0 % keeps the grain"
         else:
             text = (
-                f"Denoise strength needs {GENERAL_WDN_X4V3}.pth beside {Path(path).name} "
-                "(Model manager); without it the plain model runs"
+                f"Needs {GENERAL_WDN_X4V3}.pth beside {Path(path).name} (Model manager); "
+                "the plain model runs"
             )
         self.denoise_info.setText(text)
         self.denoise_info.setVisible(path in self._sr_denoise)
