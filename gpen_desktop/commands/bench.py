@@ -61,9 +61,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--sr",
         metavar="MODEL",
         help="time super-resolution instead: an SR model file, or realesrnet_x4 / _x2 / _x1 "
-        "for random weights at the official size; seconds per input megapixel in float32 "
-        "(plain and channels-last layout) and each --sr-precision, with the largest 8-bit "
-        "difference from float32",
+        "or realesr-general-x4v3 for random weights at the official size; seconds per input "
+        "megapixel in float32 (plain and channels-last layout) and each --sr-precision, with "
+        "the largest 8-bit difference from float32",
+    )
+    sr.add_argument(
+        "--sr-compare",
+        metavar="MODEL",
+        help="also time this SR model (a file or an official name, e.g. realesrnet_x4) on the "
+        "same photo with the same tile size, and print how many times faster --sr is",
     )
     sr.add_argument(
         "--sr-precision",
@@ -140,11 +146,42 @@ def run_sr(args: argparse.Namespace) -> int:
         args.repeat,
         on_row=show,
     )
-    if args.json:
-        say(json.dumps({"photo": name, "superres": [r.to_json() for r in rows]}, indent=2))
-    else:
+    if not args.json:
         last = rows[-1]
         say(f"tiles: {last.tiles} of {last.tile} px")
+    others, ratios = [], []
+    if args.sr_compare:
+        from gpen_desktop.core.bench import compare_sr
+
+        tile = rows[-1].tile  # the same tile size for both
+        if not args.json:
+            say(f"\n{args.sr_compare}, the same photo, tiles of {tile} px:")
+        others = bench_sr(
+            args.sr_compare,
+            pixels,
+            args.device,
+            tuple(args.sr_precision),
+            tile,
+            args.repeat,
+            on_row=show,
+        )
+        ratios = compare_sr(rows, others)
+        if not args.json:
+            say(f"\nseconds per input megapixel, {rows[0].device}, tiles of {tile} px:")
+            head = f"{'precision':>9} {'layout':>6} {rows[0].model:>24} {others[0].model:>24}"
+            say(f"{head} {'faster':>7}")
+            for c in ratios:
+                layout = "NHWC" if c.channels_last else "NCHW"
+                say(
+                    f"{c.precision:>9} {layout:>6} {c.seconds_per_mp:>24.2f} "
+                    f"{c.other_seconds_per_mp:>24.2f} {c.ratio:>6.1f}x"
+                )
+    if args.json:
+        out = {"photo": name, "superres": [r.to_json() for r in rows]}
+        if args.sr_compare:
+            out["compare"] = [r.to_json() for r in others]
+            out["ratios"] = [c.to_json() for c in ratios]
+        say(json.dumps(out, indent=2))
     return 0
 
 

@@ -105,6 +105,12 @@ def _sr_rows(info) -> list[tuple[str, object]]:
         ("purpose", info.purpose),
         ("tags", ", ".join(info.tags) or "none"),
         ("parameters", f"{info.n_params:,}"),
+        (
+            "cost",
+            f"{info.mflops_per_px:.1f} MFLOP per input pixel ({info.speed})"
+            if info.speed
+            else "not counted",
+        ),
         ("file form", info.format),
     ]
 

@@ -144,6 +144,7 @@ def _register_old_photo_options(p: argparse.ArgumentParser) -> None:
         "spandrel SR model); faces are restored as usual and pasted at the output size",
     )
     add_option(g, "sr_precision")
+    add_option(g, "denoise_strength", metavar="DN")
     add_option(g, "tile", metavar="N")
     g.add_argument(
         "--damage-mask",
@@ -183,7 +184,10 @@ def _old_photo_note(rep: dict) -> str:
     parts = []
     sr = rep.get("superres")
     if sr:
-        parts.append(f"background {sr['model']} x{sr['scale']} ({sr['tiles']} tiles)")
+        dn = f", denoise {sr['denoise_strength']:g}" if "denoise_strength" in sr else ""
+        parts.append(f"background {sr['model']} x{sr['scale']} ({sr['tiles']} tiles{dn})")
+        if sr.get("denoise_note"):
+            parts.append(sr["denoise_note"])
     damage = rep.get("inpainting")
     if damage:
         faces = damage.get("faces_inpainted", 0)
@@ -277,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         sr_model=args.sr_model or "",
         sr_precision=args.sr_precision,
+        denoise_strength=args.denoise_strength,
         tile=args.tile,
         inpaint_model=_pick_inpaint_model(args),
         inpaint_method=args.inpaint_method,

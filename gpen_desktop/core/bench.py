@@ -256,9 +256,31 @@ def bench_photo(
 
 # --------------------------------------------------------------------------- super-resolution
 
-#: Official RealESRNet names -> scale (random weights at the official size: 64 features, 23
-#: blocks).
-OFFICIAL_SR = {"realesrnet_x1": 1, "realesrnet_x2": 2, "realesrnet_x4": 4}
+#: Official upscaler names -> scale, benchmarked with random weights at the official size:
+#: RealESRNet (RRDBNet, 64 features, 23 blocks) and Real-ESRGAN's compact general x4
+#: (SRVGGNetCompact, 64 features, 32 convs).
+OFFICIAL_SR = {
+    "realesrnet_x1": 1,
+    "realesrnet_x2": 2,
+    "realesrnet_x4": 4,
+    "realesr-general-x4v3": 4,
+    "realesr-general-wdn-x4v3": 4,
+}
+
+
+def official_sr_file(name: str, folder: str | Path) -> Path:
+    """A random-weight file of the official upscaler ``name`` (see :data:`OFFICIAL_SR`) in
+    its official key layout, written in ``folder``."""
+    import torch
+
+    from gpen_desktop.core.superres import random_compact_checkpoint, random_rrdbnet_state_dict
+
+    path = Path(folder) / f"{name}.pth"
+    if name.startswith("realesrnet"):
+        torch.save({"params_ema": random_rrdbnet_state_dict(OFFICIAL_SR[name])}, path)
+    else:
+        random_compact_checkpoint(path)
+    return path
 
 
 @dataclass
@@ -319,22 +341,19 @@ def bench_sr(
 ) -> list[SRBenchRow]:
     """Seconds per megapixel of background super-resolution in each precision, on ``pixels``.
 
-    ``model``: an SR model file, or an official name (``realesrnet_x4``, ``_x2``, ``_x1``) for
-    random weights at the official size. The first row is float32 in the plain (NCHW) layout
+    ``model``: an SR model file, or an official name (``realesrnet_x4``, ``_x2``, ``_x1``,
+    ``realesr-general-x4v3``) for random weights at the official size. The first row is float32 in the plain (NCHW) layout
     when ``compare_layout``, then float32 channels-last and each of ``precisions``
     (channels-last); every row reports its speed-up and
     largest 8-bit difference against it. Precisions the device has no fast type for run in
     what :func:`~gpen_desktop.core.superres.sr_dtype` picks (the row says which).
     """
-    from gpen_desktop.core.superres import load_sr_model, random_rrdbnet_state_dict
+    from gpen_desktop.core.superres import load_sr_model
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(model)
         if not path.is_file() and model in OFFICIAL_SR:
-            import torch
-
-            path = Path(tmp) / f"{model}.pth"
-            torch.save({"params_ema": random_rrdbnet_state_dict(OFFICIAL_SR[model])}, path)
+            path = official_sr_file(model, tmp)
         sr = load_sr_model(path, device, "float32")
     configs = [("float32", False)] if compare_layout else []
     configs += [(p, True) for p in dict.fromkeys(("float32", *precisions))]
@@ -374,3 +393,43 @@ def bench_sr(
         if on_row is not None:
             on_row(row)
     return rows
+
+
+@dataclass
+class SRCompareRow:
+    """One configuration timed for two upscalers on the same photo and tile size."""
+
+    precision: str
+    channels_last: bool
+    tile: int
+    model: str
+    seconds_per_mp: float
+    other: str
+    other_seconds_per_mp: float
+    ratio: float  # other's seconds per megapixel / model's: how many times faster ``model`` is
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def compare_sr(rows: list[SRBenchRow], others: list[SRBenchRow]) -> list[SRCompareRow]:
+    """The configurations (precision, layout) timed for both models, with their speed ratio."""
+    by_config = {(r.precision, r.channels_last): r for r in others}
+    out = []
+    for r in rows:
+        o = by_config.get((r.precision, r.channels_last))
+        if o is None:
+            continue
+        out.append(
+            SRCompareRow(
+                precision=r.precision,
+                channels_last=r.channels_last,
+                tile=r.tile,
+                model=r.model,
+                seconds_per_mp=r.seconds_per_mp,
+                other=o.model,
+                other_seconds_per_mp=o.seconds_per_mp,
+                ratio=o.seconds_per_mp / r.seconds_per_mp if r.seconds_per_mp > 0 else 0.0,
+            )
+        )
+    return out

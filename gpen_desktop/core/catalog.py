@@ -2,7 +2,9 @@
 
 A leaf module (standard library only), so anything — the CLI's ``--help``, the GUI, checkpoint
 naming — can read the catalogue without importing torch or another core module. URLs are
-from the official GPEN README (DESIGN §3); no checksums are published.
+from the official GPEN README (DESIGN §3) and, for Real-ESRGAN's compact general upscalers, the
+Real-ESRGAN releases page (v0.2.5.0); no checksums are published (a download's SHA-256 is
+recorded on first success).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ _MODELSCOPE = (
     "https://www.modelscope.cn/api/v1/models/damo/cv_gpen_image-portrait-enhancement-hires/"
     "repo?Revision=master&FilePath={}"
 )
+_REAL_ESRGAN = "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/{}.pth"
 MODELSCOPE_PAGE = "https://modelscope.cn/models/damo/cv_gpen_image-portrait-enhancement-hires"
 
 CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".ckpt", ".bin", ".tar", ".safetensors", ".onnx")
@@ -155,7 +158,37 @@ KNOWN_MODELS: tuple[KnownModel, ...] = (
         )
         for s in (4, 2, 1)
     ),
+    KnownModel(
+        "realesr-general-x4v3",
+        "realesr-general-x4v3.pth",
+        0,
+        0,
+        0.0,
+        "superres",
+        _REAL_ESRGAN.format("realesr-general-x4v3"),
+        4_900_000,
+        "Background super-resolution x4, fast (Real-ESRGAN compact general model, "
+        "SRVGGNetCompact; optional)",
+        4,
+    ),
+    KnownModel(
+        "realesr-general-wdn-x4v3",
+        "realesr-general-wdn-x4v3.pth",
+        0,
+        0,
+        0.0,
+        "superres",
+        _REAL_ESRGAN.format("realesr-general-wdn-x4v3"),
+        4_900_000,
+        "Weak-denoise partner of realesr-general-x4v3: with both, Denoise strength blends "
+        "them (optional)",
+        4,
+    ),
 )
+
+#: The compact general upscaler and its weak-denoise partner (Real-ESRGAN's ``-dn`` pair).
+GENERAL_X4V3 = "realesr-general-x4v3"
+GENERAL_WDN_X4V3 = "realesr-general-wdn-x4v3"
 
 
 def known_model(name: str) -> KnownModel:

@@ -68,7 +68,12 @@ def _superres(path: Path) -> FoundModel | None:
     """A super-resolution model spandrel recognises (info: SRInfo, with its scale), or None.
     A file that looks like an upscaler while spandrel is missing is reported as invalid with
     the install hint."""
-    from gpen_desktop.core.superres import INSTALL_HINT, inspect_sr_model, spandrel_available
+    from gpen_desktop.core.superres import (
+        INSTALL_HINT,
+        inspect_sr_model,
+        is_official_layout,
+        spandrel_available,
+    )
 
     if not spandrel_available():
         try:
@@ -82,9 +87,11 @@ def _superres(path: Path) -> FoundModel | None:
         info = inspect_sr_model(path)
     except CheckpointError:
         return None
-    # official only when the tensors say so (RealESRNet: 64 features, 23 blocks, its scale),
-    # never from the file name alone: a small upscaler called realesrnet_x2.pth is not it
-    official = info.arch == "ESRGAN" and {"64nf", "23nb"} <= set(info.tags)
+    # official only when the tensors say so (RealESRNet: 64 features, 23 blocks, its scale;
+    # the compact general x4: 64 features, 32 convs), never from the file name alone: a small
+    # upscaler called realesrnet_x2.pth is not it (the name only tells the compact x4v3 from
+    # its weak-denoise partner, whose layouts are the same)
+    official = is_official_layout(info.arch, info.scale, info.tags)
     known = next(
         (
             m

@@ -269,6 +269,24 @@ OPTIONS: tuple[Option, ...] = (
         flags=("--sr-precision",),
     ),
     O(
+        "denoise_strength",
+        float,
+        0.5,
+        "Denoise strength",
+        "for the fast background model realesr-general-x4v3 with realesr-general-wdn-x4v3 "
+        "beside it: 1 = strong denoising, 0 = keep the grain; blends the two networks' "
+        "weights as Real-ESRGAN's -dn does (other background models ignore it)",
+        BACKGROUND,
+        range=(0.0, 1.0),
+        flags=("--denoise-strength", "-dn"),
+        setting="options/denoise_strength",
+        panel=True,
+        tip="For the fast background model (realesr-general-x4v3) with its partner "
+        "realesr-general-wdn-x4v3 in the weights folder.\n"
+        "100 %: strong denoising; 0 %: keeps the grain. Blends the two networks' weights, as "
+        "Real-ESRGAN's -dn does.",
+    ),
+    O(
         "inpaint_model",
         str,
         "",
@@ -516,6 +534,10 @@ class _RestoreOptionsMethods:
             raise GpenError(
                 f"upscale must be a whole number from 1 to 8 (0 = the super-resolution "
                 f"model's own scale, with a super-resolution model), got {self.upscale}"
+            )
+        if not 0.0 <= float(self.denoise_strength) <= 1.0:
+            raise GpenError(
+                f"denoise strength must be between 0 and 1, got {self.denoise_strength}"
             )
         if int(self.tile) != self.tile or not BY_NAME["tile"].in_range(self.tile):
             raise GpenError(

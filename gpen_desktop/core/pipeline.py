@@ -279,6 +279,7 @@ class Restorer:
             lambda: load_sr_model(o.sr_model, o.device, o.sr_precision),
         )
         sr.set_precision(o.sr_precision)
+        sr.set_denoise(o.denoise_strength)  # the compact general model's blend (cached)
         return sr
 
     @property
@@ -614,6 +615,10 @@ class Restorer:
             "device": str(sr.device),
             "precision": sr.dtype_name,
         }
+        if sr.denoise_strength is not None:
+            info["denoise_strength"] = sr.denoise_strength
+        if sr.denoise_note:
+            info["denoise_note"] = sr.denoise_note
         if sr.fallback_note:
             info["note"] = sr.fallback_note
         return big, out_matrices, info

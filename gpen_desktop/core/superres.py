@@ -7,6 +7,13 @@ architectures (ESRGAN, SwinIR, HAT, ...) from the state dict alone; no architect
 here. Files are read with our own safe reader (``torch.load(weights_only=True)`` or
 safetensors), never with a full unpickler.
 
+Real-ESRGAN's compact general model ``realesr-general-x4v3.pth`` (SRVGGNetCompact: 64
+features, 32 convolutions, PReLU, x4; about 2.4 MFLOP per input pixel against RealESRNet's
+36) is another spandrel architecture. With its weak-denoise partner
+``realesr-general-wdn-x4v3.pth`` beside it, a denoise strength ``dn`` in [0, 1] runs the
+network whose weights are ``dn * x4v3 + (1 - dn) * wdn`` (Real-ESRGAN's ``-dn``: 1 = the
+x4v3 file, strong denoising; 0 = the wdn file, keeps the grain).
+
 Images go through in tiles: every tile is run with ``overlap`` pixels of real context on each
 side and only its core is kept, so a 12 MP photo fits in memory on a CPU or a GPU and the tiled
 result matches the untiled one wherever the network's reach is within the overlap. Tile origins
@@ -25,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from gpen_desktop.core.catalog import CHECKPOINT_EXTENSIONS, GENERAL_WDN_X4V3, GENERAL_X4V3
 from gpen_desktop.core.errors import Cancelled, GpenError, SuperResolutionError
 from gpen_desktop.core.types import CancelFn, ProgressFn
 
@@ -44,6 +52,14 @@ MEMORY_SHARE = {"cpu": 0.4, "cuda": 0.6, "mps": 0.4}
 _BYTES_PER_OUT_PX_PER_FEAT = 18.0
 #: The same at the input resolution (the residual trunk).
 _BYTES_PER_IN_PX_PER_FEAT = 20.0
+#: spandrel's name of the SRVGGNetCompact architecture.
+COMPACT_ARCH = "RealESRGAN Compact"
+#: Speed classes by the architecture's cost per input pixel (MFLOP, counted by torch's FLOP
+#: counter on shapes only): "fast" below this, "best" (the full networks) above. The compact
+#: general model counts 2.4, RealESRNet 35.9; on a 2-core Xeon the compact one ran 10.5x
+#: (bfloat16) to 20x (float32, NCHW) faster per megapixel with the same tiles
+#: (``gpen bench --sr realesr-general-x4v3 --sr-compare realesrnet_x4``).
+FAST_MFLOPS_PER_PX = 10.0
 
 
 @dataclass
@@ -60,6 +76,16 @@ class SRInfo:
     path: str = ""
     format: str = ""
     file_size: int = 0
+    #: the network's cost per input pixel (MFLOP, 2 per multiply-add), 0 = unknown
+    mflops_per_px: float = 0.0
+
+    @property
+    def speed(self) -> str:
+        """The speed class: "fast" (under :data:`FAST_MFLOPS_PER_PX`), "best" (a full
+        network: slower, the most detail), "" when the cost could not be counted."""
+        if not self.mflops_per_px:
+            return ""
+        return "fast" if self.mflops_per_px < FAST_MFLOPS_PER_PX else "best"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,9 +97,10 @@ class SRInfo:
 
     def summary(self) -> str:
         tags = f" ({', '.join(self.tags)})" if self.tags else ""
+        cost = f", {self.mflops_per_px:.1f} MFLOP/px ({self.speed})" if self.speed else ""
         return (
             f"{self.name}: {self.arch} x{self.scale} super-resolution{tags}, "
-            f"{self.n_params / 1e6:.1f} M params"
+            f"{self.n_params / 1e6:.1f} M params{cost}"
         )
 
 
@@ -129,7 +156,9 @@ def _describe_other(sd: dict, path: Path) -> str:
     return f"{path.name} is not a model spandrel recognises{what}; keys like {', '.join(keys[:3])}"
 
 
-def _load_descriptor(path: Path) -> tuple[Any, SRInfo]:
+def _load_descriptor(path: Path, count: bool = False) -> tuple[Any, SRInfo]:
+    """spandrel's descriptor of the file and what it holds; ``count``: also count its cost per
+    pixel (``mflops_per_px``, for the speed class)."""
     spandrel = _spandrel()
     sd, fmt = _read(path)
     try:
@@ -159,7 +188,7 @@ def _load_descriptor(path: Path) -> tuple[Any, SRInfo]:
         if tag.endswith("nf") and tag[:-2].isdigit():
             features = int(tag[:-2])
     info = SRInfo(
-        name=_known_name(arch, desc.scale, desc.tags) or path.stem,
+        name=_known_name(arch, desc.scale, desc.tags, path.name) or path.stem,
         arch=arch,
         scale=int(desc.scale),
         purpose=purpose,
@@ -169,23 +198,63 @@ def _load_descriptor(path: Path) -> tuple[Any, SRInfo]:
         path=str(path),
         format=fmt,
         file_size=path.stat().st_size,
+        mflops_per_px=mflops_per_pixel(desc) if count else 0.0,
     )
     return desc, info
 
 
-def _known_name(arch: str, scale: int, tags: list[str]) -> str | None:
-    """GPEN's RealESRNet name when the layout is theirs (RRDBNet, 64 features, 23 blocks)."""
+def is_official_layout(arch: str, scale: int, tags: list[str]) -> bool:
+    """Whether the tensors have the layout of a catalogued upscaler: RealESRNet (RRDBNet, 64
+    features, 23 blocks) or Real-ESRGAN's compact general x4 (64 features, 32 convs)."""
+    return _known_name(arch, scale, tags) is not None
+
+
+def _known_name(arch: str, scale: int, tags: list[str], filename: str = "") -> str | None:
+    """The catalogue's name when the layout is a catalogued one: GPEN's RealESRNet (RRDBNet,
+    64 features, 23 blocks), or Real-ESRGAN's compact general x4 (SRVGGNetCompact, 64
+    features, 32 convs). The x4v3 file and its weak-denoise partner share one layout, so only
+    the file name tells them apart ("wdn" in it: the partner)."""
     if arch == "ESRGAN" and "64nf" in tags and "23nb" in tags and "ESRGAN+" not in tags:
         unshuffled = "unshuffle" in tags
         if (scale == 4 and not unshuffled) or (scale in (1, 2) and unshuffled):
             return f"realesrnet_x{scale}"
+    if arch == COMPACT_ARCH and scale == 4 and "64nf" in tags and "32nc" in tags:
+        return GENERAL_WDN_X4V3 if "wdn" in filename.lower() else GENERAL_X4V3
     return None
+
+
+def mflops_per_pixel(descriptor: Any, side: int = 64) -> float:
+    """The network's cost per input pixel in MFLOP (torch's FLOP counter: 2 per multiply-add
+    of convolutions and matrix products), counted on shapes only (meta tensors: nothing is
+    computed) for a ``side`` x ``side`` input; 0.0 when the architecture cannot run on meta
+    tensors."""
+    import torch
+    from torch.func import functional_call
+    from torch.utils.flop_counter import FlopCounterMode
+
+    req = descriptor.size_requirements
+    grid = max(1, int(req.multiple_of))
+    side = max(side, int(req.minimum or 0))
+    side = -(-side // grid) * grid
+    model = descriptor.model
+    try:
+        meta = {
+            k: torch.empty_like(v, device="meta")
+            for k, v in [*model.named_parameters(), *model.named_buffers()]
+        }
+        x = torch.empty(1, descriptor.input_channels, side, side, device="meta")
+        with FlopCounterMode(display=False) as counter:
+            functional_call(model, meta, (x,))
+        return counter.get_total_flops() / (side * side) / 1e6
+    except Exception as exc:  # an architecture with data-dependent steps: cost unknown
+        log.debug("cannot count the FLOPs of %s: %s", descriptor.architecture.name, exc)
+        return 0.0
 
 
 def inspect_sr_model(path: str | Path) -> SRInfo:
     """Identify a super-resolution model file by content; SuperResolutionError (one line) when
     it is not one (naming what spandrel saw) or when spandrel is not installed."""
-    return _load_descriptor(Path(path))[1]
+    return _load_descriptor(Path(path), count=True)[1]
 
 
 # --------------------------------------------------------------------------- memory and tiles
@@ -302,6 +371,17 @@ class SuperResolver:
         self.last_tiles = 0
         self.last_tile_size = 0
         self.fallback_note: str | None = None
+        #: Denoise strength in use (None: the file's own weights), and why it is not when it
+        #: was asked for (one line).
+        self.denoise_strength: float | None = None
+        self.denoise_note: str | None = None
+        self.partner_path: Path | None = None
+        self._own: dict[str, Any] | None = None  # the x4v3 file's weights (float32, CPU)
+        self._partner: dict[str, Any] | None = None
+        self._blends: dict[float, dict[str, Any]] = {}  # strength -> blended weights
+        self._weights_key = 1.0  # the strength whose weights the model holds
+        if info.name == GENERAL_X4V3 and info.path:
+            self.partner_path = denoise_partner(info.path)
 
     @property
     def scale(self) -> int:
@@ -311,6 +391,77 @@ class SuperResolver:
     def dtype_name(self) -> str:
         """The dtype the model runs in ("bfloat16", "float32", ...)."""
         return str(self.dtype).replace("torch.", "")
+
+    #: Blended weights kept per strength (a slider goes back and forth over a few values).
+    BLEND_CACHE = 8
+
+    def set_denoise(self, strength: float) -> None:
+        """Real-ESRGAN's denoise strength for the compact general model: from the next tile on
+        the network runs ``strength * x4v3 + (1 - strength) * wdn`` weights (1 = the x4v3
+        file as it is, 0 = its weak-denoise partner). Only for ``realesr-general-x4v3`` with
+        ``realesr-general-wdn-x4v3`` beside it (:func:`denoise_partner`); without the partner
+        a strength under 1 runs the plain model and ``denoise_note`` says why. Other models
+        ignore it. Blends are cached per strength (to 4 decimals)."""
+        import torch
+
+        if self.info.name != GENERAL_X4V3:
+            return
+        s = min(1.0, max(0.0, round(float(strength), 4)))
+        self.denoise_note = None
+        if s < 1.0 and self._partner_weights() is None:
+            self.denoise_strength, key = None, 1.0
+        else:
+            self.denoise_strength, key = s, s
+        if key == self._weights_key:
+            return
+        if self._own is None:  # the file's weights, before the first blend replaces them
+            source = self._master if self._master is not None else self._desc.model.state_dict()
+            self._own = {
+                k: v.detach().to("cpu", torch.float32, copy=True) for k, v in source.items()
+            }
+        if key == 1.0:
+            weights = self._own
+        else:
+            weights = self._blends.pop(key, None)
+            if weights is None:
+                weights = blend_weights(self._own, self._partner or {}, key)
+            self._blends[key] = weights  # most recent last
+            while len(self._blends) > self.BLEND_CACHE:
+                self._blends.pop(next(iter(self._blends)))
+        self._desc.model.load_state_dict(weights)  # into the running dtype, device and layout
+        if self._master is not None:
+            self._master = weights
+        self._weights_key = key
+
+    def _partner_weights(self) -> dict[str, Any] | None:
+        """The weak-denoise partner's weights (read once), or None with ``denoise_note``."""
+        import torch
+
+        if self._partner is not None:
+            return self._partner
+        own = Path(self.info.path).name
+        if self.partner_path is None:
+            self.denoise_note = (
+                f"denoise strength needs {GENERAL_WDN_X4V3}.pth beside {own} (model manager); "
+                "ran the plain model"
+            )
+            return None
+        try:
+            desc, info = _load_descriptor(self.partner_path)
+        except SuperResolutionError as exc:
+            self.denoise_note = f"denoise strength: {exc}; ran the plain model"
+            return None
+        if (info.arch, info.scale, info.tags) != (self.info.arch, self.info.scale, self.info.tags):
+            self.denoise_note = (
+                f"denoise strength: {self.partner_path.name} is not a {GENERAL_WDN_X4V3} "
+                f"model ({info.arch} x{info.scale}, {', '.join(info.tags)}); ran the plain model"
+            )
+            return None
+        self._partner = {
+            k: v.detach().to("cpu", torch.float32, copy=True)
+            for k, v in desc.model.state_dict().items()
+        }
+        return self._partner
 
     def _place(self) -> None:
         """Put the model on ``self.device`` in ``self.dtype``. The weights as loaded are kept
@@ -451,13 +602,62 @@ class SuperResolver:
         return out
 
 
-def load_sr_model(path: str | Path, device: Any = "auto", precision: str = "auto") -> SuperResolver:
+def load_sr_model(
+    path: str | Path,
+    device: Any = "auto",
+    precision: str = "auto",
+    denoise_strength: float | None = None,
+) -> SuperResolver:
     """Load a super-resolution model file for :meth:`SuperResolver.upscale` on ``device`` in
-    ``precision`` (see :func:`sr_dtype`). Raises SuperResolutionError (one line) for anything
-    that is not a usable SR model."""
+    ``precision`` (see :func:`sr_dtype`), with ``denoise_strength`` (see
+    :meth:`SuperResolver.set_denoise`; None: the file's weights). Raises SuperResolutionError
+    (one line) for anything that is not a usable SR model."""
     desc, info = _load_descriptor(Path(path))
     log.info("loaded %s", info.summary())
-    return SuperResolver(desc, info, device, precision)
+    sr = SuperResolver(desc, info, device, precision)
+    if denoise_strength is not None:
+        sr.set_denoise(denoise_strength)
+    return sr
+
+
+# --------------------------------------------------------------------------- denoise strength
+
+
+def denoise_partner(path: str | Path) -> Path | None:
+    """The weak-denoise partner of a ``realesr-general-x4v3`` file, beside it: the file name
+    with ``realesr-general-x4v3`` replaced by ``realesr-general-wdn-x4v3`` (as Real-ESRGAN
+    finds it), else ``realesr-general-wdn-x4v3`` with any checkpoint extension; None when
+    there is none."""
+    path = Path(path)
+    names = []
+    if GENERAL_X4V3 in path.name:
+        names.append(path.name.replace(GENERAL_X4V3, GENERAL_WDN_X4V3))
+    names += [GENERAL_WDN_X4V3 + ext for ext in CHECKPOINT_EXTENSIONS if ext != ".onnx"]
+    for name in names:
+        candidate = path.with_name(name)
+        if candidate.is_file() and candidate.resolve() != path.resolve():
+            return candidate
+    return None
+
+
+def blend_weights(strong: dict[str, Any], weak: dict[str, Any], strength: float) -> dict[str, Any]:
+    """Real-ESRGAN's network interpolation (``dni``): ``strength * strong + (1 - strength) *
+    weak``, tensor by tensor (same keys and shapes), in float32; strength 1 and 0 give exact
+    copies of ``strong`` and ``weak``."""
+    import torch
+
+    if set(strong) != set(weak) or any(strong[k].shape != weak[k].shape for k in strong):
+        raise SuperResolutionError("the two networks of a denoise blend differ in layout")
+    out = {}
+    for k, a in strong.items():
+        a, b = a.to(torch.float32), weak[k].to(torch.float32)
+        if strength >= 1.0:
+            out[k] = a.clone()
+        elif strength <= 0.0:
+            out[k] = b.clone()
+        else:
+            out[k] = a * strength + b * (1.0 - strength)
+    return out
 
 
 def resize_to(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -520,6 +720,43 @@ def random_rrdbnet_state_dict(
             raise RuntimeError(f"unexpected RRDBNet tensor {key}")
         out[f"{_OLD_TO_BASICSR[int(m[1])]}.{m[2]}"] = value
     return out
+
+
+def random_compact_state_dict(
+    num_feat: int = 64, num_conv: int = 32, scale: int = 4, seed: int = 0
+) -> dict:
+    """A random-weight SRVGGNetCompact (built with spandrel's own class; PReLU) as a state dict
+    in the key layout of Real-ESRGAN's ``realesr-general-x4v3.pth`` (``body.N.weight`` and
+    ``.bias`` for convolutions, ``body.N.weight`` for PReLUs). num_feat 64, num_conv 32, scale
+    4 is the official size. For tests and benchmarks."""
+    import torch
+
+    _spandrel()
+    from spandrel.architectures.Compact import Compact
+
+    torch.manual_seed(seed)
+    net = Compact(
+        num_in_ch=3,
+        num_out_ch=3,
+        num_feat=num_feat,
+        num_conv=num_conv,
+        upscale=scale,
+        act_type="prelu",
+    )
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def random_compact_checkpoint(
+    path: str | Path, num_feat: int = 64, num_conv: int = 32, scale: int = 4, seed: int = 0
+) -> Path:
+    """Write :func:`random_compact_state_dict` as ``{'params': state_dict}`` (the form of
+    Real-ESRGAN's realesr-general files)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"params": random_compact_state_dict(num_feat, num_conv, scale, seed)}, path)
+    return path
 
 
 def random_sr_checkpoint(

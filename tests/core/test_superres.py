@@ -236,7 +236,13 @@ def test_weights_scan_lists_upscalers_with_their_scale(tmp_path, sr_files, tiny_
         assert f.kind == "superres" and f.info.scale == s and f.error is None
         assert f.to_json()["info"]["scale"] == s
     official = {m.name: m for m in KNOWN_MODELS if m.task == "superres"}
-    assert sorted(official) == ["realesrnet_x1", "realesrnet_x2", "realesrnet_x4"]
+    assert sorted(official) == [
+        "realesr-general-wdn-x4v3",
+        "realesr-general-x4v3",
+        "realesrnet_x1",
+        "realesrnet_x2",
+        "realesrnet_x4",
+    ]
     assert official["realesrnet_x2"].scale == 2
     assert official["realesrnet_x4"].url == (
         "https://public-vigen-video.oss-cn-shanghai.aliyuncs.com/robin/models/realesrnet_x4.pth"
@@ -249,6 +255,11 @@ def test_official_layout_is_named_as_gpens_file():
     assert _known_name("ESRGAN", 2, ["64nf", "23nb", "unshuffle"]) == "realesrnet_x2"
     assert _known_name("ESRGAN", 4, ["64nf", "23nb"]) == "realesrnet_x4"
     assert _known_name("ESRGAN", 4, ["32nf", "23nb"]) is None
+    # Real-ESRGAN's compact general x4 and its weak-denoise partner: one layout, told by name
+    compact = ("RealESRGAN Compact", 4, ["64nf", "32nc"])
+    assert _known_name(*compact, "weights/realesr-general-x4v3.pth") == "realesr-general-x4v3"
+    assert _known_name(*compact, "realesr-general-wdn-x4v3.pth") == "realesr-general-wdn-x4v3"
+    assert _known_name("RealESRGAN Compact", 4, ["64nf", "16nc"], "anime.pth") is None
 
 
 # --------------------------------------------------------------------------- in the pipeline

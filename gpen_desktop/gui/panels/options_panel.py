@@ -63,24 +63,62 @@ def is_inpainter(fm: Any) -> bool:
 
 
 #: Display names of known background upscaler families ("realesrnet_x2" reads "RealESRNet").
-SR_NAMES = {"realesrnet": "RealESRNet"}
+SR_NAMES = {
+    "realesrnet": "RealESRNet",
+    "realesr-general": "Real-ESRGAN",
+    "realesr-general-wdn": "Real-ESRGAN WDN",
+}
+#: The background model that Denoise strength applies to, and its weak-denoise partner.
+GENERAL_X4V3, GENERAL_WDN_X4V3 = "realesr-general-x4v3", "realesr-general-wdn-x4v3"
+SPEED_TIPS = {
+    "fast": "fast: a compact network ({mflops:.1f} MFLOP per input pixel)",
+    "best": "best: a full network, slower, the most detail ({mflops:.1f} MFLOP per input pixel)",
+}
 
 
 def sr_name(fm: Any) -> str:
-    """A super-resolution model's name without its scale: "RealESRNet" for GPEN's files, else
-    the file's name ("tiny_x2" reads "tiny")."""
+    """A super-resolution model's name without its scale: "RealESRNet" for GPEN's files,
+    "Real-ESRGAN" for realesr-general-x4v3 ("Real-ESRGAN WDN" for its weak-denoise partner),
+    else the file's name ("tiny_x2" reads "tiny")."""
     info = fm.info
     name = str(getattr(fm.known, "name", "") or getattr(info, "name", "") or Path(fm.path).stem)
-    base = re.sub(rf"[_-]?x{int(info.scale)}$", "", name, flags=re.IGNORECASE) or name
+    base = re.sub(rf"[_-]?x{int(info.scale)}(v\d+)?$", "", name, flags=re.IGNORECASE) or name
     return SR_NAMES.get(base.lower(), base)
 
 
+def sr_speed(fm: Any) -> str:
+    """The model's speed class, "fast" or "best", from its cost per input pixel as counted
+    when the weights folder was scanned (core.superres.SRInfo.speed); "" when unknown."""
+    return str(getattr(fm.info, "speed", "") or "")
+
+
 def sr_text(fm: Any) -> str:
-    """How a found super-resolution model reads in the Background list: "RealESRNet ×2 · 67 MB"."""
+    """How a found super-resolution model reads in the Background list:
+    "RealESRNet ×2 · best · 67 MB"."""
     info = fm.info
     size = human_size(getattr(info, "file_size", 0) or _file_size(fm.path))
-    text = f"{sr_name(fm)} ×{info.scale}"
-    return f"{text} · {size}" if size else text
+    parts = [f"{sr_name(fm)} ×{info.scale}", sr_speed(fm), size]
+    return " · ".join(p for p in parts if p)
+
+
+def sr_tip(fm: Any) -> str:
+    """The Background list's tooltip of a found super-resolution model."""
+    speed = sr_speed(fm)
+    lines = [fm.info.summary()]
+    if speed:
+        lines.append(SPEED_TIPS[speed].format(mflops=fm.info.mflops_per_px))
+    return "\n".join([*lines, str(fm.path)])
+
+
+def has_denoise_partner(fm: Any, found: list[Any]) -> bool:
+    """Whether ``found`` (a weights scan) holds realesr-general-wdn-x4v3 beside ``fm``."""
+    folder = Path(fm.path).parent
+    return any(
+        getattr(f, "kind", "") == "superres"
+        and getattr(f.info, "name", "") == GENERAL_WDN_X4V3
+        and Path(f.path).parent == folder
+        for f in found
+    )
 
 
 def inpainter_name(fm: Any) -> str:
@@ -161,6 +199,8 @@ class OptionsPanel(QWidget):
         self._custom: list[str] = []
         self._scanned = False
         self._sr_scales: dict[str, int] = {}  # background model path -> its scale
+        #: realesr-general-x4v3 files found -> whether their weak-denoise partner is beside them
+        self._sr_denoise: dict[str, bool] = {}
         self._last_sr = ""  # the background model the Output scale list was made for
         self._inpaint_model = ""  # GPEN-Inpainting file from the scan ("" = OpenCV)
         self._inpaint_name = ""
@@ -272,6 +312,22 @@ class OptionsPanel(QWidget):
         self.sr_model.setToolTip(SR_HELP)
         self.sr_model.currentIndexChanged.connect(self._on_sr_changed)
         oform.addRow(option("sr_model").label, self.sr_model)
+        denoise_row = QHBoxLayout()
+        self.denoise = QSlider(Qt.Orientation.Horizontal)
+        self.denoise.setRange(0, 100)
+        self.denoise.setValue(round(100 * option("denoise_strength").default))
+        self.denoise_label = QLabel(f"{self.denoise.value()} %")
+        self.denoise_label.setMinimumWidth(44)
+        self.denoise.valueChanged.connect(lambda v: self.denoise_label.setText(f"{v} %"))
+        self.denoise.valueChanged.connect(self._changed)
+        denoise_row.addWidget(self.denoise, 1)
+        denoise_row.addWidget(self.denoise_label)
+        oform.addRow(option("denoise_strength").label, denoise_row)
+        self.denoise_info = QLabel()
+        self.denoise_info.setWordWrap(True)
+        self.denoise_info.setEnabled(False)
+        oform.addRow(self.denoise_info)
+        self._sync_denoise()
         strokes = QLabel("Damage strokes")
         strokes.setToolTip("How scratches and spots painted with the damage brush are filled")
         oform.addRow(strokes)
@@ -347,6 +403,7 @@ class OptionsPanel(QWidget):
             "upscale": self.upscale,
             "batch_size": self.batch,
             "sr_model": self.sr_model,
+            "denoise_strength": self.denoise,
             "inpaint_model": self.inpaint_info,
             "inpaint_method": self.inpaint_method,
             "inpaint_mode": self.inpaint_mode,
@@ -419,16 +476,21 @@ class OptionsPanel(QWidget):
         self.sr_model.addItem(RESAMPLE_ONLY, "")
         self.sr_model.setItemData(0, "Lanczos resampling, no model", Qt.ItemDataRole.ToolTipRole)
         self._sr_scales = {}
+        self._sr_denoise = {}
         for fm in found:
             if getattr(fm, "kind", "") != "superres" or fm.info is None:
                 continue
             path = str(fm.path)
             self._sr_scales[path] = int(fm.info.scale)
+            if getattr(fm.info, "name", "") == GENERAL_X4V3:
+                self._sr_denoise[path] = has_denoise_partner(fm, found)
             self.sr_model.addItem(sr_text(fm), path)
-            tip = f"{fm.info.summary()}\n{fm.path}"
-            self.sr_model.setItemData(self.sr_model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            self.sr_model.setItemData(
+                self.sr_model.count() - 1, sr_tip(fm), Qt.ItemDataRole.ToolTipRole
+            )
         self.sr_model.setCurrentIndex(max(0, self.sr_model.findData(previous)) if previous else 0)
         self._sync_upscale()
+        self._sync_denoise()
         inpainters = sorted(
             (fm for fm in found if is_inpainter(fm)), key=lambda fm: fm.known is None
         )
@@ -458,7 +520,32 @@ class OptionsPanel(QWidget):
                 "damage strokes with GPEN"
             )
 
+    def _sync_denoise(self) -> None:
+        """Denoise strength is usable exactly while the chosen background model is
+        realesr-general-x4v3 with its weak-denoise partner beside it; the line under it says
+        what it needs otherwise."""
+        path = self.sr_path()
+        partner = self._sr_denoise.get(path)
+        self.denoise.setEnabled(bool(partner))
+        self.denoise_label.setEnabled(bool(partner))
+        if partner is None:
+            text = "For the Real-ESRGAN background model"
+        elif partner:
+            text = "100 % removes noise, 0 % keeps the grain"
+        else:
+            text = (
+                f"Needs {GENERAL_WDN_X4V3}.pth beside {Path(path).name} (Model manager); "
+                "the plain model runs"
+            )
+        self.denoise_info.setText(text)
+        self.denoise_info.setVisible(path in self._sr_denoise)
+
+    def denoise_usable(self) -> bool:
+        """Whether Denoise strength applies to the chosen background model."""
+        return self.denoise.isEnabled()
+
     def _on_sr_changed(self, _index: int) -> None:
+        self._sync_denoise()
         if self._loading:
             return
         turned_on = bool(self.sr_path()) and not self._last_sr
@@ -592,6 +679,7 @@ class OptionsPanel(QWidget):
             "upscale": self._upscale_value(),
             "batch_size": self.batch.value(),
             "sr_model": self.sr_path(),
+            "denoise_strength": self.denoise.value() / 100.0,
             "inpaint_model": self._inpaint_model,
             "inpaint_method": self.inpaint_method.currentData() or "telea",
             "inpaint_mode": self.inpaint_mode.currentData() or "inpaint+restore",
@@ -618,6 +706,8 @@ class OptionsPanel(QWidget):
                 self.color_match.setChecked(bool(values["color_match"]))
             if "sr_model" in values:
                 self._show_sr(str(values["sr_model"] or ""))
+            if "denoise_strength" in values:
+                self.denoise.setValue(round(100 * float(values["denoise_strength"])))
             _select(self.upscale, values.get("upscale"))
             _select(self.inpaint_method, values.get("inpaint_method"))
             _select(self.inpaint_mode, values.get("inpaint_mode"))
@@ -669,6 +759,7 @@ class OptionsPanel(QWidget):
             _select(self.mask, v["mask"])
             self.color_match.setChecked(v["color_match"])
             self._show_sr(v["sr_model"])
+            self.denoise.setValue(round(100 * min(1.0, max(0.0, v["denoise_strength"]))))
             _select(self.upscale, v["upscale"])
             _select(self.inpaint_method, v["inpaint_method"])
             _select(self.inpaint_mode, v["inpaint_mode"])
@@ -690,6 +781,7 @@ class OptionsPanel(QWidget):
             index = self.sr_model.count() - 1
         self.sr_model.setCurrentIndex(max(0, index))
         self._sync_upscale()
+        self._sync_denoise()
 
 
 def _plain_device(label: str) -> str:
