@@ -190,7 +190,8 @@ def photo_state(manifest: dict[str, Any]) -> tuple[str, str]:
     if same:
         return "same", ""
     return "changed", (
-        f"{name} has changed since this copy was made: its faces and marks may no longer fit, "
+        f"the photo {name} has changed since this copy was made: its faces and marks may no "
+        "longer fit, "
         "and its restored faces are left out"
     )
 

@@ -96,6 +96,7 @@ class RecoveryKeeper(QObject):
         self.refresh = refresh
         self.busy = busy
         self._inflight = 0
+        self._removing: set[Path] = set()  # copies whose removal is queued
         self.root = Path(root) if root is not None else recovery_root()
         self.cap = size_cap()
         self.delay_ms = DELAY_MS
@@ -284,7 +285,13 @@ class RecoveryKeeper(QObject):
         folder = self._folders.pop(doc, None)
         if folder is None or self._pool is None:
             return
-        await self._pool.run(self._remove_folder, folder)
+        self._inflight += 1
+        self._removing.add(folder)
+        try:
+            await self._pool.run(self._remove_folder, folder)
+        finally:
+            self._inflight -= 1
+            self._removing.discard(folder)
         self.removed.emit(doc)
 
     def _remove_folder(self, folder: Path) -> None:
@@ -306,7 +313,7 @@ class RecoveryKeeper(QObject):
             return
         self._closed = True
         self._timer.stop()
-        folders = list(self._folders.values())
+        folders = [*self._folders.values(), *self._removing]
         self._folders.clear()
         pool, self._pool = self._pool, None
         if pool is not None:

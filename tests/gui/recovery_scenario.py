@@ -152,7 +152,7 @@ async def recover(window) -> None:
 
     await until(lambda: dialog() is not None, 120, "the recovery offer")
     offer = dialog()
-    listed = [offer.list.item(i).text() for i in range(offer.list.count())]
+    listed = offer.rows()
     modal = offer.isModal()
     offer.recover_button.click()
     await until(lambda: window.session.current is not None, 60, "the recovered photo")

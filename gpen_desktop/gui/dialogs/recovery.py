@@ -8,11 +8,12 @@ changed or is gone; Recover, Discard or Later. It is opened and awaited through
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -40,18 +41,26 @@ def when(saved_at: float, now: float | None = None) -> str:
     return f"{t.tm_mday} {time.strftime('%b %Y', t)} {clock}"
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def warning(copy: Any) -> str:
+    """The plain warning of a copy whose photo changed or is gone ("" when it is the same)."""
+    if copy.photo_state == "gone":
+        return f"{_sentence(copy.note)}: this copy is kept until you discard it."
+    if copy.photo_state == "changed":
+        return f"{_sentence(copy.note)}."
+    return ""
+
+
 def describe(copy: Any) -> str:
     """One copy's lines: name, time and contents, then its warning (if any)."""
     faces = f"{copy.faces} face{'s' if copy.faces != 1 else ''}"
     result = ", restored" if copy.has_result else ""
     text = f"{copy.name} — {when(copy.saved_at)} · {faces}{result}"
-    if copy.photo_state == "gone":
-        text += (
-            f"\n⚠ {copy.note[:1].upper()}{copy.note[1:]}: this copy is kept until you discard it."
-        )
-    elif copy.photo_state == "changed":
-        text += f"\n⚠ {copy.note[:1].upper()}{copy.note[1:]}."
-    return text
+    note = warning(copy)
+    return f"{text}\n⚠ {note}" if note else text
 
 
 class RecoveryDialog(QDialog):
@@ -77,15 +86,22 @@ class RecoveryDialog(QDialog):
         self.list = QListWidget()
         self.list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.list.setWordWrap(True)
-        for copy in self.copies:
-            item = QListWidgetItem(describe(copy))
+        self.list.setAlternatingRowColors(True)
+        self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        rows_height = 2 * self.list.frameWidth() + 2
+        for copy in sorted(self.copies, key=lambda c: -c.saved_at):  # newest first
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, describe(copy))
             item.setToolTip(copy.photo)
-            if copy.photo_state != "same":
-                font = item.font()
-                font.setItalic(True)
-                item.setFont(font)
+            label = QLabel(self._row_html(copy))
+            label.setWordWrap(True)
+            label.setContentsMargins(8, 6, 8, 6)
+            label.setToolTip(copy.photo)
             self.list.addItem(item)
+            self.list.setItemWidget(item, label)
+            label.setFixedWidth(500)
+            item.setSizeHint(QSize(500, label.heightForWidth(500)))
+            rows_height += label.heightForWidth(500)
         layout.addWidget(self.list, 1)
         foot = QLabel(
             "Recover opens these photos as they were. Later keeps the copies for the next "
@@ -106,7 +122,25 @@ class RecoveryDialog(QDialog):
         self.discard_button.clicked.connect(lambda: self._answer("discard"))
         self.later_button.clicked.connect(lambda: self._answer("later"))
         layout.addWidget(buttons)
-        self.resize(560, min(520, 200 + 56 * n))
+        self.list.setFixedHeight(min(360, rows_height))  # scrolls beyond that
+        self.resize(560, self.sizeHint().height())
+
+    @staticmethod
+    def _row_html(copy: Any) -> str:
+        faces = f"{copy.faces} face{'s' if copy.faces != 1 else ''}"
+        result = ", restored" if copy.has_result else ""
+        text = (
+            f"<b>{html.escape(copy.name)}</b> &nbsp;·&nbsp; {html.escape(when(copy.saved_at))}"
+            f" &nbsp;·&nbsp; {faces}{result}"
+        )
+        note = warning(copy)
+        if note:
+            text += f"<br><span style='color:#b35c00'>⚠ {html.escape(note)}</span>"
+        return text
+
+    def rows(self) -> list[str]:
+        """What each row says, as plain text, in the order shown (newest first)."""
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
 
     def _answer(self, answer: str) -> None:
         self.answer = answer
