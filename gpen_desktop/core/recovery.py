@@ -426,10 +426,15 @@ def _remove(path: Path) -> None:
         log.warning("could not remove %s: %s", path, exc)
 
 
-def set_owner(folder: str | os.PathLike[str], owner: str) -> None:
-    """Make ``owner`` the copy's owner (an app instance that took it over), atomically."""
+def set_owner(folder: str | os.PathLike[str], owner: str, **keys: Any) -> None:
+    """Make ``owner`` the copy's owner (an app instance that took it over), atomically;
+    ``damage_key`` / ``result_key``: what the new owner calls the marks and kept restore the
+    copy holds (so its next copy names those files again instead of writing them again)."""
     manifest = read_manifest(folder)
     manifest["owner"] = owner
+    for name in ("damage_key", "result_key"):
+        if name in keys:
+            manifest[name] = repr(keys[name])
     _write_manifest(Path(folder), manifest)
 
 

@@ -381,13 +381,22 @@ class RecoveryKeeper(QObject):
         async def apply(doc: PhotoDoc) -> None:
             try:
                 got = await ctx.worker.run_io(read_copy, copy, doc.photo)
-            except GpenError as exc:
-                ctx.say(f"Couldn't recover {copy.name}: {exc}", "error", doc=doc)
-                await self.opener.detect(doc)
+                await self.apply(doc, got)
+            except Exception as exc:  # noqa: BLE001 - said in plain words; the copy stays
+                ctx.notifier.error(exc, f"Couldn't recover {copy.name}")
+                if not doc.detected:
+                    await self.opener.detect(doc)
                 return
-            await self.apply(doc, got)
             self._folders[doc] = copy.folder  # this instance keeps the copy from now on
-            await self._pool.run(set_owner, copy.folder, self.owner)
+            snap = self.snapshot(doc)
+            await self._pool.run(
+                lambda: set_owner(
+                    copy.folder,
+                    self.owner,
+                    damage_key=snap.damage_key,
+                    **({"result_key": snap.result_key} if got.kept is not None else {}),
+                )
+            )
             done.append(doc)
 
         doc = await opener.open_recovered(Path(copy.photo), apply)

@@ -156,6 +156,7 @@ def test_recover_brings_the_work_back_without_the_network(
         x0, y0, x1, y1 = doc.faces[0].box
         doc.add_face(doc.faces[0].with_(box=(x0 + 200, y0, x1 + 200, y1), manual=True))
         [copy] = _written(first, aloop, until)
+        kept_file = core_recovery.read_manifest(copy)["files"]["result"]
         before = (
             doc.faces, doc.numbers, doc.damage.mask(), first.run_options(doc).blend,
             doc.result.image.pixels.copy(),
@@ -185,6 +186,9 @@ def test_recover_brings_the_work_back_without_the_network(
         # the copy is this app's now: written on, offered to no one else
         assert core_recovery.read_manifest(copy)["owner"] == second.recovery.owner
         assert run(aloop, second.recovery.orphans()) == []
+        doc.set_face_blend(0, 0.25)  # its next copy names the kept restore, not writes it again
+        assert _written(second, aloop, until) == [copy]
+        assert core_recovery.read_manifest(copy)["files"]["result"] == kept_file
     finally:
         close_now(second)
     assert _copies(second.recovery.root) == []
