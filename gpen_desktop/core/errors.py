@@ -59,3 +59,7 @@ class Cancelled(GpenError):  # noqa: N818 - reads well at call sites: ``except C
 
 class SessionError(GpenError):
     """A session sidecar (``photo.jpg.gpen.json``) cannot be read, or was made by a newer app."""
+
+
+class RecoveryError(GpenError):
+    """A recovery copy of unsaved work cannot be written or read back."""

@@ -127,6 +127,21 @@ async def self_check(window) -> None:
     window.close()
 
 
+async def run_scenario(path: str, window) -> None:
+    """``$GPEN_DESKTOP_SCENARIO`` (tests only: the crash-recovery tests drive a real app in a
+    subprocess): run ``async def run(window)`` of the Python file at ``path`` on the event
+    loop. Nothing happens without the variable."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpen_desktop_scenario", path)
+    if spec is None or spec.loader is None:
+        log.error("scenario %s cannot be loaded", path)
+        return
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    await module.run(window)
+
+
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """Start the GUI; returns the exit code."""
     started = time.perf_counter() if started is None else started
@@ -174,6 +189,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         window.open_paths(args.paths)
     if os.environ.get("GPEN_DESKTOP_SELF_CHECK"):
         loop.create_task(self_check(window))
+    else:
+        window.spawn(window.offer_recovery())  # unsaved work a crash left behind
+    scenario = os.environ.get("GPEN_DESKTOP_SCENARIO")
+    if scenario:
+        loop.create_task(run_scenario(scenario, window))
     with loop:
         loop.run_until_complete(closed)
     return 0

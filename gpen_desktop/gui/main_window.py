@@ -51,6 +51,7 @@ from gpen_desktop.gui.panels.brush_bar import BrushBar, fill_text
 from gpen_desktop.gui.photo_options import PhotoOptions
 from gpen_desktop.gui.qimage import qimage_to_photo
 from gpen_desktop.gui.questions import Questions
+from gpen_desktop.gui.recovery import RecoveryKeeper
 from gpen_desktop.gui.restore_run import RestoreController
 from gpen_desktop.gui.run_status import RunStatus
 from gpen_desktop.gui.settings import app_settings
@@ -159,6 +160,15 @@ class MainWindow(QMainWindow):
         )
         self.exporter = Exporter(
             self.ctx, self.controller, lambda: self.options_panel.export_settings(), self
+        )
+        #: recovery copies of unsaved work, offered at the next start after a crash
+        self.recovery = RecoveryKeeper(
+            self.ctx,
+            self.opener,
+            self._recovered_options,
+            self._refresh_recovered,
+            busy=lambda: self.canvas._stroke is not None,
+            parent=self,
         )
         self._build_central()
         self._build_docks()
@@ -730,6 +740,30 @@ class MainWindow(QMainWindow):
         self.show_message(f"Saved the session {path.name}", "info")
         return path
 
+    # ================================================================== crash recovery
+    async def offer_recovery(self) -> str:
+        """At start-up: offer the unsaved work a session that did not end properly left
+        (Recover / Discard / Later); "" when there was none."""
+        return await self.recovery.offer()
+
+    def _recovered_options(self, doc: PhotoDoc, saved: Any) -> None:
+        """A recovered photo's options: its session's (a model file that is gone: the
+        default)."""
+        from gpen_desktop.core.options import PHOTO
+
+        own = saved.options.only(PHOTO)
+        if own.get("model_path") and not Path(own["model_path"]).is_file():
+            own["model_path"] = self.photo_options.defaults.model_path
+        doc.set_options(self.photo_options.defaults.replace(**own))
+        if doc is self.session.current:
+            self.photo_options.show(doc)
+
+    def _refresh_recovered(self, doc: PhotoDoc) -> None:
+        self.controller.schedule_composite(doc, self.run_options(doc))
+        if doc is self.session.current:
+            self.refresh_crops_soon()
+            self._update_actions()
+
     # ================================================================== modes
     def set_mode(self, mode: str) -> None:
         self.canvas.set_mode(mode)
@@ -999,6 +1033,7 @@ class MainWindow(QMainWindow):
             for task in list(self._tasks):
                 task.cancel()
             self.worker.shutdown()
+            self.recovery.close()  # every photo was saved or discarded: no copy stays
             QApplication.instance().removeEventFilter(self)
         super().closeEvent(event)
         self.closed.emit()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,23 @@ class PhotoOpener(QObject):
             w.say(head + detail, "warning")
         return new_docs
 
-    async def _load(self, doc: PhotoDoc) -> None:
+    async def open_recovered(
+        self, path: Path, apply: Callable[[PhotoDoc], Awaitable[None]]
+    ) -> PhotoDoc | None:
+        """Open ``path`` (unless it is open already: None) and, once it is loaded, hand it to
+        ``apply`` instead of detecting faces or offering its session (a recovery copy gives
+        it its faces). Returns the document after ``apply``."""
+        if self.session.find(path) is not None:
+            return None
+        doc = self.session.add(PhotoDoc(path))
+        self.session.set_current(doc)
+        self.loads[doc] = task = self.ctx.spawn(self._load(doc, apply))
+        await asyncio.gather(task, return_exceptions=True)
+        return doc
+
+    async def _load(
+        self, doc: PhotoDoc, apply: Callable[[PhotoDoc], Awaitable[None]] | None = None
+    ) -> None:
         w = self.ctx
         try:
             photo, image, thumb = await w.worker.run_io(load_for_display, doc.path)
@@ -118,7 +134,9 @@ class PhotoOpener(QObject):
         finally:
             self.loads.pop(doc, None)
         doc.set_loaded(photo, image, thumb)
-        if not await self._open_session(doc):
+        if apply is not None:
+            await apply(doc)
+        elif not await self._open_session(doc):
             self.detections[doc] = w.spawn(self.detect(doc))
 
     async def _open_session(self, doc: PhotoDoc) -> bool:

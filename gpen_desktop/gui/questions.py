@@ -24,9 +24,10 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 R = QMessageBox.ButtonRole
 
 
-async def shown(dialog: QDialog) -> int:
-    """Open ``dialog`` window-modal (``open()``) and wait until it is finished; returns its
-    result code. If the waiting task is cancelled, the dialog is closed (rejected)."""
+async def shown(dialog: QDialog, modal: bool = True) -> int:
+    """Open ``dialog`` window-modal (``open()``; ``modal`` False: ``show()``, the window stays
+    usable) and wait until it is finished; returns its result code. If the waiting task is
+    cancelled, the dialog is closed (rejected)."""
     loop = asyncio.get_event_loop()
     done: asyncio.Future[int] = loop.create_future()
 
@@ -35,7 +36,11 @@ async def shown(dialog: QDialog) -> int:
             done.set_result(int(result))
 
     dialog.finished.connect(finished)
-    dialog.open()
+    if modal:
+        dialog.open()
+    else:
+        dialog.setModal(False)
+        dialog.show()
     try:
         return await done
     finally:
@@ -140,6 +145,19 @@ class Questions:
             cancel="no",
         )
         return answer == "open"
+
+    async def recover(self, copies: list) -> str:
+        """Recovery copies of unsaved work from a session that did not end properly
+        (:class:`gpen_desktop.core.recovery.CopyInfo`): 'recover', 'discard' or 'later'. A
+        non-modal window: the app is usable while it is open."""
+        from gpen_desktop.gui.dialogs.recovery import RecoveryDialog
+
+        dialog = RecoveryDialog(copies, self.parent())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        answer: list[str] = []  # read before the dialog is deleted (it deletes itself)
+        dialog.finished.connect(lambda _r: answer.append(dialog.answer))
+        await shown(dialog, modal=False)
+        return answer[-1] if answer else "later"
 
     async def detect_again(self, name: str, edits: str) -> bool:
         """Detect Faces Again would drop hand edits (``edits``, plain words): go on?"""

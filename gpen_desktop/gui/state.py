@@ -228,6 +228,8 @@ class PhotoDoc(QObject):
         self.exports: list[Path] = []
         self._result_gen = 0
         self._saved_gen = 0
+        #: work taken back from a recovery copy, not saved since (unsaved with a clean stack)
+        self.recovered = False
         self.undo_stack = QUndoStack(self)
         #: the damage brush's marks (undoable on ``undo_stack``) and those of the kept result
         self.damage = DamageMarks(self)
@@ -261,11 +263,12 @@ class PhotoDoc(QObject):
         """Restored results or hand edits that were not saved, exported or put in a session."""
         if self.has_result and self._result_gen != self._saved_gen:
             return True
-        return not self.undo_stack.isClean()
+        return self.recovered or not self.undo_stack.isClean()
 
     def mark_saved(self, path: Path | None = None) -> None:
         """The current result (and the faces as edited) went to a file."""
         self._saved_gen = self._result_gen
+        self.recovered = False
         self.undo_stack.setClean()
         if path is not None and Path(path) not in self.exports:
             self.exports.append(Path(path))
@@ -307,13 +310,20 @@ class PhotoDoc(QObject):
         self.status, self.message = PhotoStatus.UNREADABLE, reason
         self.statusChanged.emit()
 
-    def set_detected(self, faces: list[Face] | tuple[Face, ...], sort: bool = True) -> None:
+    def set_detected(
+        self,
+        faces: list[Face] | tuple[Face, ...],
+        sort: bool = True,
+        numbers: tuple[int, ...] | None = None,
+    ) -> None:
         """The detector's faces (put in reading order unless ``sort`` is False): the starting
-        point of editing (clears undo history), numbered 1..n."""
+        point of editing (clears undo history), numbered 1..n (or ``numbers``, one each)."""
         self.detected = True
         self.undo_stack.clear()
         faces = tuple(reading_order(faces) if sort else faces)
-        self._apply_faces(faces, 0 if faces else -1, tuple(range(1, len(faces) + 1)))
+        if numbers is None or len(numbers) != len(faces):
+            numbers = tuple(range(1, len(faces) + 1))
+        self._apply_faces(faces, 0 if faces else -1, tuple(numbers))
 
     def set_status(self, status: PhotoStatus, message: str = "") -> None:
         self.status, self.message = status, message

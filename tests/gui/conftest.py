@@ -25,8 +25,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QThread  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
-    """QSettings go to a throw-away INI file, never the user's real settings."""
+    """QSettings go to a throw-away INI file, never the user's real settings; recovery
+    copies to a throw-away folder, never the user's data folder."""
     monkeypatch.setenv("GPEN_DESKTOP_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("GPEN_DESKTOP_RECOVERY_DIR", str(tmp_path / "recovery"))
 
 
 def _running(thread: QThread) -> bool:
@@ -143,6 +145,7 @@ def questions(monkeypatch):
             "stop_restore": True,
             "open_session": True,
             "detect_again": True,
+            "recover": "later",
             "overwrite": False,
             "replace_many": "cancel",
             "copy_or_link": "cancel",
