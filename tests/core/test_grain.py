@@ -196,3 +196,20 @@ def test_transparent_areas_are_not_measured(scene):
     added = on.image.pixels - reference  # the grain put on the face alone
     sd_added, _, _ = _noise_stats(added, on.weight >= 0.999)
     assert sd_added == pytest.approx(8.0, rel=0.2)
+
+
+def test_a_face_that_fills_the_photo_takes_the_whole_photos_grain():
+    """No ring around it: the grain is measured on the whole photo instead."""
+    from gpen_desktop.core.faces.paste import paste_faces
+
+    noisy = np.round(np.clip(120 + _grain((160, 160), 6.0, 0.25, True), 0, 255))
+    noisy = noisy.astype(np.uint8)
+    crop = np.full((128, 128, 3), 140, np.uint8)
+    s = 128 / 150  # the crop covers 150 of the photo's 160 px
+    matrix = np.array([[s, 0, -5 * s], [0, s, -5 * s]])
+    plain, weight = paste_faces(noisy, [crop], [matrix], face_sizes=[150])
+    out, _ = paste_faces(noisy, [crop], [matrix], face_sizes=[150], match_grain=True)
+    inside = weight >= 0.999
+    assert inside.sum() > 5000
+    assert plain[inside].std() < 0.5  # the clean face
+    assert out[inside].astype(np.float32).std() == pytest.approx(6.0, rel=0.2)

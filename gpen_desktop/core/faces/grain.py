@@ -47,8 +47,9 @@ SIZES = tuple(float(v) for v in np.round(np.geomspace(0.4, 2.0, 30), 3))
 #: Block side (px) of the flat-area search, and the share of the flattest blocks used.
 BLOCK = 16
 FLAT_SHARE = 0.35
-#: Fewest pixels a measurement may rest on.
+#: Fewest pixels a measurement may rest on, and the most its medians read.
 MIN_PIXELS = 1500
+MAX_SAMPLES = 60_000
 #: BT.601 luma weights (the noise "level" is the luma noise's standard deviation).
 LUMA = np.array([0.299, 0.587, 0.114])
 _MAD = 1.482602218505602  # standard deviation of a normal / its median absolute value
@@ -240,13 +241,17 @@ def flat_pixels(
 
 def band_covariances(pixels: np.ndarray, where: np.ndarray) -> np.ndarray:
     """K x 3 x 3: the robust covariance of each band's response (:data:`SPACINGS`) over the
-    pixels ``where`` (HxW bool) of ``pixels`` (HxWx3 float32)."""
+    pixels ``where`` (HxW bool) of ``pixels`` (HxWx3 float32; at most :data:`MAX_SAMPLES` of
+    them, evenly spread)."""
     import cv2
 
+    at = np.flatnonzero(where)
+    if at.size > MAX_SAMPLES:  # an even spread of them is plenty for medians
+        at = at[:: -(-at.size // MAX_SAMPLES)]
     out = np.zeros((len(SPACINGS), 3, 3))
     for k, d in enumerate(SPACINGS):
         r = cv2.filter2D(pixels, cv2.CV_32F, band_kernel(d), borderType=cv2.BORDER_REFLECT)
-        out[k] = _robust_cov(r[where].astype(np.float64))
+        out[k] = _robust_cov(r.reshape(-1, 3)[at].astype(np.float64))
     return out
 
 

@@ -13,6 +13,8 @@ Departures from the reference, each chosen so that untouched pixels stay untouch
   bit for bit, and no double-resampled (softened) original is pasted;
 - pixels whose composite weight is 0 are copied, not recomputed, so at ``upscale=1`` every pixel
   outside all warped masks is bit-identical to the input (uint8 and uint16);
+- optionally (``match_grain``) the restored face gets grain measured around it in the photo
+  (:mod:`gpen_desktop.core.faces.grain`) before it is blended in;
 - when a crop is shrunk by more than 1.5x on its way into the photo it is low-passed first
   (Gaussian, sigma = (shrink - 1) / 2, as scikit-image's anti-aliasing); a bare bilinear warp
   point-samples the restored detail and aliases.
@@ -23,8 +25,9 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -257,13 +260,14 @@ def paste_faces(
     full_mask = np.zeros((ho, wo), np.float32)
     owner = np.full((ho, wo), -1, np.int32)
     pieces: list[tuple[int, tuple[slice, slice], np.ndarray, float]] = []
-    grains: dict[int, tuple[np.ndarray, object]] = {}  # piece -> (grain over its roi, plan)
+    grains: dict[int, tuple[np.ndarray | None, Any]] = {}  # piece -> (grain over its roi, plan)
     measure_out = None
     if match_grain:
         measure_out = np.zeros((ho, wo), bool)
         if grain_keep_out is not None:
             keep = np.asarray(grain_keep_out, np.uint8)
             measure_out = cv2.resize(keep, (wo, ho), interpolation=cv2.INTER_NEAREST) > 0
+        whole = _whole_photo_grain(base, measure_out, maxval)
     for k in range(n):
         rf = _to_photo_range(restored_crops[k], img.dtype)
         size = rf.shape[0]
@@ -319,7 +323,7 @@ def paste_faces(
         roi = (slice(y0, y1), slice(x0, x1))
         if measure_out is not None:
             grains[len(pieces)] = _face_grain(
-                base, measure_out, warped, wmask, (x0, y0, x1, y1), inv, size, m_out, maxval
+                base, measure_out, warped, wmask, (x0, y0, x1, y1), inv, size, m_out, maxval, whole
             )
         fm = full_mask[roi]
         win = wmask > fm
@@ -357,13 +361,15 @@ def _face_grain(
     size: int,
     m_out: np.ndarray,
     maxval: float,
-) -> tuple[np.ndarray | None, object]:
-    """The grain layer for one face (over its ``box`` in the output, or None when the ring has
-    no measurable flat area) and its :class:`~gpen_desktop.core.faces.grain.GrainMatch`.
+    whole: Callable[[], Any],
+) -> tuple[np.ndarray | None, Any]:
+    """The grain layer for one face (over its crop's ``box`` in the output; None when no flat
+    area is found) and its :class:`~gpen_desktop.core.faces.grain.GrainMatch`.
 
-    The ring: the face's box grown by a quarter of its side (at least 24 px), less the crop's
-    footprint and ``keep_out``; measured on ``base`` (the photo at output size). The face's own
-    noise is measured where its mask is at least 0.9."""
+    The ring: the crop's box grown by a quarter of its side (at least 24 px), less the crop's
+    footprint and ``keep_out``, measured on ``base`` (the photo at output size); when it has
+    too little flat area (a face that fills the photo), ``whole()``, the whole photo's grain.
+    The face's own noise is measured where its mask is at least 0.9."""
     import cv2
 
     from gpen_desktop.core.faces import grain as fg
@@ -388,6 +394,8 @@ def _face_grain(
     region = (footprint == 0) & ~keep_out[ry0:ry1, rx0:rx1]
     ring = fg.measure_grain(base[ry0:ry1, rx0:rx1], region, maxval)
     if ring is None:
+        ring = whole()
+    if ring is None:
         log.info("grain: no flat area around the face at %s; no grain added", box)
         return None, None
     plan = fg.plan_grain(ring, warped, wmask >= 0.9, maxval)
@@ -395,3 +403,15 @@ def _face_grain(
     layer = fg.synthesize((y1 - y0, x1 - x0), plan.sizes, plan.parts, rng)
     log.debug("grain around the face at %s: %s", box, ring.describe(maxval))
     return layer, plan
+
+
+def _whole_photo_grain(base: np.ndarray, keep_out: np.ndarray, maxval: float) -> Callable[[], Any]:
+    """A function that measures the grain of all of ``base`` (less ``keep_out``) on its first
+    call and returns that measurement (or None) on every call."""
+    from gpen_desktop.core.faces import grain as fg
+
+    @functools.cache
+    def measure() -> Any:
+        return fg.measure_grain(base, ~keep_out, maxval)
+
+    return measure
