@@ -116,7 +116,7 @@ def test_session_overrides_follow_the_table():
 
 
 def test_cost_of_changes():
-    assert table.cost_of(["blend", "color_match"]) == {table.COMPOSITING}
+    assert table.cost_of(["blend", "color_match", "match_grain"]) == {table.COMPOSITING}
     assert table.cost_of(["model_path"]) == {table.NETWORK}
     assert table.cost_of(["sr_model", "upscale"]) == {table.BACKGROUND}
     assert table.cost_of(["inpaint_mode"]) == set()  # no damage marks: no cost

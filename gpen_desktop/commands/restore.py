@@ -95,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="whole-number output scale (default 1; with --sr-model the model's own scale)",
     )
-    for name in ("color_match", "only_center_face", "min_face", "max_faces"):
+    for name in ("color_match", "match_grain", "only_center_face", "min_face", "max_faces"):
         add_option(p, name)
     p.add_argument(
         "--save-faces",
@@ -273,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
         blend=args.blend,
         mask=args.mask,
         color_match=args.color_match,
+        match_grain=args.match_grain,
         upscale=upscale,
         detector=args.detector,
         only_center_face=args.only_center_face,

@@ -214,6 +214,21 @@ OPTIONS: tuple[Option, ...] = (
         panel=True,
     ),
     O(
+        "match_grain",
+        bool,
+        False,
+        "Match grain",
+        "give the restored faces the photo's own grain (its level, colour and size, measured "
+        "on flat areas around each face), so that they do not look pasted onto a grainy scan",
+        COMPOSITING,
+        flags=("--match-grain",),
+        setting="options/match_grain",
+        panel=True,
+        tip="Give the restored faces the photo's own grain, measured on flat areas around "
+        "each face (its level, whether it is coloured, its size), so that a clean face does "
+        "not look pasted onto a grainy scan. The same photo always gets the same grain.",
+    ),
+    O(
         "upscale",
         int,
         1,

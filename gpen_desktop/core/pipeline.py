@@ -69,7 +69,9 @@ class PasteBase:
     ``pixels``: the background (the photo, its damage-filled copy or the super-resolved
     photo); ``matrices[k]``: background pixel -> crop for the k-th FaceResult; ``upscale``:
     the paste's own enlargement (1 after super-resolution); ``gray``: the output is made grey;
-    ``photo``: the photo as restored (alpha and metadata of the output)."""
+    ``photo``: the photo as restored (alpha and metadata of the output); ``keep_out``: pixels
+    (True, the photo's size) that grain matching must not measure: damage fills and
+    transparent areas (None: none)."""
 
     pixels: np.ndarray
     matrices: list[np.ndarray]
@@ -77,6 +79,7 @@ class PasteBase:
     gray: bool
     superres: bool
     photo: Photo
+    keep_out: np.ndarray | None = None
 
 
 def _paste(
@@ -104,6 +107,8 @@ def _paste(
             upscale=base.upscale,
             color_match=options.color_match,
             face_sizes=[min(f.width, f.height) for f in faces],
+            match_grain=options.match_grain,
+            grain_keep_out=base.keep_out,
         )
     else:
         pixels = base.pixels.copy()
@@ -125,8 +130,8 @@ def composite(
     """``result`` pasted again from its kept restored crops, without the network.
 
     ``faces`` is the caller's list that the result's indices point into, as edited since:
-    faces excluded there are left out, each face's ``blend`` (else ``options.blend``) and
-    ``options.color_match`` apply. Boxes, landmarks and the model are what the crops were made
+    faces excluded there are left out, each face's ``blend`` (else ``options.blend``),
+    ``options.color_match`` and ``options.match_grain`` apply. Boxes, landmarks and the model are what the crops were made
     with (changing those needs :meth:`Restorer.restore`). Equal to what ``restore`` returns
     for the same faces and options. The returned result lists only the pasted faces and keeps
     the same ``paste_base``.
@@ -180,6 +185,22 @@ def pasted_crop(result: RestoreResult, face: FaceResult) -> np.ndarray:
     offset = m[:, :2] @ to_photo[:, 2] + m[:, 2]
     full = np.concatenate([matrix, offset[:, None]], axis=1)
     return cv2.warpAffine(out, full, (size, size), flags=cv2.INTER_LINEAR)
+
+
+def _keep_out(photo: Photo, damage: np.ndarray | None) -> np.ndarray | None:
+    """Pixels grain matching must not measure: the damage mask's (filled, so smooth; grown by
+    2 px) and those less than half opaque. None when there are none."""
+    out = None
+    if damage is not None and damage.any():
+        import cv2
+
+        out = cv2.dilate(damage.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if photo.alpha is not None:
+        top = 65535 if photo.alpha.dtype == np.uint16 else 255
+        clear = photo.alpha < (top + 1) // 2
+        if clear.any():
+            out = clear if out is None else out | clear
+    return out
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -501,6 +522,7 @@ class Restorer:
             gray=photo.is_gray and keep_gray,
             superres=sr is not None,
             photo=photo,
+            keep_out=_keep_out(photo, dmask),
         )
         blends = [o.blend if f.blend is None else f.blend for f in faces]
         image, weight = _paste(paste_base, restored, paste_base.matrices, masks, blends, faces, o)

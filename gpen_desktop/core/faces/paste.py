@@ -13,6 +13,8 @@ Departures from the reference, each chosen so that untouched pixels stay untouch
   bit for bit, and no double-resampled (softened) original is pasted;
 - pixels whose composite weight is 0 are copied, not recomputed, so at ``upscale=1`` every pixel
   outside all warped masks is bit-identical to the input (uint8 and uint16);
+- optionally (``match_grain``) the restored face gets grain measured around it in the photo
+  (:mod:`gpen_desktop.core.faces.grain`) before it is blended in;
 - when a crop is shrunk by more than 1.5x on its way into the photo it is low-passed first
   (Gaussian, sigma = (shrink - 1) / 2, as scikit-image's anti-aliasing); a bare bilinear warp
   point-samples the restored detail and aliases.
@@ -23,8 +25,9 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -204,6 +207,8 @@ def paste_faces(
     *,
     face_sizes: Sequence[float | None] | None = None,
     antialias: bool = True,
+    match_grain: bool = False,
+    grain_keep_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Composite restored faces over a photo.
 
@@ -216,7 +221,11 @@ def paste_faces(
     low-frequency colour to the original's. ``face_sizes[k]``: the face box's shorter side in
     photo px (decides the small-face smoothing; estimated from the matrix when missing).
     ``antialias``: low-pass crops that shrink more than 1.5x on the way in (False = the
-    reference's bare bilinear warp).
+    reference's bare bilinear warp). ``match_grain``: add grain to each restored face that
+    matches the photo's around it (:mod:`gpen_desktop.core.faces.grain`: measured in a ring
+    just outside the face's crop, on flat areas of the enlarged photo, seeded by the face's
+    place); ``grain_keep_out``: HxW bool (any size, resized to the output) of pixels the
+    measurement must not read (damage fills, transparent areas).
 
     Returns ``(out, weight)``: ``out`` is (u*H)x(u*W)x3 of ``image``'s dtype; ``weight`` is
     (u*H)x(u*W) float32, the per-pixel weight of the restored faces (mask x blend; 0 where the
@@ -251,6 +260,14 @@ def paste_faces(
     full_mask = np.zeros((ho, wo), np.float32)
     owner = np.full((ho, wo), -1, np.int32)
     pieces: list[tuple[int, tuple[slice, slice], np.ndarray, float]] = []
+    grains: dict[int, tuple[np.ndarray | None, Any]] = {}  # piece -> (grain over its roi, plan)
+    measure_out = None
+    if match_grain:
+        measure_out = np.zeros((ho, wo), bool)
+        if grain_keep_out is not None:
+            keep = np.asarray(grain_keep_out, np.uint8)
+            measure_out = cv2.resize(keep, (wo, ho), interpolation=cv2.INTER_NEAREST) > 0
+        whole = _whole_photo_grain(base, measure_out, maxval)
     for k in range(n):
         rf = _to_photo_range(restored_crops[k], img.dtype)
         size = rf.shape[0]
@@ -304,6 +321,10 @@ def paste_faces(
             borderValue=0,
         )
         roi = (slice(y0, y1), slice(x0, x1))
+        if measure_out is not None:
+            grains[len(pieces)] = _face_grain(
+                base, measure_out, warped, wmask, (x0, y0, x1, y1), inv, size, m_out, maxval, whole
+            )
         fm = full_mask[roi]
         win = wmask > fm
         fm[win] = wmask[win]
@@ -312,14 +333,85 @@ def paste_faces(
 
     out = base.copy()
     weight = np.zeros((ho, wo), np.float32)
-    for k, roi, warped, alpha in pieces:
+    for i, (k, roi, warped, alpha) in enumerate(pieces):
         m = full_mask[roi] * np.float32(alpha)
         sel = (owner[roi] == k) & (m > 0)
         if not sel.any():
             continue
         wk = m[sel][:, None]
         b = base[roi][sel].astype(np.float32)
-        v = b + wk * (warped[sel] - b)
+        grain = grains.get(i)
+        if grain is not None and grain[0] is not None:  # the face with its grain
+            face = warped[sel] + grain[1].gain(wk) * grain[0][sel]
+            v = b + wk * (face - b)
+        else:
+            v = b + wk * (warped[sel] - b)
         out[roi][sel] = np.clip(np.rint(v), 0, maxval).astype(img.dtype)
         weight[roi][sel] = wk[:, 0]
     return out, weight
+
+
+def _face_grain(
+    base: np.ndarray,
+    keep_out: np.ndarray,
+    warped: np.ndarray,
+    wmask: np.ndarray,
+    box: tuple[int, int, int, int],
+    inv: np.ndarray,
+    size: int,
+    m_out: np.ndarray,
+    maxval: float,
+    whole: Callable[[], Any],
+) -> tuple[np.ndarray | None, Any]:
+    """The grain layer for one face (over its crop's ``box`` in the output; None when no flat
+    area is found) and its :class:`~gpen_desktop.core.faces.grain.GrainMatch`.
+
+    The ring: the crop's box grown by a quarter of its side (at least 24 px), less the crop's
+    footprint and ``keep_out``, measured on ``base`` (the photo at output size); when it has
+    too little flat area (a face that fills the photo), ``whole()``, the whole photo's grain.
+    The face's own noise is measured where its mask is at least 0.9."""
+    import cv2
+
+    from gpen_desktop.core.faces import grain as fg
+
+    ho, wo = base.shape[:2]
+    x0, y0, x1, y1 = box
+    grow = max(24, round(0.25 * max(x1 - x0, y1 - y0)))
+    rx0, ry0 = max(0, x0 - grow), max(0, y0 - grow)
+    rx1, ry1 = min(wo, x1 + grow), min(ho, y1 + grow)
+    to_ring = inv.copy()
+    to_ring[0, 2] -= rx0
+    to_ring[1, 2] -= ry0
+    footprint = cv2.warpAffine(
+        np.ones((size, size), np.uint8),
+        to_ring,
+        (rx1 - rx0, ry1 - ry0),
+        flags=cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    footprint = cv2.dilate(footprint, np.ones((5, 5), np.uint8))
+    region = (footprint == 0) & ~keep_out[ry0:ry1, rx0:rx1]
+    ring = fg.measure_grain(base[ry0:ry1, rx0:rx1], region, maxval)
+    if ring is None:
+        ring = whole()
+    if ring is None:
+        log.info("grain: no flat area around the face at %s; no grain added", box)
+        return None, None
+    plan = fg.plan_grain(ring, warped, wmask >= 0.9, maxval)
+    rng = fg.grain_rng("face grain", np.round(m_out, 6).tolist())
+    layer = fg.synthesize((y1 - y0, x1 - x0), plan.sizes, plan.parts, rng)
+    log.debug("grain around the face at %s: %s", box, ring.describe(maxval))
+    return layer, plan
+
+
+def _whole_photo_grain(base: np.ndarray, keep_out: np.ndarray, maxval: float) -> Callable[[], Any]:
+    """A function that measures the grain of all of ``base`` (less ``keep_out``) on its first
+    call and returns that measurement (or None) on every call."""
+    from gpen_desktop.core.faces import grain as fg
+
+    @functools.cache
+    def measure() -> Any:
+        return fg.measure_grain(base, ~keep_out, maxval)
+
+    return measure

@@ -289,6 +289,9 @@ class OptionsPanel(QWidget):
         self.color_match = QCheckBox("Match colours to the original")
         self.color_match.toggled.connect(self._changed)
         form.addRow(self.color_match)  # the whole row: the panel stays narrow
+        self.match_grain = QCheckBox(option("match_grain").label)
+        self.match_grain.toggled.connect(self._changed)
+        form.addRow(self.match_grain)
         self.upscale = NarrowCombo()
         _fill(self.upscale, cfg.UPSCALES, {n: f"{n}×" for n in cfg.UPSCALES})
         self.upscale.setToolTip(
@@ -400,6 +403,7 @@ class OptionsPanel(QWidget):
             "blend": self.blend,
             "mask": self.mask,
             "color_match": self.color_match,
+            "match_grain": self.match_grain,
             "upscale": self.upscale,
             "batch_size": self.batch,
             "sr_model": self.sr_model,
@@ -676,6 +680,7 @@ class OptionsPanel(QWidget):
             "blend": self.blend.value() / 100.0,
             "mask": self.mask.currentData() or "feather",
             "color_match": self.color_match.isChecked(),
+            "match_grain": self.match_grain.isChecked(),
             "upscale": self._upscale_value(),
             "batch_size": self.batch.value(),
             "sr_model": self.sr_path(),
@@ -704,6 +709,8 @@ class OptionsPanel(QWidget):
             _select(self.mask, values.get("mask"))
             if "color_match" in values:
                 self.color_match.setChecked(bool(values["color_match"]))
+            if "match_grain" in values:
+                self.match_grain.setChecked(bool(values["match_grain"]))
             if "sr_model" in values:
                 self._show_sr(str(values["sr_model"] or ""))
             if "denoise_strength" in values:
@@ -758,6 +765,7 @@ class OptionsPanel(QWidget):
             self.blend.setValue(round(100 * min(1.0, max(0.0, v["blend"]))))
             _select(self.mask, v["mask"])
             self.color_match.setChecked(v["color_match"])
+            self.match_grain.setChecked(v["match_grain"])
             self._show_sr(v["sr_model"])
             self.denoise.setValue(round(100 * min(1.0, max(0.0, v["denoise_strength"]))))
             _select(self.upscale, v["upscale"])
