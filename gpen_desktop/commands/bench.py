@@ -22,7 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "RSS MB is the peak while loading and running (base: before loading); Δu8 is the "
         "largest difference of the 8-bit output from the eager float32 forward.",
     )
-    p.add_argument("what", nargs="?", choices=["train"], help="train: the training bench")
+    p.add_argument(
+        "what",
+        nargs="?",
+        choices=["train", "quality"],
+        help="train: the training bench; quality: the face quality score's AUC",
+    )
     p.add_argument(
         "--size", type=int, nargs="+", default=None, choices=[64, 128, 256, 512, 1024, 2048]
     )
@@ -81,6 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from gpen_desktop.commands.bench_train import add_arguments
 
     add_arguments(p)
+    from gpen_desktop.commands.bench_quality import add_arguments as add_quality_arguments
+
+    add_quality_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -142,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
         from gpen_desktop.commands.bench_train import run_train
 
         return run_train(args)
+    if args.what == "quality":
+        from gpen_desktop.commands.bench_quality import run_quality
+
+        return run_quality(args)
     from gpen_desktop.core.bench import bench_photo, bench_size
 
     if args.sr:
