@@ -142,6 +142,7 @@ def test_skip_sharp_leaves_the_sharp_face_untouched_and_runs_no_network_for_it(
     assert again.left_sharp == (0,)
 
 
+@pytest.mark.slow
 def test_fade_lowers_the_blend_of_faces_just_under_the_threshold(pair, tiny_checkpoint):
     pixels, faces = pair
     r = Restorer(_options(tiny_checkpoint))
