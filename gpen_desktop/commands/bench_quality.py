@@ -39,9 +39,7 @@ def run_quality(args: argparse.Namespace) -> int:
         return 0
     doc = result.to_json()
     clean, mix = doc["clean"], doc["degraded_mix"]
-    say(
-        f"faces: {len(result.faces)} clean ({', '.join(sorted({f.rsplit(' ', 2)[0] for f in result.faces}))})"
-    )
+    say(f"{len(result.faces)} clean faces from {', '.join(result.photos)}")
     say(
         f"clean scores: min {clean['min']:.3f}, median {clean['median']:.3f}, max {clean['max']:.3f}"
     )

@@ -88,3 +88,16 @@ def test_skip_sharp_is_checked_at_the_parser_and_refused_with_aligned(tmp_path, 
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(crop)
     assert main(["restore", "--aligned", str(crop), "--skip-sharp", "0.8", "-m", "x.pth"]) == 2
     assert "not with --aligned" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_quality_prints_the_auc(capsys):
+    """``gpen bench quality``: the PyPI-shipped faces, clean against degraded copies."""
+    assert main(["bench", "quality", "--draws", "2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["clean"]["count"] == 12 and len(doc["photos"]) == 2
+    assert doc["auc"] >= 0.9 and doc["auc_fixed_levels"] >= 0.9
+    assert {row["degradation"] for row in doc["levels"]} >= {"blur σ 2", "JPEG q 15"}
+    assert main(["bench", "quality", "--draws", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "AUC clean vs default degradation mix" in out and "12 clean faces from" in out
