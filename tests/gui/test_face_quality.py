@@ -22,7 +22,7 @@ def test_face_panel_shows_the_score_and_sharp_words_and_restore_leaves_the_face(
     item = panel.list.item(0).text()
     assert f"Sharp already ({quality.score:.2f})" in item
     assert panel.quality.isVisible()
-    assert panel.quality.text().startswith(f"Sharp already — quality {quality.score:.2f}")
+    assert panel.quality.text().startswith(f"Sharp already (quality {quality.score:.2f})")
     assert "sharpness" in panel.quality.text() and "noise" in panel.quality.text()
     assert "sharpness for the face's size" in panel.quality.toolTip()
 
@@ -39,6 +39,8 @@ def test_face_panel_shows_the_score_and_sharp_words_and_restore_leaves_the_face(
     result = doc.network_result
     assert result.left_sharp == (0,) and result.restored_count == 0
     assert np.array_equal(result.image.pixels, doc.photo.pixels)
+    said = [text for _level, text in window.notifier.history]
+    assert "astronaut.png: 1 face sharp already, left as it is" in said
 
 
 def test_quality_words_follow_the_threshold():

@@ -307,7 +307,7 @@ class FacePanel(QWidget):
             self.quality.clear()
             return
         words = quality_words(quality, self._threshold())
-        self.quality.setText(f"{words} — quality {quality.score:.2f}\n{quality.parts_text()}")
+        self.quality.setText(f"{words} (quality {quality.score:.2f})\n{quality.parts_text()}")
         self.quality.setToolTip(QUALITY_HELP.format(sharp=SHARP))
 
     def _show_identity(self, restored: bool, check: Any) -> None:
