@@ -424,13 +424,21 @@ class Restorer:
         check_cancel()
 
         # Each face's quality; with a sharp-face threshold, faces above it are left out
-        # here (no network, not pasted: their pixels stay as they are).
+        # here (no network, not pasted: their pixels stay as they are), unless damage marks
+        # touch them.
         from gpen_desktop.core.faces.quality import faces_quality
 
         t0 = time.perf_counter()
         measured = faces_quality(photo.rgb8(), faces)
         qualities = dict(zip(positions, measured, strict=True))
         factors = [_sharp_factor(q, o) for q in measured]
+        if dmask is not None and 0.0 in factors:  # a face under damage marks is restored
+            from gpen_desktop.core.faces.align import align_matrix
+            from gpen_desktop.core.inpaint import touches
+
+            for k, f in enumerate(faces):
+                if factors[k] == 0.0 and touches(dmask, align_matrix(f.landmarks_array(), 64), 64):
+                    factors[k] = 1.0
         left_sharp = tuple(p for p, f in zip(positions, factors, strict=True) if f == 0.0)
         if left_sharp:
             keep = [k for k, f in enumerate(factors) if f > 0.0]

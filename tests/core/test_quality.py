@@ -184,3 +184,14 @@ def test_sixteen_bit_photo_with_alpha_keeps_the_sharp_face(pair, tiny_checkpoint
     assert result.image.pixels.dtype == np.uint16 and result.left_sharp == (0,)
     assert np.array_equal(result.image.pixels[:, :512], deep[:, :512])
     assert np.array_equal(result.image.alpha, alpha)
+
+
+def test_a_sharp_face_under_damage_marks_is_restored(pair, tiny_checkpoint):
+    pixels, faces = pair
+    damage = np.zeros(pixels.shape[:2], bool)
+    x0, y0, x1, y1 = (int(v) for v in faces[0].box)
+    damage[(y0 + y1) // 2, x0:x1] = True  # a scratch across the sharp face
+    result = Restorer(_options(tiny_checkpoint, skip_sharp=SHARP)).restore(
+        Photo(pixels=pixels), faces, damage=damage
+    )
+    assert result.left_sharp == () and result.restored_count == 2
