@@ -429,7 +429,7 @@ class Restorer:
         from gpen_desktop.core.faces.quality import faces_quality
 
         t0 = time.perf_counter()
-        measured = faces_quality(photo.rgb8(), faces)
+        measured = faces_quality(photo.pixels, faces)
         qualities = dict(zip(positions, measured, strict=True))
         factors = [_sharp_factor(q, o) for q in measured]
         if dmask is not None and 0.0 in factors:  # a face under damage marks is restored

@@ -286,7 +286,7 @@ def compute_quality(photo: Photo, faces: list[Face]) -> list[Any]:
     """Each face's ``core.faces.quality.FaceQuality`` (None without landmarks)."""
     from gpen_desktop.core.faces.quality import faces_quality
 
-    return faces_quality(photo.rgb8(), faces)
+    return faces_quality(photo.pixels, faces)
 
 
 def save_session_job(
