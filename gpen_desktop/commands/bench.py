@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "what",
         nargs="?",
-        choices=["train", "detect"],
-        help="train: the training bench; detect: the default detector against plain dlib",
+        choices=["train", "detect", "quality"],
+        help="train: the training bench; detect: the default detector against plain dlib; "
+        "quality: the face quality score's AUC",
     )
     p.add_argument(
         "photos",
@@ -98,6 +99,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from gpen_desktop.commands.bench_train import add_arguments
 
     add_arguments(p)
+    from gpen_desktop.commands.bench_quality import add_arguments as add_quality_arguments
+
+    add_quality_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -190,6 +194,10 @@ def run(args: argparse.Namespace) -> int:
         from gpen_desktop.commands.bench_train import run_train
 
         return run_train(args)
+    if args.what == "quality":
+        from gpen_desktop.commands.bench_quality import run_quality
+
+        return run_quality(args)
     if args.what == "detect":
         from gpen_desktop.commands.bench_detect import run_detect
 

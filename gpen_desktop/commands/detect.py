@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Find the faces in a photo and print their boxes, 5 landmarks (left eye, "
         "right eye, nose tip, left and right mouth corner) and scores, in photo pixels after "
         "EXIF orientation. dlib scores are SVM margins (> 0 is a face, higher is surer), "
-        "RetinaFace scores are 0-1 confidences. A photo that cannot be read is reported and "
+        "RetinaFace scores are 0-1 confidences. Each face also gets a quality score (0-1: "
+        "sharpness for the face's size, noise, JPEG blocks; at least 0.8 reads 'sharp "
+        "already'), what `gpen restore --skip-sharp T` compares with T. A photo that cannot be read is reported and "
         "skipped (exit 1).",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files and/or folders")
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from gpen_desktop.commands._output import error
     from gpen_desktop.core.errors import GpenError, ImageError
     from gpen_desktop.core.faces.detect import detect_faces, resolve_detector, score_kind
+    from gpen_desktop.core.faces.quality import faces_quality
     from gpen_desktop.core.imageio import iter_images
 
     if args.min_face < 0:
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                     progress=lambda fraction, message: bar.update(round(100 * fraction), message),
                 )
             seconds = time.perf_counter() - start
+            qualities = faces_quality(pixels, faces)
         except (GpenError, OSError) as exc:
             if single:
                 raise
@@ -106,11 +110,11 @@ def run(args: argparse.Namespace) -> int:
             "detector": detector,
             "score": kind,
             "seconds": round(seconds, 3),
-            "faces": [_face_json(f, kind) for f in faces],
+            "faces": [_face_json(f, kind, q) for f, q in zip(faces, qualities, strict=True)],
         }
         results.append(doc)
         if not args.json:
-            _print_table(path, doc, faces, kind)
+            _print_table(path, doc, faces, kind, qualities)
     if args.json:
         out = results[0] if single else {"results": results, "failed": failed}
         say(json.dumps(out, indent=2))
@@ -119,13 +123,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _face_json(face, kind: str) -> dict:
+def _face_json(face, kind: str, quality=None) -> dict:
     doc = face.to_json()
     doc[kind] = doc.pop("score")
+    doc["quality"] = quality.to_json() if quality is not None else None
     return doc
 
 
-def _print_table(path, doc: dict, faces, kind: str) -> None:
+def _print_table(path, doc: dict, faces, kind: str, qualities) -> None:
     img = doc["image"]
     say(
         f"{path}: {img['width']}x{img['height']}, {len(faces)} face(s) in {doc['seconds']:.2f} s"
@@ -134,11 +139,15 @@ def _print_table(path, doc: dict, faces, kind: str) -> None:
     if not faces:
         return
     label = "margin" if kind == "margin" else "conf"
-    say(f"{'#':>2}  {'box (x0, y0, x1, y1)':<28} {'size':>5} {label:>6}  eyes (left, right)")
-    for i, f in enumerate(faces, 1):
+    say(
+        f"{'#':>2}  {'box (x0, y0, x1, y1)':<28} {'size':>5} {label:>6}  "
+        f"{'eyes (left, right)':<22}  quality"
+    )
+    for i, (f, q) in enumerate(zip(faces, qualities, strict=True), 1):
         box = ", ".join(f"{v:.0f}" for v in f.box)
         eyes = ""
         if f.landmarks is not None:
             (lx, ly), (rx, ry) = f.landmarks[0], f.landmarks[1]
             eyes = f"({lx:.0f}, {ly:.0f}) ({rx:.0f}, {ry:.0f})"
-        say(f"{i:>2}  {box:<28} {f.size:>5.0f} {f.score:>6.2f}  {eyes}")
+        grade = f"{q.score:.2f} {q.words()}" if q is not None else "-"
+        say(f"{i:>2}  {box:<28} {f.size:>5.0f} {f.score:>6.2f}  {eyes:<22}  {grade}")

@@ -97,6 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     for name in ("color_match", "match_grain", "only_center_face", "min_face", "max_faces"):
         add_option(p, name)
+    add_option(p, "skip_sharp", metavar="T")
+    add_option(p, "sharp_fade")
     p.add_argument(
         "--save-faces",
         action="store_true",
@@ -199,6 +201,26 @@ def _old_photo_note(rep: dict) -> str:
     return "".join(f"; {p}" for p in parts)
 
 
+def _faces_report(result, options) -> list[dict]:
+    """Each face of the run in the report: its number (from 1, in the order given), its
+    quality and what was done with it ("restored", or "left as it is" when sharp already),
+    and the blend it got when a sharp-face fade lowered it."""
+    from gpen_desktop.core.faces.quality import blend_factor
+
+    restored = {fr.index for fr in result.faces}
+    out = []
+    for index, quality in sorted(result.qualities.items()):
+        doc: dict = {"face": index + 1}
+        doc["quality"] = quality.to_json() if quality is not None else None
+        doc["action"] = "restored" if index in restored else "left as it is"
+        if index in restored and options.skip_sharp and options.sharp_fade and quality:
+            factor = blend_factor(quality.score, options.skip_sharp, True)
+            if factor < 1.0:
+                doc["blend_factor"] = round(factor, 3)
+        out.append(doc)
+    return out
+
+
 def _aligned_model(restorer, photo) -> str:
     """With --aligned, the model of a crop: per-face choice by the crop's own size."""
     from gpen_desktop.core.face_models import model_for_face
@@ -258,6 +280,8 @@ def run(args: argparse.Namespace) -> int:
         raise GpenError("--damage-mask belongs to one photo: give exactly one input file")
     if args.aligned and (args.sr_model or args.damage_mask):
         raise GpenError("--sr-model and --damage-mask work on whole photos, not with --aligned")
+    if args.aligned and args.skip_sharp:
+        raise GpenError("--skip-sharp works on faces in whole photos, not with --aligned")
     models_by_size = _pick_models_by_size(args)
     model_path = _pick_model(args)
     upscale = args.upscale if args.upscale is not None else (0 if args.sr_model else 1)
@@ -288,6 +312,8 @@ def run(args: argparse.Namespace) -> int:
         inpaint_method=args.inpaint_method,
         inpaint_mode=args.inpaint_mode,
         models_by_size=models_by_size,
+        skip_sharp=args.skip_sharp,
+        sharp_fade=args.sharp_fade,
     )
     restorer = Restorer(options)
     # One model: load it now (a bad one fails here, once). Per-face models load when a face
@@ -472,6 +498,9 @@ def _say_report(bar, tag: str, rep: dict, models_by_size) -> None:
         bar.print(f"{tag}{src} -> {out}: already there, skipped")
         return
     extra = " (no face: copied unchanged)" if rep["status"] == "no_face" else ""
+    if rep.get("faces_left_sharp"):
+        n = rep["faces_left_sharp"]
+        extra += f", {n} sharp already (left as {'it is' if n == 1 else 'they are'})"
     if rep.get("superres") or rep.get("inpainting"):
         extra = (" (no face)" if rep["status"] == "no_face" else "") + _old_photo_note(rep)
     extra += _models_note(rep.get("models"), models_by_size)
@@ -572,7 +601,10 @@ def _run_network(args: argparse.Namespace, state: _Item, restorer, models_by_siz
         rep["superres"] = result.superres
     if result.inpainting:
         rep["inpainting"] = result.inpainting
-    if result.restored_count == 0:
+    rep["faces"] = _faces_report(result, restorer.options)
+    if result.left_sharp:
+        rep["faces_left_sharp"] = len(result.left_sharp)
+    if result.restored_count == 0 and not result.left_sharp:
         rep["status"] = "no_face"
     state.upscale = restorer.options.upscale
     return restorer
@@ -595,7 +627,10 @@ def _save(args: argparse.Namespace, state: _Item) -> None:
         return
     result = state.result
     if result.restored_count == 0:
-        log.warning("%s: no face found; copied through unchanged", src.name)
+        if result.left_sharp:
+            log.info("%s: every face is sharp already; copied through unchanged", src.name)
+        else:
+            log.warning("%s: no face found; copied through unchanged", src.name)
         changed = state.upscale != 1 or result.superres or result.inpainting
         if out.suffix.lower() == src.suffix.lower() and not changed:
             _copy_atomic(src, out, args.overwrite)

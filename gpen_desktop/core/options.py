@@ -229,6 +229,36 @@ OPTIONS: tuple[Option, ...] = (
         "not look pasted onto a grainy scan. The same photo always gets the same grain.",
     ),
     O(
+        "skip_sharp",
+        float,
+        0.0,
+        "Leave sharp faces as they are",
+        "leave faces whose quality score (0-1, from sharpness for the face's size, noise and "
+        "JPEG blocks; see `gpen detect`) is above this untouched: no network run, their "
+        "pixels as they were",
+        NETWORK,
+        range=(0.0, 1.0),
+        special=((0.0, "off: restore every face"),),
+        flags=("--skip-sharp",),
+        setting="options/skip_sharp",
+        panel=True,
+        tip="Faces whose quality score is above the threshold are left exactly as they "
+        "are (no network run). The score (0-1) rates sharpness for the face's size, noise and "
+        "JPEG blocks; the face list shows each face's score.",
+    ),
+    O(
+        "sharp_fade",
+        bool,
+        False,
+        "Fade near the threshold",
+        "with a sharp-face threshold: faces scoring up to 0.2 under it get a lower blend, "
+        "fading to none at the threshold, so restored and untouched faces do not jump",
+        COMPOSITING,
+        flags=("--sharp-fade",),
+        setting="options/sharp_fade",
+        panel=True,
+    ),
+    O(
         "upscale",
         int,
         1,
@@ -542,6 +572,10 @@ class _RestoreOptionsMethods:
         """Raise :class:`GpenError` with one plain line when a value is out of its range."""
         if not 0.0 <= float(self.blend) <= 1.0:
             raise GpenError(f"blend must be between 0 and 1, got {self.blend}")
+        if not 0.0 <= float(self.skip_sharp) <= 1.0:
+            raise GpenError(
+                f"the sharp-face threshold must be between 0 (off) and 1, got {self.skip_sharp}"
+            )
         if self.mask not in MASK_TYPES:
             raise GpenError(f"mask must be one of {', '.join(MASK_TYPES)}, got {self.mask!r}")
         low = 0 if self.sr_model else 1  # 0: the SR model's own scale

@@ -30,7 +30,9 @@ class FaceResult:
     :meth:`Restorer.restore` (excluded faces keep their places; with detection, the position
     among the detected faces); its (possibly completed) Face, the aligned input and restored
     crops (S x S x 3 uint8), the 2x3 photo->crop ``matrix`` and the paste ``mask`` (S x S
-    float32). ``model``: the model file that restored it (S is that model's size)."""
+    float32). ``model``: the model file that restored it (S is that model's size).
+    ``quality``: the face's :class:`~gpen_desktop.core.faces.quality.FaceQuality` before
+    restoring (None: not measured)."""
 
     index: int
     face: Face
@@ -39,6 +41,7 @@ class FaceResult:
     matrix: np.ndarray
     mask: np.ndarray
     model: str = ""
+    quality: Any = None
 
 
 @dataclass
@@ -54,6 +57,10 @@ class RestoreResult:
     superres: dict[str, Any] = field(default_factory=dict)  # model, scale, tiles, tile
     inpainting: dict[str, Any] = field(default_factory=dict)  # what filled the damage mask
     models: dict[str, int] = field(default_factory=dict)  # model file -> faces it restored
+    #: position in the caller's faces -> FaceQuality (None: not measured) of every included face
+    qualities: dict[int, Any] = field(default_factory=dict)
+    #: positions of the faces left as they are: quality above ``options.skip_sharp``
+    left_sharp: tuple[int, ...] = ()
     #: what :func:`composite` pastes the kept crops on again (None: not recompositable)
     paste_base: PasteBase | None = field(default=None, repr=False)
 
@@ -130,8 +137,10 @@ def composite(
     """``result`` pasted again from its kept restored crops, without the network.
 
     ``faces`` is the caller's list that the result's indices point into, as edited since:
-    faces excluded there are left out, each face's ``blend`` (else ``options.blend``),
-    ``options.color_match`` and ``options.match_grain`` apply. Boxes, landmarks and the model are what the crops were made
+    faces excluded there are left out, each face's ``blend`` (else ``options.blend``, times
+    :func:`~gpen_desktop.core.faces.quality.blend_factor` of its quality),
+    ``options.color_match`` and ``options.match_grain`` apply; a face whose quality is now above
+    ``options.skip_sharp`` is left as it is. Boxes, landmarks and the model are what the crops were made
     with (changing those needs :meth:`Restorer.restore`). Equal to what ``restore`` returns
     for the same faces and options. The returned result lists only the pasted faces and keeps
     the same ``paste_base``.
@@ -140,15 +149,17 @@ def composite(
     if base is None:
         raise GpenError("this result keeps no paste base: restore the photo again")
     t0 = time.perf_counter()
-    picked = [
-        (fr, m)
-        for fr, m in zip(result.faces, base.matrices, strict=True)
-        if 0 <= fr.index < len(faces) and faces[fr.index].include
-    ]
-    blends = []
-    for fr, _m in picked:
+    picked, blends, left = [], [], list(result.left_sharp)
+    for fr, m in zip(result.faces, base.matrices, strict=True):
+        if not (0 <= fr.index < len(faces) and faces[fr.index].include):
+            continue
+        factor = _sharp_factor(fr.quality, options)
+        if factor == 0.0:
+            left.append(fr.index)
+            continue
         own = faces[fr.index].blend
-        blends.append(options.blend if own is None else own)
+        picked.append((fr, m))
+        blends.append((options.blend if own is None else own) * factor)
     image, weight = _paste(
         base,
         [fr.restored for fr, _m in picked],
@@ -166,7 +177,19 @@ def composite(
         weight=weight,
         timings={"paste": time.perf_counter() - t0},
         paste_base=replace(base, matrices=[m for _fr, m in picked]),
+        left_sharp=tuple(sorted(left)),
     )
+
+
+def _sharp_factor(quality: Any, options: RestoreOptions) -> float:
+    """The blend factor of a face of ``quality`` under the sharp-face options (1 = as usual,
+    0 = leave it as it is)."""
+    if not options.skip_sharp:
+        return 1.0
+    from gpen_desktop.core.faces.quality import blend_factor
+
+    score = None if quality is None else quality.score
+    return blend_factor(score, options.skip_sharp, options.sharp_fade)
 
 
 def pasted_crop(result: RestoreResult, face: FaceResult) -> np.ndarray:
@@ -422,6 +445,31 @@ class Restorer:
         step("detect", t0)
         check_cancel()
 
+        # Each face's quality; with a sharp-face threshold, faces above it are left out
+        # here (no network, not pasted: their pixels stay as they are), unless damage marks
+        # touch them.
+        from gpen_desktop.core.faces.quality import faces_quality
+
+        t0 = time.perf_counter()
+        measured = faces_quality(photo.pixels, faces)
+        qualities = dict(zip(positions, measured, strict=True))
+        factors = [_sharp_factor(q, o) for q in measured]
+        if dmask is not None and 0.0 in factors:  # a face under damage marks is restored
+            from gpen_desktop.core.faces.align import align_matrix
+            from gpen_desktop.core.inpaint import touches
+
+            for k, f in enumerate(faces):
+                if factors[k] == 0.0 and touches(dmask, align_matrix(f.landmarks_array(), 64), 64):
+                    factors[k] = 1.0
+        left_sharp = tuple(p for p, f in zip(positions, factors, strict=True) if f == 0.0)
+        if left_sharp:
+            keep = [k for k, f in enumerate(factors) if f > 0.0]
+            faces = [faces[k] for k in keep]
+            positions = [positions[k] for k in keep]
+            measured = [measured[k] for k in keep]
+            factors = [factors[k] for k in keep]
+        step("quality", t0)
+
         # Each face's model (its own, by size, or the main one), each loaded once.
         paths = self.models_for(faces)
         enhancers = {p: self.enhancer_for(p) for p in dict.fromkeys(paths)}
@@ -524,12 +572,17 @@ class Restorer:
             photo=photo,
             keep_out=_keep_out(photo, dmask),
         )
-        blends = [o.blend if f.blend is None else f.blend for f in faces]
+        blends = [
+            (o.blend if f.blend is None else f.blend) * k
+            for f, k in zip(faces, factors, strict=True)
+        ]
         image, weight = _paste(paste_base, restored, paste_base.matrices, masks, blends, faces, o)
         step("paste", t0)
         check_cancel()
         results = [
-            FaceResult(positions[k], f, crops[k], restored[k], matrices[k], masks[k], paths[k])
+            FaceResult(
+                positions[k], f, crops[k], restored[k], matrices[k], masks[k], paths[k], measured[k]
+            )
             for k, f in enumerate(faces)
         ]
         notes = dict.fromkeys(e.fallback_note for e in enhancers.values() if e.fallback_note)
@@ -547,6 +600,8 @@ class Restorer:
             inpainting=inpainting,
             models={p: paths.count(p) for p in enhancers},
             paste_base=paste_base,
+            qualities=qualities,
+            left_sharp=left_sharp,
         )
 
     def _inpaint_faces(

@@ -284,6 +284,13 @@ def compute_crops(photo: Photo, faces: list[Face], size: int = CROP_SIZE) -> lis
     return out
 
 
+def compute_quality(photo: Photo, faces: list[Face]) -> list[Any]:
+    """Each face's ``core.faces.quality.FaceQuality`` (None without landmarks)."""
+    from gpen_desktop.core.faces.quality import faces_quality
+
+    return faces_quality(photo.pixels, faces)
+
+
 def save_session_job(
     photo_path: Path,
     faces: tuple[Face, ...],

@@ -42,7 +42,7 @@ from gpen_desktop.gui.compare import SideBySideView
 from gpen_desktop.gui.context import AppContext
 from gpen_desktop.gui.damage import brush_step
 from gpen_desktop.gui.exporter import Exporter
-from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops
+from gpen_desktop.gui.jobs import LandmarksRequest, compute_crops, compute_quality
 from gpen_desktop.gui.model_choice import ModelChooser
 from gpen_desktop.gui.notify import Notifier
 from gpen_desktop.gui.opening import PhotoOpener
@@ -658,8 +658,10 @@ class MainWindow(QMainWindow):
         if not faces:
             return
         images = await self.worker.run_io(compute_crops, doc.photo, faces)
-        for face, image in zip(faces, images, strict=True):
+        qualities = await self.worker.run_io(compute_quality, doc.photo, faces)
+        for face, image, quality in zip(faces, images, qualities, strict=True):
             self.face_panel.set_crop(FacePanel.crop_key(face), QPixmap.fromImage(image))
+            self.face_panel.set_quality(FacePanel.crop_key(face), quality)
         if doc is self.session.current:
             self.face_panel.refresh()
 

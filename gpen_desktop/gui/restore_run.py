@@ -195,6 +195,13 @@ class RestoreController(QObject):
         if doc not in self.session.docs:
             return "skipped"
         doc.set_result(outcome.result, outcome.image, sent, options, outcome.shown, damage=damage)
+        left = len(getattr(outcome.result, "left_sharp", ()))
+        if left:
+            they = "it is" if left == 1 else "they are"
+            self.message.emit(
+                f"{doc.name}: {left} face{'s' if left != 1 else ''} sharp already, left as {they}",
+                "info",
+            )
         self.restored.emit(doc, outcome)
         self._spawn(self.check_identity(doc))
         return "done"

@@ -20,7 +20,10 @@ def test_detect_json(astronaut_png, tmp_path, capsys, monkeypatch):
     assert doc["image"] == {"width": 512, "height": 512}
     assert len(doc["faces"]) == 1
     face = doc["faces"][0]
-    assert set(face) == {"box", "margin", "landmarks"}
+    assert set(face) == {"box", "margin", "landmarks", "quality"}
+    quality = face["quality"]  # a sharp photo: what --skip-sharp compares with its threshold
+    assert quality["score"] >= 0.8 and quality["words"] == "sharp already"
+    assert set(quality) == {"score", "words", "sharpness", "noise", "blockiness", "measures"}
     x0, y0, x1, y1 = face["box"]
     assert 160 <= x0 < x1 <= 290 and 60 <= y0 < y1 <= 190
     lms = np.array(face["landmarks"])
@@ -32,6 +35,7 @@ def test_detect_human_table(astronaut_png, capsys):
     assert main(["detect", str(astronaut_png), "--detector", "dlib", "--max-faces", "1"]) == 0
     out = capsys.readouterr().out
     assert "512x512, 1 face(s)" in out and "(dlib)" in out and "margin" in out
+    assert "quality" in out and "sharp already" in out
     lines = out.strip().splitlines()
     assert len(lines) == 3 and lines[2].split()[0] == "1"
 

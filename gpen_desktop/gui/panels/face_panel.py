@@ -42,6 +42,26 @@ MODEL_HELP = (
 )
 
 
+QUALITY_HELP = (
+    "How much this face needs restoring, 0-1: sharpness for the face's size, noise, and JPEG "
+    "blocks (or enlarged pixels), each 0-1 with 1 = no defect; the score is their product. "
+    "From {sharp:.1f} up it reads sharp already. Settings ▸ Leave sharp faces as they are "
+    "skips faces above a threshold."
+)
+
+
+def quality_words(quality: Any, threshold: float = 0.0) -> str:
+    """Plain words for a face's ``core.faces.quality.FaceQuality`` under the photo's
+    sharp-face threshold (0 = off): "Sharp already — left as it is", "Sharp already",
+    "Blurry", …"""
+    if quality is None:
+        return ""
+    if threshold and quality.score > threshold:
+        return "Sharp already — left as it is"
+    words = quality.words()
+    return words[:1].upper() + words[1:]
+
+
 def identity_text(check: Any) -> tuple[str, bool]:
     """Plain words for a ``gui.jobs.IdentityCheck`` and whether they are a warning."""
     if check.distance is None:
@@ -71,9 +91,11 @@ class FacePanel(QWidget):
                 (d.resultChanged, self._refresh_detail),
                 (d.statusChanged, self._on_status),
                 (d.identityChanged, self._refresh_detail),
+                (d.optionsChanged, self.refresh),
             ]
         )
         self._crops: dict[Any, QPixmap] = {}
+        self._quality: dict[Any, Any] = {}  # crop key -> FaceQuality (or None)
         self._models: list[tuple[str, str, str]] = []  # (path, label, tooltip) of restorers
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -94,6 +116,11 @@ class FacePanel(QWidget):
         form = QVBoxLayout(self.detail)
         self.compare = FaceCompare()
         form.addWidget(self.compare)
+        self.quality = QLabel()
+        self.quality.setObjectName("FaceQuality")
+        self.quality.setWordWrap(True)
+        self.quality.hide()
+        form.addWidget(self.quality)
         self.identity = QLabel()
         self.identity.setObjectName("IdentityCheck")
         self.identity.setWordWrap(True)
@@ -138,6 +165,18 @@ class FacePanel(QWidget):
         self._crops[key] = pixmap
         if len(self._crops) > 512:
             self._crops.pop(next(iter(self._crops)))
+
+    def set_quality(self, key: Any, quality: Any) -> None:
+        """The quality (``core.faces.quality.FaceQuality`` or None) of the face ``key``."""
+        self._quality[key] = quality
+        if len(self._quality) > 512:
+            self._quality.pop(next(iter(self._quality)))
+
+    def quality_of(self, face: Any) -> Any:
+        return self._quality.get(self.crop_key(face))
+
+    def _threshold(self) -> float:
+        return float(getattr(self.doc.options, "skip_sharp", 0.0) or 0.0) if self.doc else 0.0
 
     def set_models(self, found: list[Any]) -> None:
         """The restorers of a weights scan (``core.models.FoundModel``), offered per face."""
@@ -187,6 +226,10 @@ class FacePanel(QWidget):
                     extra.append(f"model {Path(face.model).stem}")
                 if face.landmarks is None:
                     extra.append("landmarks predicted at restore")
+                quality = self.quality_of(face)
+                if quality is not None:
+                    words = quality_words(quality, self._threshold())
+                    extra.insert(0, f"{words} ({quality.score:.2f})")
                 if extra:
                     item.setText(item.text() + "\n" + ", ".join(extra))
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -230,6 +273,7 @@ class FacePanel(QWidget):
                 self._show_model(None)
                 self.compare.set_crops(None, None)
                 self._show_identity(False, None)
+                self._show_quality(None)
                 return
             face = doc.faces[index]
             self.detail.setTitle(f"Face {doc.number(index)}")
@@ -250,8 +294,21 @@ class FacePanel(QWidget):
                 after = pixmap_from_rgb(shown if shown is not None else fr.restored)
             self.compare.set_crops(before, after)
             self._show_identity(fr is not None, doc.identity(index))
+            self._show_quality(self.quality_of(face))
         finally:
             self._updating = False
+
+    def _show_quality(self, quality: Any) -> None:
+        """The face's quality in words, its score and parts, under before/after."""
+        from gpen_desktop.core.faces.quality import SHARP
+
+        self.quality.setVisible(quality is not None)
+        if quality is None:
+            self.quality.clear()
+            return
+        words = quality_words(quality, self._threshold())
+        self.quality.setText(f"{words} (quality {quality.score:.2f})\n{quality.parts_text()}")
+        self.quality.setToolTip(QUALITY_HELP.format(sharp=SHARP))
 
     def _show_identity(self, restored: bool, check: Any) -> None:
         """The likeness line under before/after: nothing before a restore, "Checking…" until

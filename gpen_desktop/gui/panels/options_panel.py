@@ -10,6 +10,7 @@ from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -305,6 +306,7 @@ class OptionsPanel(QWidget):
         self.batch.setToolTip("Faces per network batch (lower uses less memory)")
         self.batch.valueChanged.connect(self._changed)
         form.addRow(option("batch_size").label, self.batch)
+        self._add_sharp_rows(form)
         layout.addWidget(run_box)
 
         old_box = QGroupBox("Old photos")
@@ -393,6 +395,47 @@ class OptionsPanel(QWidget):
                 widget.setToolTip(option(name).tooltip)
         guard_wheel(self)
 
+    def _add_sharp_rows(self, form: QFormLayout) -> None:
+        """ "Leave sharp faces as they are" with its threshold, and "Fade near the threshold"
+        (the option table's skip_sharp: 0 = off, else the threshold; sharp_fade)."""
+        from gpen_desktop.core.faces.quality import SHARP
+
+        row = QHBoxLayout()
+        self.skip_sharp = QCheckBox(option("skip_sharp").label)
+        self.sharp_threshold = QDoubleSpinBox()
+        self.sharp_threshold.setRange(0.01, 1.0)
+        self.sharp_threshold.setDecimals(2)
+        self.sharp_threshold.setSingleStep(0.05)
+        self.sharp_threshold.setValue(SHARP)
+        self.sharp_threshold.setEnabled(False)
+        self.sharp_threshold.setToolTip(
+            "Faces whose quality score (0-1, in the face list) is above this are left as "
+            f"they are; from {SHARP:.1f} up a face reads sharp already"
+        )
+        self.sharp_fade = QCheckBox(option("sharp_fade").label)
+        self.sharp_fade.setEnabled(False)
+        self.skip_sharp.toggled.connect(self.sharp_threshold.setEnabled)
+        self.skip_sharp.toggled.connect(self.sharp_fade.setEnabled)
+        for signal in (
+            self.skip_sharp.toggled,
+            self.sharp_threshold.valueChanged,
+            self.sharp_fade.toggled,
+        ):
+            signal.connect(self._changed)
+        row.addWidget(self.skip_sharp, 1)
+        row.addWidget(self.sharp_threshold)
+        form.addRow(row)  # the whole row: the panel stays narrow
+        form.addRow(self.sharp_fade)
+
+    def _skip_sharp_value(self) -> float:
+        return self.sharp_threshold.value() if self.skip_sharp.isChecked() else 0.0
+
+    def _show_skip_sharp(self, value: Any) -> None:
+        value = float(value or 0.0)
+        self.skip_sharp.setChecked(value > 0)
+        if value > 0:
+            self.sharp_threshold.setValue(min(1.0, value))
+
     def fields(self) -> dict[str, QWidget]:
         """Option name (from the option table) -> the control that shows it."""
         return {
@@ -411,6 +454,8 @@ class OptionsPanel(QWidget):
             "inpaint_model": self.inpaint_info,
             "inpaint_method": self.inpaint_method,
             "inpaint_mode": self.inpaint_mode,
+            "skip_sharp": self.skip_sharp,
+            "sharp_fade": self.sharp_fade,
         }
 
     def set_scope_label(self, photo: str | None) -> None:
@@ -688,6 +733,8 @@ class OptionsPanel(QWidget):
             "inpaint_model": self._inpaint_model,
             "inpaint_method": self.inpaint_method.currentData() or "telea",
             "inpaint_mode": self.inpaint_mode.currentData() or "inpaint+restore",
+            "skip_sharp": self._skip_sharp_value(),
+            "sharp_fade": self.sharp_fade.isChecked(),
         }
 
     def set_values(self, values: dict[str, Any]) -> None:
@@ -720,6 +767,10 @@ class OptionsPanel(QWidget):
             _select(self.inpaint_mode, values.get("inpaint_mode"))
             if "batch_size" in values:
                 self.batch.setValue(int(values["batch_size"]))
+            if "skip_sharp" in values:
+                self._show_skip_sharp(values["skip_sharp"])
+            if "sharp_fade" in values:
+                self.sharp_fade.setChecked(bool(values["sharp_fade"]))
         finally:
             self._loading = False
         self._changed()
@@ -772,6 +823,8 @@ class OptionsPanel(QWidget):
             _select(self.inpaint_method, v["inpaint_method"])
             _select(self.inpaint_mode, v["inpaint_mode"])
             self.batch.setValue(v["batch_size"])
+            self._show_skip_sharp(min(1.0, max(0.0, v["skip_sharp"])))
+            self.sharp_fade.setChecked(v["sharp_fade"])
             self.format.setCurrentText(cfg.EXPORT_FORMAT.read(s))
             self.quality.setValue(cfg.EXPORT_QUALITY.read(s))
             self.keep_metadata.setChecked(cfg.EXPORT_METADATA.read(s))
