@@ -22,7 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "RSS MB is the peak while loading and running (base: before loading); Δu8 is the "
         "largest difference of the 8-bit output from the eager float32 forward.",
     )
-    p.add_argument("what", nargs="?", choices=["train"], help="train: the training bench")
+    p.add_argument(
+        "what",
+        nargs="?",
+        choices=["train", "damage"],
+        help="train: the training bench; damage: how well Find Damage finds rendered "
+        "scratches, specks and creases on real photos, and how little it marks on clean ones",
+    )
     p.add_argument(
         "--size", type=int, nargs="+", default=None, choices=[64, 128, 256, 512, 1024, 2048]
     )
@@ -81,6 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     from gpen_desktop.commands.bench_train import add_arguments
 
     add_arguments(p)
+    d = p.add_argument_group("gpen bench damage")
+    from gpen_desktop.commands.damage import add_sensitivity
+
+    add_sensitivity(d, "--damage-sensitivity", "damage_sensitivity")
     p.set_defaults(func=run)
 
 
@@ -137,7 +147,24 @@ def run_sr(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_damage(args: argparse.Namespace) -> int:
+    """``gpen bench damage``: the table of :mod:`gpen_desktop.core.damage_bench`."""
+    import sys
+
+    from gpen_desktop.core.damage_bench import format_damage_bench, run_damage_bench
+
+    def show(name: str) -> None:
+        if not args.json:
+            say(f"  {name}…", file=sys.stderr, flush=True)
+
+    bench = run_damage_bench(args.damage_sensitivity, on_photo=show)
+    say(json.dumps(bench.to_json(), indent=2) if args.json else format_damage_bench(bench))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.what == "damage":
+        return run_damage(args)
     if args.what == "train":
         from gpen_desktop.commands.bench_train import run_train
 
