@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 from gpen_desktop.commands._options import ranged_help
@@ -57,8 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def faces_to_protect(photo, detector: str) -> list:
     """The photo's faces for the damage detector (none with ``detector`` 'none'); a face
     detector that fails leaves the photo unprotected rather than stopping the run."""
-    import logging
-
     if detector == "none":
         return []
     from gpen_desktop.core.errors import GpenError
@@ -69,6 +68,22 @@ def faces_to_protect(photo, detector: str) -> list:
     except GpenError as exc:
         logging.getLogger("gpen.damage").warning("no face protection: %s", exc)
         return []
+
+
+def auto_damage(photo, args: argparse.Namespace, faces) -> object:
+    """``--auto-damage``: the damage found on ``photo`` (its ``faces`` protected) as an HxW
+    bool mask, or None when nothing was found (the photo is restored as without damage)."""
+    from gpen_desktop.core.damage_detect import find_damage_in_photo
+
+    found = find_damage_in_photo(photo, args.damage_sensitivity, faces)
+    logging.getLogger("gpen.damage").info(
+        "%s: auto damage: %d scratches, %d specks, %.2f %% of the pixels",
+        photo.path.name if photo.path else "photo",
+        found.scratches,
+        found.specks,
+        found.share * 100,
+    )
+    return found.mask if found.pixels else None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -189,22 +189,6 @@ def _pick_inpaint_model(args: argparse.Namespace) -> str:
     return str(found[0].path) if found else ""
 
 
-def auto_damage(photo, args: argparse.Namespace, faces) -> object:
-    """``--auto-damage``: the damage found on ``photo`` (its ``faces`` protected) as an HxW
-    bool mask, or None when nothing was found (the photo is restored as without damage)."""
-    from gpen_desktop.core.damage_detect import find_damage_in_photo
-
-    found = find_damage_in_photo(photo, args.damage_sensitivity, faces)
-    log.info(
-        "%s: auto damage: %d scratches, %d specks, %.2f %% of the pixels",
-        photo.path.name if photo.path else "photo",
-        found.scratches,
-        found.specks,
-        found.share * 100,
-    )
-    return found.mask if found.pixels else None
-
-
 def _old_photo_note(rep: dict) -> str:
     parts = []
     sr = rep.get("superres")
@@ -330,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
         for job in jobs:
             job.damage = lambda photo: load_damage_mask(args.damage_mask, photo.width, photo.height)
     elif args.auto_damage:
+        from gpen_desktop.commands.damage import auto_damage
+
         for job in jobs:
             job.damage = lambda photo: auto_damage(photo, args, restorer.detect(photo))
     exchange = Exchange(shard) if shard is not None else None

@@ -131,7 +131,7 @@ def _damage_for(session, spec: str, args: argparse.Namespace, given: set[str], p
         return load_damage_mask(args.damage_mask, photo.width, photo.height)
     saved = load_session_damage(session, Path(spec).parent, photo.width, photo.height)
     if saved is None and getattr(args, "auto_damage", False):
-        from gpen_desktop.commands.restore import auto_damage
+        from gpen_desktop.commands.damage import auto_damage
 
         return auto_damage(photo, args, session.restore_faces or ())
     return saved
