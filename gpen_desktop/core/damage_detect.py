@@ -7,17 +7,17 @@ them.
 
 The classical detector (:class:`ClassicalDetector`) works on the luma:
 
-1. *residual*: the luma minus its median over a window wider than any scratch (21 px at full
-   size, and again at half size for wider creases). A median keeps step edges (an object's
-   outline leaves no residual) and removes thin lines and small specks, which are what is
-   left;
-2. *line integration*: the residual averaged along short segments in 16 directions. Along a
-   scratch the mean keeps the scratch's contrast while grain averages out; a blob or a dense
-   texture answers the same in every direction, so the score is the best direction's mean
-   minus the mean over all directions (bright and dark lines separately);
-3. *clutter and edges*: the score is divided by the local residual energy (hair, grass, text
-   and fabric are full of residual, a scratch over a smooth area is alone) and by the
-   gradient of the median background (thin bright rims along object edges);
+1. *residual*: after a light blur against grain, the top-hat (the luma minus its opening
+   with an 11 px disc) for bright lines and the black-hat (closing minus luma) for dark ones:
+   what is narrower than the disc is left, while step edges, which survive an opening, leave
+   nothing. The same runs at half size for creases up to ~18 px wide;
+2. *local spread and edges*: each residual is divided by its local spread (a median of the
+   residual over ~44 px, taken at quarter size so a thin scratch cannot move it; hair, grass,
+   text and fabric have a large spread, a smooth sky a small one) plus the gradient of the
+   background (sharpening halos along object edges are thin lines too), and clipped;
+3. *line integration*: that score averaged along 31 px segments in 16 directions, less the
+   average at right angles: a scratch keeps its contrast along its own direction while grain
+   averages out and a blob or a dense texture answers the same in every direction;
 4. *shape tests*: hysteresis thresholds, then connected components: a line must be long and
    thin, a speck small, compact, strong and isolated (nothing else in a ring around it).
 
