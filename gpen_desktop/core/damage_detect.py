@@ -12,8 +12,9 @@ The classical detector (:class:`ClassicalDetector`) works on the luma:
    what is narrower than the disc is left, while step edges, which survive an opening, leave
    nothing. The same runs at half size for creases up to ~18 px wide;
 2. *local spread and edges*: each residual is divided by its local spread (a median of the
-   residual over ~44 px, taken at quarter size so a thin scratch cannot move it; hair, grass,
-   text and fabric have a large spread, a smooth sky a small one) plus the gradient of the
+   absolute residual from a 21 px median filter over ~44 px, taken at quarter size so a thin
+   scratch cannot move it; hair, grass, text and fabric have a large spread, a smooth sky a
+   small one) plus the gradient of the
    background (sharpening halos along object edges are thin lines too), and clipped;
 3. *line integration*: that score averaged along 31 px segments in 16 directions, less the
    average at right angles: a scratch keeps its contrast along its own direction while grain
@@ -363,7 +364,10 @@ class ClassicalDetector:
         bright, dark = smooth - opened, closed - smooth
         # the local spread of the residual (median at quarter size: a scratch covers too
         # little of the window to move it), with a floor from the whole photo's
-        res = np.maximum(bright, dark)
+        # the spread comes from the median residual (about the grain's sigma), not from the
+        # top-hat, whose value on grain is its local maximum (two to three sigma)
+        g8 = np.clip(np.round(smooth), 0, 255).astype(np.uint8)
+        res = np.abs(smooth - cv2.medianBlur(g8, 21).astype(np.float32)) * 1.4826
         q = np.clip(res * 4.0, 0, 255).astype(np.uint8)[2::4, 2::4]
         local = cv2.medianBlur(q, 11).astype(np.float32) * 0.25
         local = cv2.resize(local, (w, h), interpolation=cv2.INTER_LINEAR)
