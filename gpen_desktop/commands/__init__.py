@@ -4,4 +4,13 @@ Modules must keep heavy imports (torch, cv2, dlib, facexlib) inside their ``run`
 ``gpen --help`` stays fast. None of them may import Qt.
 """
 
-COMMAND_MODULES = ("models", "restore", "detect", "bench", "degrade", "evaluate", "train")
+COMMAND_MODULES = (
+    "models",
+    "restore",
+    "detect",
+    "damage",
+    "bench",
+    "degrade",
+    "evaluate",
+    "train",
+)

@@ -25,9 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "what",
         nargs="?",
-        choices=["train", "detect", "quality"],
+        choices=["train", "detect", "quality", "damage"],
         help="train: the training bench; detect: the default detector against plain dlib; "
-        "quality: the face quality score's AUC",
+        "quality: the face quality score's AUC; damage: how well Find Damage finds rendered "
+        "scratches, specks and creases on real photos, and how little it marks on clean ones",
     )
     p.add_argument(
         "photos",
@@ -102,6 +103,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     from gpen_desktop.commands.bench_quality import add_arguments as add_quality_arguments
 
     add_quality_arguments(p)
+    d = p.add_argument_group("gpen bench damage")
+    from gpen_desktop.commands.damage import add_sensitivity
+
+    add_sensitivity(d, "--damage-sensitivity", "damage_sensitivity")
     p.set_defaults(func=run)
 
 
@@ -189,7 +194,24 @@ def run_sr(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_damage(args: argparse.Namespace) -> int:
+    """``gpen bench damage``: the table of :mod:`gpen_desktop.core.damage_bench`."""
+    import sys
+
+    from gpen_desktop.core.damage_bench import format_damage_bench, run_damage_bench
+
+    def show(name: str) -> None:
+        if not args.json:
+            say(f"  {name}…", file=sys.stderr, flush=True)
+
+    bench = run_damage_bench(args.damage_sensitivity, on_photo=show)
+    say(json.dumps(bench.to_json(), indent=2) if args.json else format_damage_bench(bench))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.what == "damage":
+        return run_damage(args)
     if args.what == "train":
         from gpen_desktop.commands.bench_train import run_train
 

@@ -154,6 +154,16 @@ def _register_old_photo_options(p: argparse.ArgumentParser) -> None:
         help="image of the photo's size, white where it is damaged (scratches, tears): "
         "filled before restoring (one input photo only)",
     )
+    g.add_argument(
+        "--auto-damage",
+        action="store_true",
+        help="find scratches, dust and creases automatically (as `gpen damage` does) and fill "
+        "them before restoring; works on folders too. A --session that brings its own damage "
+        "mask keeps it",
+    )
+    from gpen_desktop.commands.damage import add_sensitivity
+
+    add_sensitivity(g, "--damage-sensitivity", "damage_sensitivity")
     add_option(
         g,
         "inpaint_model",
@@ -276,10 +286,14 @@ def run(args: argparse.Namespace) -> int:
         restore_session.check_session_run(args)
         return _restore_all(args, [str(s) for s in args.sessions], None, "", 0, None)
     jobs, single = _photo_jobs(args)
+    if args.damage_mask and args.auto_damage:
+        raise GpenError("give --damage-mask or --auto-damage, not both")
     if args.damage_mask and not single:
         raise GpenError("--damage-mask belongs to one photo: give exactly one input file")
-    if args.aligned and (args.sr_model or args.damage_mask):
-        raise GpenError("--sr-model and --damage-mask work on whole photos, not with --aligned")
+    if args.aligned and (args.sr_model or args.damage_mask or args.auto_damage):
+        raise GpenError(
+            "--sr-model, --damage-mask and --auto-damage work on whole photos, not with --aligned"
+        )
     if args.aligned and args.skip_sharp:
         raise GpenError("--skip-sharp works on faces in whole photos, not with --aligned")
     models_by_size = _pick_models_by_size(args)
@@ -331,6 +345,11 @@ def run(args: argparse.Namespace) -> int:
 
         for job in jobs:
             job.damage = lambda photo: load_damage_mask(args.damage_mask, photo.width, photo.height)
+    elif args.auto_damage:
+        from gpen_desktop.commands.damage import auto_damage
+
+        for job in jobs:
+            job.damage = lambda photo: auto_damage(photo, args, restorer.detect(photo))
     exchange = Exchange(shard) if shard is not None else None
     return _restore_all(
         args,

@@ -122,13 +122,19 @@ def _session_options(session, args: argparse.Namespace, given: set[str]):
 
 def _damage_for(session, spec: str, args: argparse.Namespace, given: set[str], photo):
     """The damage mask to re-run with: --damage-mask when given, else the session's mask file
-    (beside the sidecar), else None. SessionError when the session's mask file is missing."""
+    (beside the sidecar), else with --auto-damage the damage found on the photo (the
+    session's faces protected), else None. SessionError when the session's mask file is missing."""
     from gpen_desktop.core.inpaint import load_damage_mask
     from gpen_desktop.core.session import load_session_damage
 
     if "damage_mask" in given and args.damage_mask:
         return load_damage_mask(args.damage_mask, photo.width, photo.height)
-    return load_session_damage(session, Path(spec).parent, photo.width, photo.height)
+    saved = load_session_damage(session, Path(spec).parent, photo.width, photo.height)
+    if saved is None and getattr(args, "auto_damage", False):
+        from gpen_desktop.commands.damage import auto_damage
+
+        return auto_damage(photo, args, session.restore_faces or ())
+    return saved
 
 
 def _model_for(session, args: argparse.Namespace, given: set[str], warn, pick_model) -> str:

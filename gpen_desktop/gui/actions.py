@@ -114,6 +114,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         checkable=True,
     ),
     A(
+        "find_damage",
+        "&Find Damage",
+        _spawn("find_damage"),
+        ("Ctrl+Shift+D",),
+        "brush",
+        "Mark scratches, dust and creases automatically (one undoable step; edit the marks "
+        "with the brush; the sensitivity is in the brush bar)",
+        help="Find damage: mark scratches, dust and creases automatically",
+    ),
+    A(
         "clear_damage",
         "C&lear Damage Marks",
         _call("clear_damage"),
@@ -242,6 +252,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "-",
             "damage_brush",
             "damage_eraser",
+            "find_damage",
             "clear_damage",
             "-",
             "next_face",

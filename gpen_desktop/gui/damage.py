@@ -131,6 +131,26 @@ class DamageMarks(QObject):
             return None
         return Stroke(self, erase, size)
 
+    def propose(self, mask: np.ndarray, stack: QUndoStack, text: str = "Find damage") -> int:
+        """Add ``mask`` (HxW, nonzero = damaged, e.g. what Find Damage found) to the marks as
+        one undo step on ``stack``; returns how many pixels became marked (0: nothing new,
+        no step)."""
+        m = np.asarray(mask) != 0
+        if m.shape != (self.height, self.width):
+            raise ValueError(f"mask {m.shape} for a {self.width}x{self.height} photo")
+        array = self._ensure()
+        new = m & (array == 0)
+        rect = _bounds(new)
+        if rect is None:
+            return 0
+        x0, y0, x1, y1 = rect
+        before = array[y0:y1, x0:x1].copy()
+        after = before | new[y0:y1, x0:x1]
+        self.write(rect, after)
+        stack.push(DamageCommand(self, rect, before, after, text))
+        self.edited.emit()
+        return int(np.count_nonzero(new))
+
     def clear(self, stack: QUndoStack) -> bool:
         """Remove every mark as one undo step on ``stack``; False when nothing was marked."""
         rect = self.bounds()

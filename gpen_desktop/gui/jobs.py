@@ -77,6 +77,23 @@ class LandmarksRequest:
         return Face(box=box, landmarks=landmarks)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True, eq=False)
+class FindDamageRequest:
+    """Find scratches, dust and creases on ``photo`` (``faces`` protected). Result:
+    :class:`~gpen_desktop.core.damage_detect.DamageResult` (its mask at the photo's size)."""
+
+    photo: Photo
+    faces: tuple[Face, ...]
+    sensitivity: float
+    label = "Finding damage"
+
+    def run(self, ctx: JobContext) -> Any:
+        from gpen_desktop.core.damage_detect import find_damage_in_photo
+
+        ctx.progress(0, 1, "finding damage")
+        return find_damage_in_photo(self.photo, self.sensitivity, self.faces)
+
+
 @dataclass(frozen=True)
 class RestoreOutcome:
     """A restore's (or recomposite's) result with what the GUI shows of it, made off the GUI

@@ -181,7 +181,10 @@ class MainWindow(QMainWindow):
         self.opener.recent_menu = self.recent_menu
         self.addToolBarBreak()
         self.brush_bar = BrushBar(
-            self.act_damage_brush, self.act_damage_eraser, self.act_clear_damage
+            self.act_damage_brush,
+            self.act_damage_eraser,
+            self.act_clear_damage,
+            self.act_find_damage,
         )
         self.addToolBar(self.brush_bar)
         self.status = RunStatus(
@@ -199,6 +202,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._load_settings()
         self.canvas.set_brush(size=cfg.BRUSH_SIZE.read(self.settings))
+        self.brush_bar.set_sensitivity(max(0, min(100, cfg.DAMAGE_SENSITIVITY.read(self.settings))))
         self._sync_brush()
         self._update_actions()
         self.update_central()
@@ -591,6 +595,53 @@ class MainWindow(QMainWindow):
         else:
             self.step_face(delta)
 
+    @property
+    def damage_sensitivity(self) -> float:
+        """Find Damage's sensitivity (0-1), from the brush bar's slider."""
+        return self.brush_bar.sensitivity.value() / 100.0
+
+    async def find_damage(self) -> int:
+        """Edit ▸ Find Damage: the damage detector runs on the worker thread (the photo's
+        faces protected) and what it finds is added to the photo's damage marks as one undo
+        step, shown with the brush so the person can edit the marks. Returns how many pixels
+        were newly marked."""
+        from gpen_desktop.gui.jobs import FindDamageRequest
+
+        doc = self.session.current
+        if doc is None or not doc.is_loaded:
+            return 0
+        self.activity.setText("Finding damage…")
+        request = FindDamageRequest(doc.photo, tuple(doc.faces), self.damage_sensitivity)
+        found = await self.worker.run(request)
+        if doc not in self.session.docs or doc.damage.width != found.mask.shape[1]:
+            return 0
+        added = doc.damage.propose(found.mask, doc.undo_stack)
+        if not added:
+            what = (
+                "No scratches, dust or creases found"
+                if not found.pixels
+                else "Find Damage found nothing beyond the marks already there"
+            )
+            self.show_message(
+                f"{what}. Raise the sensitivity in the brush bar to look for fainter damage.",
+                "info",
+                doc=doc,
+            )
+            return 0
+        if self.canvas.mode != "edit":
+            self.set_mode("edit")
+        if self.canvas.tool != "brush":
+            self.toggle_brush(False, True)
+        n, k = found.scratches, found.specks
+        self.show_message(
+            f"Marked {n} scratch{'es' if n != 1 else ''} and {k} speck{'s' if k != 1 else ''} "
+            f"({found.share * 100:.2f} % of the photo). Check the marks: erase what is not "
+            "damage (right-drag), Ctrl+Z takes them all back.",
+            "info",
+            doc=doc,
+        )
+        return added
+
     def clear_damage(self) -> None:
         doc = self.session.current
         if doc is not None and doc.is_loaded and not doc.damage.clear(doc.undo_stack):
@@ -909,6 +960,7 @@ class MainWindow(QMainWindow):
         for act in (self.act_damage_brush, self.act_damage_eraser):
             act.setEnabled(loaded)
         self.act_clear_damage.setEnabled(loaded and not doc.damage.is_empty())
+        self.act_find_damage.setEnabled(loaded)
         self.act_toggle_face.setEnabled(has_face)
         for act in (self.act_save, self.act_save_as, self.act_export_faces, self.act_export_pair):
             act.setEnabled(has_result)
@@ -993,6 +1045,7 @@ class MainWindow(QMainWindow):
         # the panel shows the current photo's options; what new photos start from is kept
         self.photo_options.save_defaults(s)
         cfg.BRUSH_SIZE.write(s, self.canvas.brush_size)
+        cfg.DAMAGE_SENSITIVITY.write(s, self.brush_bar.sensitivity.value())
         s.sync()
 
     def _must_ask_before_closing(self) -> bool:

@@ -118,6 +118,7 @@ RECENT = Setting("recent", (), "recently opened files and folders, newest first"
 GEOMETRY = Setting("window/geometry", b"", "window size and place")
 WINDOW_STATE = Setting("window/state", b"", "docks and toolbar layout")
 BRUSH_SIZE = Setting("brush/size", 24, "damage brush diameter in photo pixels")
+DAMAGE_SENSITIVITY = Setting("brush/find_sensitivity", 50, "Find Damage's sensitivity, 0..100")
 
 
 def read_options(store: QSettings) -> dict[str, Any]:

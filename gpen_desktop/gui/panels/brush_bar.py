@@ -1,4 +1,5 @@
-"""The damage brush's tool bar: paint or erase, brush size, clear, and what fills the marks.
+"""The damage brush's tool bar: paint or erase, brush size, Find Damage and its sensitivity,
+clear, and what fills the marks.
 
 Shown under the main tool bar while the brush is the canvas's tool. The size is the brush's
 diameter in photo pixels (the slider follows ``[`` and ``]``); the line at the end says which
@@ -40,12 +41,19 @@ def fill_text(options: Any) -> tuple[str, str]:
 
 
 class BrushBar(QToolBar):
-    """``sizeChanged(int)`` when the person sets the size here."""
+    """``sizeChanged(int)`` when the person sets the size here; ``sensitivityChanged(int)``
+    (0-100) when they move Find Damage's sensitivity."""
 
     sizeChanged = Signal(int)
+    sensitivityChanged = Signal(int)
 
     def __init__(
-        self, paint: QAction, erase: QAction, clear: QAction, parent: QWidget | None = None
+        self,
+        paint: QAction,
+        erase: QAction,
+        clear: QAction,
+        find: QAction | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__("Damage brush", parent)
         self.setObjectName("toolbar-brush")
@@ -67,6 +75,23 @@ class BrushBar(QToolBar):
         self.spin.setToolTip(self.slider.toolTip())
         self.addWidget(self.spin)
         self.addSeparator()
+        if find is not None:
+            find.setIconText("Find Damage")
+            self.addAction(find)
+        self.sensitivity = QSlider(Qt.Orientation.Horizontal)
+        self.sensitivity.setRange(0, 100)
+        self.sensitivity.setFixedWidth(110)
+        self.sensitivity.setToolTip(
+            "Find Damage's sensitivity: to the right it marks fainter and shorter scratches "
+            "(and more by mistake), to the left only clear damage"
+        )
+        self.sensitivity_label = QLabel()
+        self.sensitivity_label.setToolTip(self.sensitivity.toolTip())
+        self.addWidget(QLabel(" Sensitivity "))
+        self.addWidget(self.sensitivity)
+        self.addWidget(self.sensitivity_label)
+        self.sensitivity.valueChanged.connect(self._on_sensitivity)
+        self.addSeparator()
         clear.setIconText("Clear")
         self.addAction(clear)
         self.addSeparator()
@@ -85,6 +110,19 @@ class BrushBar(QToolBar):
             self.spin.setValue(size)
         finally:
             self._setting = False
+
+    def set_sensitivity(self, value: int) -> None:
+        """Show ``value`` (0-100) without echoing it back."""
+        self.sensitivity.blockSignals(True)
+        try:
+            self.sensitivity.setValue(int(value))
+        finally:
+            self.sensitivity.blockSignals(False)
+        self.sensitivity_label.setText(f"{self.sensitivity.value()} % ")
+
+    def _on_sensitivity(self, value: int) -> None:
+        self.sensitivity_label.setText(f"{value} % ")
+        self.sensitivityChanged.emit(value)
 
     def set_fill_text(self, text: str, tip: str = "") -> None:
         self.fill_label.setText(text)
