@@ -31,6 +31,7 @@ copies (:mod:`gpen_desktop.core.quality_bench`). Pure numpy + OpenCV; no Qt, no 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -290,21 +291,22 @@ def _bands(image: np.ndarray) -> list[np.ndarray]:
     return [levels[i] - levels[i + 1] for i in range(len(_BAND_SIGMAS))]
 
 
-def _band_gains() -> list[float]:
-    """Each band's energy gain on white noise (its share of a noise variance)."""
+@functools.cache
+def _band_gains() -> tuple[float, ...]:
+    """Each band's energy gain on white noise (its share of a noise variance); computed on
+    first use, so that importing this module (the GUI reads SHARP) loads no OpenCV."""
     delta = np.zeros((65, 65), np.float32)
     delta[32, 32] = 1.0
-    return [float((b**2).sum()) for b in _bands(delta)]
-
-
-_GAINS = _band_gains()
+    return tuple(float((b**2).sum()) for b in _bands(delta))
 
 
 def _detail(crop: np.ndarray, mask: np.ndarray) -> float:
     """RMS of the finest band over the next one inside ``mask``, noise taken out."""
     sigma = _noise_sigma(crop, mask)
     energy = [float(np.mean(b[mask] ** 2)) for b in _bands(crop)]
-    fine, coarse = (max(e - g * sigma * sigma, 1e-6) for e, g in zip(energy, _GAINS, strict=True))
+    fine, coarse = (
+        max(e - g * sigma * sigma, 1e-6) for e, g in zip(energy, _band_gains(), strict=True)
+    )
     return float(np.sqrt(fine / coarse))
 
 
