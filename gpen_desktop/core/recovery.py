@@ -355,28 +355,21 @@ def write_copy(folder: str | os.PathLike[str], snap: Snapshot) -> Written:
     n = _next_number(folder)
     files: dict[str, str | None] = {"session": f"session-{n}.json", "damage": None, "result": None}
 
-    if snap.damage is not None:
-        if (
-            old_files.get("damage")
-            and old.get("damage_key") == repr(snap.damage_key)
-            and (folder / old_files["damage"]).is_file()
-        ):
-            files["damage"] = old_files["damage"]
-        else:
-            files["damage"] = f"damage-{n}.png"
-            _write_damage(folder, files["damage"], snap.damage)
-            _hook("damage")
-    if snap.kept is not None:
-        if (
-            old_files.get("result")
-            and old.get("result_key") == repr(snap.result_key)
-            and (folder / old_files["result"]).is_file()
-        ):
-            files["result"] = old_files["result"]
-        else:
-            files["result"] = f"result-{n}.npz"
-            _write_result(folder, files["result"], snap.kept)
-            _hook("result")
+    def keep(kind: str, data: Any, key: Any, name: str, write: Callable) -> None:
+        """Point to the previous copy's file of ``kind`` when ``key`` is unchanged and the file
+        is there; else write ``data`` under the new ``name``."""
+        if data is None:
+            return
+        previous = old_files.get(kind)
+        if previous and old.get(f"{kind}_key") == repr(key) and (folder / previous).is_file():
+            files[kind] = previous
+            return
+        files[kind] = name
+        write(folder, name, data)
+        _hook(kind)
+
+    keep("damage", snap.damage, snap.damage_key, f"damage-{n}.png", _write_damage)
+    keep("result", snap.kept, snap.result_key, f"result-{n}.npz", _write_result)
 
     session = Session(
         photo=str(Path(snap.photo).absolute()),

@@ -9,21 +9,15 @@ import json
 import cv2
 import numpy as np
 import pytest
+from helpers import WDN, X4V3, compact_pair
 from PIL import Image
 
 from gpen_desktop.cli import main
 
-X4V3, WDN = "realesr-general-x4v3", "realesr-general-wdn-x4v3"
-
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
-    from gpen_desktop.core.superres import random_compact_checkpoint
-
-    folder = tmp_path_factory.mktemp("weights")
-    random_compact_checkpoint(folder / f"{X4V3}.pth", seed=1)
-    random_compact_checkpoint(folder / f"{WDN}.pth", seed=2)
-    return folder
+    return compact_pair(tmp_path_factory.mktemp("weights"))
 
 
 @pytest.fixture()

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from helpers import WDN, X4V3, compact_pair
 
 from gpen_desktop.core.catalog import known_model
 from gpen_desktop.core.superres import (
@@ -25,16 +26,12 @@ from gpen_desktop.core.superres import (
     random_sr_checkpoint,
 )
 
-X4V3, WDN = "realesr-general-x4v3", "realesr-general-wdn-x4v3"
-
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     """The two official files, side by side, with different random weights."""
-    folder = tmp_path_factory.mktemp("compact")
-    strong = random_compact_checkpoint(folder / f"{X4V3}.pth", seed=1)
-    weak = random_compact_checkpoint(folder / f"{WDN}.pth", seed=2)
-    return strong, weak
+    folder = compact_pair(tmp_path_factory.mktemp("compact"))
+    return folder / f"{X4V3}.pth", folder / f"{WDN}.pth"
 
 
 @pytest.fixture(scope="module")

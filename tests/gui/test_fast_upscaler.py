@@ -5,22 +5,19 @@ weak-denoise partner) and a full RRDBNet."""
 from __future__ import annotations
 
 import pytest
+from helpers import WDN, X4V3, compact_pair
 from PySide6.QtCore import Qt
 
 from gpen_desktop.core.models import scan_weights
 from gpen_desktop.gui import settings as cfg
 from gpen_desktop.gui.panels.options_panel import OptionsPanel
 
-X4V3, WDN = "realesr-general-x4v3", "realesr-general-wdn-x4v3"
-
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    from gpen_desktop.core.superres import random_compact_checkpoint, random_sr_checkpoint
+    from gpen_desktop.core.superres import random_sr_checkpoint
 
-    folder = tmp_path_factory.mktemp("fast-weights")
-    random_compact_checkpoint(folder / f"{X4V3}.pth", seed=1)
-    random_compact_checkpoint(folder / f"{WDN}.pth", seed=2)
+    folder = compact_pair(tmp_path_factory.mktemp("fast-weights"))
     # a full RRDBNet (64 features, 6 blocks: ~11 MFLOP per pixel, the "best" class)
     random_sr_checkpoint(folder / "rrdb_x4.pth", 4, num_feat=64, num_block=6, seed=3)
     return folder

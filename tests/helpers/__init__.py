@@ -32,3 +32,17 @@ def big_and_small(image: np.ndarray) -> np.ndarray:
     canvas[:, :512] = image
     canvas[128:384, 600:856] = cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA)
     return canvas
+
+
+#: Real-ESRGAN's compact general x4 model and its weak-denoise partner (file stems).
+X4V3, WDN = "realesr-general-x4v3", "realesr-general-wdn-x4v3"
+
+
+def compact_pair(folder):
+    """Random-weight files of the compact general x4 model and its partner (official key
+    layout, different seeds) in ``folder``; returns the folder."""
+    from gpen_desktop.core.superres import random_compact_checkpoint
+
+    random_compact_checkpoint(folder / f"{X4V3}.pth", seed=1)
+    random_compact_checkpoint(folder / f"{WDN}.pth", seed=2)
+    return folder

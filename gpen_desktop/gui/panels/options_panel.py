@@ -269,19 +269,10 @@ class OptionsPanel(QWidget):
         _fill(self.detector, cfg.DETECTORS, LABELS["detector"])
         self.detector.currentIndexChanged.connect(self._changed)
         form.addRow(option("detector").label, self.detector)
-        blend_row = QHBoxLayout()
-        self.blend = QSlider(Qt.Orientation.Horizontal)
-        self.blend.setRange(0, 100)
-        self.blend.setValue(100)
+        self.blend, self.blend_label, blend_row = self._percent_slider(100)
         self.blend.setToolTip(
             "How much of the restored face to use: 100 % restored, lower keeps more of the original"
         )
-        self.blend_label = QLabel("100 %")
-        self.blend_label.setMinimumWidth(44)
-        self.blend.valueChanged.connect(lambda v: self.blend_label.setText(f"{v} %"))
-        self.blend.valueChanged.connect(self._changed)
-        blend_row.addWidget(self.blend, 1)
-        blend_row.addWidget(self.blend_label)
         form.addRow(option("blend").label, blend_row)
         self.mask = NarrowCombo()
         _fill(self.mask, cfg.MASK_TYPES, LABELS["mask"])
@@ -317,16 +308,9 @@ class OptionsPanel(QWidget):
         self.sr_model.setToolTip(SR_HELP)
         self.sr_model.currentIndexChanged.connect(self._on_sr_changed)
         oform.addRow(option("sr_model").label, self.sr_model)
-        denoise_row = QHBoxLayout()
-        self.denoise = QSlider(Qt.Orientation.Horizontal)
-        self.denoise.setRange(0, 100)
-        self.denoise.setValue(round(100 * option("denoise_strength").default))
-        self.denoise_label = QLabel(f"{self.denoise.value()} %")
-        self.denoise_label.setMinimumWidth(44)
-        self.denoise.valueChanged.connect(lambda v: self.denoise_label.setText(f"{v} %"))
-        self.denoise.valueChanged.connect(self._changed)
-        denoise_row.addWidget(self.denoise, 1)
-        denoise_row.addWidget(self.denoise_label)
+        self.denoise, self.denoise_label, denoise_row = self._percent_slider(
+            round(100 * option("denoise_strength").default)
+        )
         oform.addRow(option("denoise_strength").label, denoise_row)
         self.denoise_info = QLabel()
         self.denoise_info.setWordWrap(True)
@@ -394,6 +378,20 @@ class OptionsPanel(QWidget):
             if not isinstance(widget, QLabel):  # (a label's tip says what was found)
                 widget.setToolTip(option(name).tooltip)
         guard_wheel(self)
+
+    def _percent_slider(self, value: int) -> tuple[QSlider, QLabel, QHBoxLayout]:
+        """A 0-100 % slider with its value beside it (a row to add), wired to ``_changed``."""
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(0, 100)
+        slider.setValue(value)
+        label = QLabel(f"{value} %")
+        label.setMinimumWidth(44)
+        slider.valueChanged.connect(lambda v: label.setText(f"{v} %"))
+        slider.valueChanged.connect(self._changed)
+        row = QHBoxLayout()
+        row.addWidget(slider, 1)
+        row.addWidget(label)
+        return slider, label, row
 
     def _add_sharp_rows(self, form: QFormLayout) -> None:
         """ "Leave sharp faces as they are" with its threshold, and "Fade near the threshold"
