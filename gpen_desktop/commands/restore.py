@@ -277,6 +277,7 @@ def _photo_jobs(args: argparse.Namespace) -> tuple[list[Job], bool]:
 def run(args: argparse.Namespace) -> int:
     from gpen_desktop.commands._shard import Exchange, assign, shard_device, shard_from_env
     from gpen_desktop.core.errors import CheckpointError, GpenError
+    from gpen_desktop.core.options import OPTIONS
     from gpen_desktop.core.pipeline import RestoreOptions, Restorer
 
     shard = shard_from_env()  # a torchrun job: this process restores its share
@@ -304,30 +305,20 @@ def run(args: argparse.Namespace) -> int:
     if shard is not None:
         jobs = [jobs[i] for i in assign([j.out for j in jobs], shard)]
         device = shard_device(args.device, shard)
+    # Every option the table gives a flag comes from its flag; those the command works out
+    # (the model, per-face models, device of this rank, the SR model's own scale, the
+    # inpainting model) are set below.
+    given = {o.name: getattr(args, o.dest) for o in OPTIONS if o.flags and hasattr(args, o.dest)}
     options = RestoreOptions(
-        model_path=model_path,
-        device=device,
-        batch_size=args.batch_size,
-        blend=args.blend,
-        mask=args.mask,
-        color_match=args.color_match,
-        match_grain=args.match_grain,
-        upscale=upscale,
-        detector=args.detector,
-        only_center_face=args.only_center_face,
-        min_face=args.min_face,
-        max_faces=args.max_faces,
-        precision=args.precision,
-        sr_model=args.sr_model or "",
-        sr_precision=args.sr_precision,
-        denoise_strength=args.denoise_strength,
-        tile=args.tile,
-        inpaint_model=_pick_inpaint_model(args),
-        inpaint_method=args.inpaint_method,
-        inpaint_mode=args.inpaint_mode,
-        models_by_size=models_by_size,
-        skip_sharp=args.skip_sharp,
-        sharp_fade=args.sharp_fade,
+        **{
+            **given,
+            "model_path": model_path,
+            "models_by_size": models_by_size,
+            "device": device,
+            "upscale": upscale,
+            "sr_model": args.sr_model or "",
+            "inpaint_model": _pick_inpaint_model(args),
+        }
     )
     restorer = Restorer(options)
     # One model: load it now (a bad one fails here, once). Per-face models load when a face
