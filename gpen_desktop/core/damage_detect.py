@@ -315,6 +315,8 @@ class Tuning:
     speck_max_area: int = 150
     clutter_window: int = 41  # local residual energy for specks (px)
     wide: bool = True  # also look at half size for creases up to ~18 px wide
+    split_directions: bool = True  # also test the pixels of each direction on their own
+    split_crowd: float = 0.01  # most share of same-direction line pixels around those
 
 
 class ClassicalDetector:
@@ -351,9 +353,10 @@ class ClassicalDetector:
         return lines | specks, {"scratches": n_lines, "specks": n_specks}
 
     # ------------------------------------------------------------------ lines
-    def line_score(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(score, sign): how much each pixel is part of a thin line (0 = not), and whether
-        that line is bright (+1) or dark (-1)."""
+    def line_score(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(score, sign, direction): how much each pixel is part of a thin line (0 = not),
+        whether that line is bright (+1) or dark (-1), and the index of its direction (of
+        ``directions // 2`` over 180 degrees)."""
         import cv2
 
         t = self.t
@@ -384,24 +387,32 @@ class ClassicalDetector:
         half = len(self._kernels) // 2
         score = np.zeros((h, w), np.float32)
         sign = np.zeros((h, w), np.int8)
+        direction = np.zeros((h, w), np.int8)
         for polarity, r in ((1, bright), (-1, dark)):
             z = cv2.GaussianBlur(np.minimum(r / spread, t.clip), (0, 0), 0.7)
             best = np.zeros((h, w), np.float32)
+            which = np.zeros((h, w), np.int8)
             for k in range(half):
                 along = cv2.filter2D(z, -1, self._kernels[k], borderType=cv2.BORDER_REFLECT)
                 across = cv2.filter2D(z, -1, self._kernels[k + half], borderType=cv2.BORDER_REFLECT)
-                np.maximum(best, np.abs(along - across), out=best)
+                # a line along k answers along - across > 0; one across it, < 0 (index k + half)
+                diff = along - across
+                for idx, v in ((k, diff), (k + half, -diff)):
+                    up = v > best
+                    best[up] = v[up]
+                    which[up] = idx % half
             best[z < 0.3 * best] = 0  # the pixel itself must be on the line
             better = best > score
             score[better] = best[better]
             sign[better] = polarity
-        return score, sign
+            direction[better] = which[better]
+        return score, sign, direction
 
     def _lines(
         self, gray: np.ndarray, f: float, protect: np.ndarray | None, wide: bool = False
     ) -> tuple[np.ndarray, int]:
         t = self.t
-        score, _sign = self.line_score(gray)
+        score, _sign, direction = self.line_score(gray)
         if protect is not None:
             score = score / protect
         seeds = score > t.seed * f
@@ -410,6 +421,28 @@ class ClassicalDetector:
         scale = 0.5 if wide else 1.0
         length, width = t.min_length * f * scale, t.max_width * scale
         lines, n = _line_components(mask, length, width)
+        if t.split_directions:
+            # a scratch that crosses a mast, a wire or an object's outline grows into it and
+            # fails the shape test as a whole: taken among the pixels of about its own
+            # direction only, it is a thin line again
+            import cv2
+
+            half = self.t.directions // 2
+            win = 61
+            for k in range(half):
+                near = (direction == k) | (direction == (k + 1) % half)
+                near |= direction == (k - 1) % half
+                part = _hysteresis(grow & near, seeds & near) & ~lines
+                if not part.any():
+                    continue
+                # unless it lies among other lines of its direction (mortar, text, fabric):
+                # the share of such pixels around it, less its own, must stay small
+                crowd = cv2.blur((seeds & near).astype(np.float32), (win, win))
+                found, m = _line_components(
+                    part, length, width, crowd, t.split_crowd, win, seeds & near
+                )
+                lines |= found
+                n += m
         # a scratch grown into a blob of photo structure fails the width test as a whole:
         # its strong pixels alone may still be a line, unless they lie in a crowd of lines
         # (a brick wall's mortar, text, fabric)
@@ -482,10 +515,19 @@ def _hysteresis(grow: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 
 def _line_components(
-    mask: np.ndarray, min_length: float, max_width: float
+    mask: np.ndarray,
+    min_length: float,
+    max_width: float,
+    crowd: np.ndarray | None = None,
+    max_crowd: float = 0.0,
+    window: int = 61,
+    counted: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """The components of ``mask`` that are lines: extent (bounding-box diagonal) at least
-    ``min_length``, mean width (area / extent) at most ``max_width``."""
+    ``min_length``, mean width (area / extent) at most ``max_width``; with ``crowd`` (the
+    share of line pixels in a ``window`` box around each pixel), its mean over the
+    component, less what the component adds itself (its ``counted`` pixels per length), at
+    most ``max_crowd``."""
     import cv2
 
     n, labels, stats, _c = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -495,8 +537,16 @@ def _line_components(
     bh = stats[1:, cv2.CC_STAT_HEIGHT].astype(np.float32)
     area = stats[1:, cv2.CC_STAT_AREA].astype(np.float32)
     extent = np.hypot(bw, bh)
+    mean_width = area / np.maximum(extent, 1)
     ok = np.zeros(n, bool)
-    ok[1:] = (extent >= min_length) & (area / np.maximum(extent, 1) <= max_width)
+    ok[1:] = (extent >= min_length) & (mean_width <= max_width)
+    if crowd is not None and ok.any():
+        around = np.bincount(labels.ravel(), weights=crowd.ravel(), minlength=n)[1:]
+        own_px = area
+        if counted is not None:
+            own_px = np.bincount(labels.ravel(), weights=counted.ravel(), minlength=n)[1:]
+        own = own_px / np.maximum(extent, 1) / window
+        ok[1:] &= around / np.maximum(area, 1) - own <= max_crowd
     return ok[labels], int(ok.sum())
 
 
