@@ -316,6 +316,7 @@ class Tuning:
     clutter_window: int = 41  # local residual energy for specks (px)
     wide: bool = True  # also look at half size for creases up to ~18 px wide
     split_directions: bool = True  # also test the pixels of each direction on their own
+    main_crowd: float = 0.02
     split_crowd: float = 0.01  # most share of same-direction line pixels around those
 
 
@@ -420,7 +421,13 @@ class ClassicalDetector:
         mask = _hysteresis(grow, seeds)
         scale = 0.5 if wide else 1.0
         length, width = t.min_length * f * scale, t.max_width * scale
-        lines, n = _line_components(mask, length, width)
+        if t.main_crowd > 0:
+            import cv2
+
+            crowd_all = cv2.blur(seeds.astype(np.float32), (61, 61))
+            lines, n = _line_components(mask, length, width, crowd_all, t.main_crowd, 61, seeds)
+        else:
+            lines, n = _line_components(mask, length, width)
         if t.split_directions:
             # a scratch that crosses a mast, a wire or an object's outline grows into it and
             # fails the shape test as a whole: taken among the pixels of about its own
