@@ -439,7 +439,9 @@ class ClassicalDetector:
             for k in range(half):
                 near = (direction == k) | (direction == (k + 1) % half)
                 near |= direction == (k - 1) % half
-                part = _hysteresis(grow & near, seeds & near) & ~lines
+                # (each direction on its own: a line accepted in one must not cut the
+                # components of the next)
+                part = _hysteresis(grow & near, seeds & near)
                 if not part.any():
                     continue
                 # unless it lies among other lines of its direction (mortar, text, fabric):
