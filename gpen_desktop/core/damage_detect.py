@@ -317,6 +317,8 @@ class Tuning:
     wide: bool = True  # also look at half size for creases up to ~18 px wide
     split_directions: bool = True  # also test the pixels of each direction on their own
     main_crowd: float = 0.02
+    split_span: int = 3  # directions on either side that count as the same (of 16)
+    split_step: int = 2  # every other direction starts a group
     split_crowd: float = 0.01  # most share of same-direction line pixels around those
 
 
@@ -357,7 +359,7 @@ class ClassicalDetector:
     def line_score(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(score, sign, direction): how much each pixel is part of a thin line (0 = not),
         whether that line is bright (+1) or dark (-1), and the index of its direction (of
-        ``directions // 2`` over 180 degrees)."""
+        ``directions`` over 180 degrees)."""
         import cv2
 
         t = self.t
@@ -401,7 +403,7 @@ class ClassicalDetector:
                 for idx, v in ((k, diff), (k + half, -diff)):
                     up = v > best
                     best[up] = v[up]
-                    which[up] = idx % half
+                    which[up] = idx
             best[z < 0.3 * best] = 0  # the pixel itself must be on the line
             better = best > score
             score[better] = best[better]
@@ -434,11 +436,12 @@ class ClassicalDetector:
             # direction only, it is a thin line again
             import cv2
 
-            half = self.t.directions // 2
+            count = t.directions
             win = 61
-            for k in range(half):
-                near = (direction == k) | (direction == (k + 1) % half)
-                near |= direction == (k - 1) % half
+            for k in range(0, count, t.split_step):
+                near = np.zeros(direction.shape, bool)
+                for j in range(-t.split_span, t.split_span + 1):
+                    near |= direction == (k + j) % count
                 # (each direction on its own: a line accepted in one must not cut the
                 # components of the next)
                 part = _hysteresis(grow & near, seeds & near)
