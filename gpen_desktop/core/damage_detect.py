@@ -319,6 +319,8 @@ class Tuning:
     main_crowd: float = 0.02
     split_span: int = 3  # directions on either side that count as the same (of 16)
     split_step: int = 2  # every other direction starts a group
+    split_trim: int = 1  # keep what lies this close (px) to a pixel ...
+    split_core: float = 0.25  # ... whose score is this far from the grow to the seed score
     split_crowd: float = 0.01  # most share of same-direction line pixels around those
 
 
@@ -421,13 +423,16 @@ class ClassicalDetector:
         seeds = score > t.seed * f
         grow = score > t.grow * f
         mask = _hysteresis(grow, seeds)
+        # what counts as a crowd of lines is measured at the default thresholds: it does
+        # not move with the sensitivity
+        strong = score > t.seed
         scale = 0.5 if wide else 1.0
         length, width = t.min_length * f * scale, t.max_width * scale
         if t.main_crowd > 0:
             import cv2
 
-            crowd_all = cv2.blur(seeds.astype(np.float32), (61, 61))
-            lines, n = _line_components(mask, length, width, crowd_all, t.main_crowd, 61, seeds)
+            crowd_all = cv2.blur(strong.astype(np.float32), (61, 61))
+            lines, n = _line_components(mask, length, width, crowd_all, t.main_crowd, 61, strong)
         else:
             lines, n = _line_components(mask, length, width)
         if t.split_directions:
@@ -438,6 +443,8 @@ class ClassicalDetector:
 
             count = t.directions
             win = 61
+            core = score > (t.grow + t.split_core * (t.seed - t.grow)) * f
+            trim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * t.split_trim + 1,) * 2)
             for k in range(0, count, t.split_step):
                 near = np.zeros(direction.shape, bool)
                 for j in range(-t.split_span, t.split_span + 1):
@@ -449,10 +456,13 @@ class ClassicalDetector:
                     continue
                 # unless it lies among other lines of its direction (mortar, text, fabric):
                 # the share of such pixels around it, less its own, must stay small
-                crowd = cv2.blur((seeds & near).astype(np.float32), (win, win))
+                crowd = cv2.blur((strong & near).astype(np.float32), (win, win))
                 found, m = _line_components(
-                    part, length, width, crowd, t.split_crowd, win, seeds & near
+                    part, length, width, crowd, t.split_crowd, win, strong & near
                 )
+                if t.split_trim:
+                    # its weak fringe (grown along the sides) stays out
+                    found &= cv2.dilate((core & near).astype(np.uint8), trim) > 0
                 lines |= found
                 n += m
         # a scratch grown into a blob of photo structure fails the width test as a whole:
@@ -462,9 +472,7 @@ class ClassicalDetector:
         if rest.any():
             import cv2
 
-            # (measured at the default thresholds: what counts as a crowd does not move
-            # with the sensitivity)
-            crowd = cv2.blur((score > t.seed).astype(np.float32), (61, 61))
+            crowd = cv2.blur(strong.astype(np.float32), (61, 61))
             rest &= crowd <= t.crowd
             more, k = _line_components(rest, length, width)
             lines |= more
