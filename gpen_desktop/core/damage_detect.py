@@ -20,7 +20,11 @@ The classical detector (:class:`ClassicalDetector`) works on the luma:
    average at right angles: a scratch keeps its contrast along its own direction while grain
    averages out and a blob or a dense texture answers the same in every direction;
 4. *shape tests*: hysteresis thresholds, then connected components: a line must be long and
-   thin, a speck small, compact, strong and isolated (nothing else in a ring around it).
+   thin and not lie in a crowd of other line pixels (mortar, fabric), a speck small,
+   compact, strong and isolated (nothing else in a ring around it). The same runs again among
+   the pixels of each direction (within ~35 degrees) on their own: a scratch that crosses a
+   mast or an object's outline merges with it into a blob, but among its own direction's
+   pixels it is a thin line again.
 
 Faces (boxes, or better their 5 landmarks) are protected: the thresholds inside a face are
 higher, and nothing is marked on the eyes (eyelashes, catch-lights) or the mouth.
