@@ -20,7 +20,11 @@ The classical detector (:class:`ClassicalDetector`) works on the luma:
    average at right angles: a scratch keeps its contrast along its own direction while grain
    averages out and a blob or a dense texture answers the same in every direction;
 4. *shape tests*: hysteresis thresholds, then connected components: a line must be long and
-   thin, a speck small, compact, strong and isolated (nothing else in a ring around it).
+   thin and not lie in a crowd of other line pixels (mortar, fabric), a speck small,
+   compact, strong and isolated (nothing else in a ring around it). The same runs again among
+   the pixels of each direction (within ~35 degrees) on their own: a scratch that crosses a
+   mast or an object's outline merges with it into a blob, but among its own direction's
+   pixels it is a thin line again.
 
 Faces (boxes, or better their 5 landmarks) are protected: the thresholds inside a face are
 higher, and nothing is marked on the eyes (eyelashes, catch-lights) or the mouth.
@@ -315,6 +319,13 @@ class Tuning:
     speck_max_area: int = 150
     clutter_window: int = 41  # local residual energy for specks (px)
     wide: bool = True  # also look at half size for creases up to ~18 px wide
+    split_directions: bool = True  # also test the pixels of each direction on their own
+    main_crowd: float = 0.02
+    split_span: int = 3  # directions on either side that count as the same (of 16)
+    split_step: int = 2  # every other direction starts a group
+    split_trim: int = 1  # keep what lies this close (px) to a pixel ...
+    split_core: float = 0.25  # ... whose score is this far from the grow to the seed score
+    split_crowd: float = 0.01  # most share of same-direction line pixels around those
 
 
 class ClassicalDetector:
@@ -351,9 +362,10 @@ class ClassicalDetector:
         return lines | specks, {"scratches": n_lines, "specks": n_specks}
 
     # ------------------------------------------------------------------ lines
-    def line_score(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(score, sign): how much each pixel is part of a thin line (0 = not), and whether
-        that line is bright (+1) or dark (-1)."""
+    def line_score(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(score, sign, direction): how much each pixel is part of a thin line (0 = not),
+        whether that line is bright (+1) or dark (-1), and the index of its direction (of
+        ``directions`` over 180 degrees)."""
         import cv2
 
         t = self.t
@@ -384,32 +396,79 @@ class ClassicalDetector:
         half = len(self._kernels) // 2
         score = np.zeros((h, w), np.float32)
         sign = np.zeros((h, w), np.int8)
+        direction = np.zeros((h, w), np.int8)
         for polarity, r in ((1, bright), (-1, dark)):
             z = cv2.GaussianBlur(np.minimum(r / spread, t.clip), (0, 0), 0.7)
             best = np.zeros((h, w), np.float32)
+            which = np.zeros((h, w), np.int8)
             for k in range(half):
                 along = cv2.filter2D(z, -1, self._kernels[k], borderType=cv2.BORDER_REFLECT)
                 across = cv2.filter2D(z, -1, self._kernels[k + half], borderType=cv2.BORDER_REFLECT)
-                np.maximum(best, np.abs(along - across), out=best)
+                # a line along k answers along - across > 0; one across it, < 0 (index k + half)
+                diff = along - across
+                for idx, v in ((k, diff), (k + half, -diff)):
+                    up = v > best
+                    best[up] = v[up]
+                    which[up] = idx
             best[z < 0.3 * best] = 0  # the pixel itself must be on the line
             better = best > score
             score[better] = best[better]
             sign[better] = polarity
-        return score, sign
+            direction[better] = which[better]
+        return score, sign, direction
 
     def _lines(
         self, gray: np.ndarray, f: float, protect: np.ndarray | None, wide: bool = False
     ) -> tuple[np.ndarray, int]:
         t = self.t
-        score, _sign = self.line_score(gray)
+        score, _sign, direction = self.line_score(gray)
         if protect is not None:
             score = score / protect
         seeds = score > t.seed * f
         grow = score > t.grow * f
         mask = _hysteresis(grow, seeds)
+        # what counts as a crowd of lines is measured at the default thresholds: it does
+        # not move with the sensitivity
+        strong = score > t.seed
         scale = 0.5 if wide else 1.0
         length, width = t.min_length * f * scale, t.max_width * scale
-        lines, n = _line_components(mask, length, width)
+        if t.main_crowd > 0:
+            import cv2
+
+            crowd_all = cv2.blur(strong.astype(np.float32), (61, 61))
+            lines, n = _line_components(mask, length, width, crowd_all, t.main_crowd, 61, strong)
+        else:
+            lines, n = _line_components(mask, length, width)
+        if t.split_directions:
+            # a scratch that crosses a mast, a wire or an object's outline grows into it and
+            # fails the shape test as a whole: taken among the pixels of about its own
+            # direction only, it is a thin line again
+            import cv2
+
+            count = t.directions
+            win = 61
+            core = score > (t.grow + t.split_core * (t.seed - t.grow)) * f
+            trim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * t.split_trim + 1,) * 2)
+            for k in range(0, count, t.split_step):
+                near = np.zeros(direction.shape, bool)
+                for j in range(-t.split_span, t.split_span + 1):
+                    near |= direction == (k + j) % count
+                # (each direction on its own: a line accepted in one must not cut the
+                # components of the next)
+                part = _hysteresis(grow & near, seeds & near)
+                if not part.any():
+                    continue
+                # unless it lies among other lines of its direction (mortar, text, fabric):
+                # the share of such pixels around it, less its own, must stay small
+                crowd = cv2.blur((strong & near).astype(np.float32), (win, win))
+                found, m = _line_components(
+                    part, length, width, crowd, t.split_crowd, win, strong & near
+                )
+                if t.split_trim:
+                    # its weak fringe (grown along the sides) stays out
+                    found &= cv2.dilate((core & near).astype(np.uint8), trim) > 0
+                lines |= found
+                n += m
         # a scratch grown into a blob of photo structure fails the width test as a whole:
         # its strong pixels alone may still be a line, unless they lie in a crowd of lines
         # (a brick wall's mortar, text, fabric)
@@ -417,9 +476,7 @@ class ClassicalDetector:
         if rest.any():
             import cv2
 
-            # (measured at the default thresholds: what counts as a crowd does not move
-            # with the sensitivity)
-            crowd = cv2.blur((score > t.seed).astype(np.float32), (61, 61))
+            crowd = cv2.blur(strong.astype(np.float32), (61, 61))
             rest &= crowd <= t.crowd
             more, k = _line_components(rest, length, width)
             lines |= more
@@ -482,10 +539,19 @@ def _hysteresis(grow: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 
 def _line_components(
-    mask: np.ndarray, min_length: float, max_width: float
+    mask: np.ndarray,
+    min_length: float,
+    max_width: float,
+    crowd: np.ndarray | None = None,
+    max_crowd: float = 0.0,
+    window: int = 61,
+    counted: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """The components of ``mask`` that are lines: extent (bounding-box diagonal) at least
-    ``min_length``, mean width (area / extent) at most ``max_width``."""
+    ``min_length``, mean width (area / extent) at most ``max_width``; with ``crowd`` (the
+    share of line pixels in a ``window`` box around each pixel), its mean over the
+    component, less what the component adds itself (its ``counted`` pixels per length), at
+    most ``max_crowd``."""
     import cv2
 
     n, labels, stats, _c = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -495,8 +561,16 @@ def _line_components(
     bh = stats[1:, cv2.CC_STAT_HEIGHT].astype(np.float32)
     area = stats[1:, cv2.CC_STAT_AREA].astype(np.float32)
     extent = np.hypot(bw, bh)
+    mean_width = area / np.maximum(extent, 1)
     ok = np.zeros(n, bool)
-    ok[1:] = (extent >= min_length) & (area / np.maximum(extent, 1) <= max_width)
+    ok[1:] = (extent >= min_length) & (mean_width <= max_width)
+    if crowd is not None and ok.any():
+        around = np.bincount(labels.ravel(), weights=crowd.ravel(), minlength=n)[1:]
+        own_px = area
+        if counted is not None:
+            own_px = np.bincount(labels.ravel(), weights=counted.ravel(), minlength=n)[1:]
+        own = own_px / np.maximum(extent, 1) / window
+        ok[1:] &= around / np.maximum(area, 1) - own <= max_crowd
     return ok[labels], int(ok.sum())
 
 

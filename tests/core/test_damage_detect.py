@@ -64,7 +64,7 @@ def test_a_face_with_hair_and_thin_real_structures_are_left_almost_unmarked():
 
 def test_16_bit_and_alpha_inputs():
     photo = smooth_photo()
-    r = bench.render_damage(photo, 2, [(3, 70, False)])
+    r = bench.render_damage(photo, 3, [(3, 70, False)])
     eight = dd.find_damage(r.image).mask
     sixteen = dd.find_damage(r.image.astype(np.uint16) * 257).mask
     assert np.count_nonzero(eight ^ sixteen) <= 0.02 * max(1, np.count_nonzero(eight))
