@@ -145,6 +145,32 @@ def test_restore_with_damage_mask(photo, weights, home):
     assert Image.open(out).size == (512, 512)
 
 
+def test_old_photo_tools(photo, weights, home, tmp_path):
+    """This session's old-photo tools in the frozen app: Find Damage (`gpen damage`,
+    `--auto-damage`), grain matching (SciPy's fit), the quality score (in the report) and the
+    compact upscaler with its denoise blend (spandrel)."""
+    from gpen_desktop.core.superres import random_compact_checkpoint
+
+    sr = tmp_path / "sr"
+    sr.mkdir()
+    random_compact_checkpoint(sr / "realesr-general-x4v3.pth", seed=1)
+    random_compact_checkpoint(sr / "realesr-general-wdn-x4v3.pth", seed=2)
+    mask = home / "found.png"
+    frozen("gpen", "damage", photo, "-o", mask, "--json", "--overwrite",
+           home=home, weights=weights)  # fmt: skip
+    assert Image.open(mask).size == (512, 512)
+    out = home / "old.png"
+    proc = frozen("gpen", "restore", photo, "-o", out, "-m", weights / "GPEN-BFR-64.pth",
+                  "--auto-damage", "--match-grain",
+                  "--sr-model", sr / "realesr-general-x4v3.pth", "-dn", "0.3",
+                  "--upscale", "1", "--device", "cpu", "--overwrite", "--json",
+                  home=home, weights=weights)  # fmt: skip
+    assert Image.open(out).size == (512, 512)
+    report = json.loads(proc.stdout)["results"][0]
+    assert report["faces_restored"] == 1 and "score" in report["faces"][0]["quality"]
+    assert report["superres"]["denoise_strength"] == 0.3
+
+
 def test_restore_with_an_onnx_model(photo, weights, home, onnx_export):
     out = home / "onnx.png"
     frozen("gpen", "restore", photo, "-o", out, "-m", onnx_export[1], "--device", "cpu",
