@@ -86,6 +86,7 @@ class FindDamageRequest:
     faces: tuple[Face, ...]
     sensitivity: float
     label = "Finding damage"
+    lane = "detect"  # OpenCV only: beside a restore, never behind it
 
     def run(self, ctx: JobContext) -> Any:
         from gpen_desktop.core.damage_detect import find_damage_in_photo

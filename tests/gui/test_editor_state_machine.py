@@ -56,6 +56,7 @@ PANEL_CHOICES = {
     and (o.values or o.type in (bool, float))
 }
 N_PHOTOS = 3
+FIND_ROW = [0]  # the row the Find Damage stub marks (set by the rule)
 SIZE = 160
 
 
@@ -304,6 +305,27 @@ def _machine(qtbot, aloop, until, weights, photos, face, questions, tmp_path):
             stroke.finish(self.doc.undo_stack)
             self.settle()
 
+        @precondition(lambda self: self.doc is not None and self.doc.is_loaded)
+        @rule(row=st.integers(0, SIZE - 1))
+        def find_damage(self, row):
+            """Edit ▸ Find Damage (the stub proposes one scratch along ``row``): what is new
+            is one undo step; nothing new is a plain message and no step."""
+            doc = self.doc
+            FIND_ROW[0] = row
+            old = doc.damage.mask()  # None: no marks yet
+            h, w = doc.photo.height, doc.photo.width
+            row = min(row, h - 1)
+            marked = np.zeros((h, w), bool) if old is None else old.copy()
+            before = doc.undo_stack.index()
+            added = self.run(self.window.find_damage(), 60)
+            self.settle()
+            if doc is not self.doc:
+                return
+            fresh = int(np.count_nonzero(~marked[row]))
+            assert added == fresh
+            assert doc.undo_stack.index() == before + (1 if fresh else 0)
+            assert doc.damage.mask()[row].all()
+
         @precondition(lambda self: self.doc is not None)
         @rule(undo=st.booleans())
         def undo_or_redo(self, undo):
@@ -437,8 +459,16 @@ def stub_detection(monkeypatch, small_face):
     def landmarks(self, ctx):
         return Face(box=tuple(self.box), landmarks=_points_in(self.box))
 
+    def find_damage(self, ctx):
+        from gpen_desktop.core.damage_detect import DamageResult
+
+        mask = np.zeros((self.photo.height, self.photo.width), bool)
+        mask[min(FIND_ROW[0], self.photo.height - 1)] = True
+        return DamageResult(mask, scratches=1)
+
     monkeypatch.setattr(jobs.DetectRequest, "run", detect)
     monkeypatch.setattr(jobs.LandmarksRequest, "run", landmarks)
+    monkeypatch.setattr(jobs.FindDamageRequest, "run", find_damage)
 
 
 def _run(qtbot, aloop, until, weights, photos, face, questions, tmp_path, examples, steps, seed):
