@@ -46,3 +46,27 @@ def close_now(window) -> None:
     """Close ``window`` at the end of a test, dropping unsaved work without a question."""
     window._close_confirmed = True
     window.close()
+
+
+def bare_context(tmp_path, options, shown: list, spawn=None):
+    """An AppContext without a window (controllers' tests): a fresh photo list and worker,
+    real Questions (tests patch them with the ``questions`` fixture), settings in
+    ``tmp_path``, every photo restored with ``options``; what is said goes to ``shown`` as
+    (level, text). The caller shuts the worker down."""
+    from PySide6.QtCore import QSettings
+
+    from gpen_desktop.gui.context import AppContext
+    from gpen_desktop.gui.notify import Notifier
+    from gpen_desktop.gui.questions import Questions
+    from gpen_desktop.gui.state import PhotoList
+    from gpen_desktop.gui.worker import InferenceWorker
+
+    return AppContext(
+        photos=PhotoList(),
+        worker=InferenceWorker(),
+        notifier=Notifier(lambda text, level, *_: shown.append((level, text))),
+        questions=Questions(),
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+        spawn=spawn or asyncio.ensure_future,
+        run_options=lambda doc=None: options,
+    )

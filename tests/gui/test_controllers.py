@@ -6,20 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from gui_helpers import run
-from PySide6.QtCore import QSettings
+from gui_helpers import bare_context, run
 
 import gpen_desktop.gui as gui_package
 from gpen_desktop.core.imageio import load_photo
 from gpen_desktop.core.options import RestoreOptions
-from gpen_desktop.gui.context import AppContext
 from gpen_desktop.gui.export_files import ExportSettings
 from gpen_desktop.gui.exporter import Exporter
-from gpen_desktop.gui.notify import Notifier
 from gpen_desktop.gui.opening import PhotoOpener
-from gpen_desktop.gui.questions import Questions
 from gpen_desktop.gui.restore_run import RestoreController
-from gpen_desktop.gui.state import PhotoList
 from gpen_desktop.gui.worker import InferenceWorker
 
 GUI = Path(gui_package.__file__).parent
@@ -42,8 +37,6 @@ def test_open_restore_and_save_without_a_window(
     qapp, aloop, until, tiny_checkpoint, photo, tmp_path
 ):
     shown: list[tuple[str, str]] = []
-    photos = PhotoList()
-    worker = InferenceWorker()
     tasks = []
 
     def spawn(coro):
@@ -54,15 +47,8 @@ def test_open_restore_and_save_without_a_window(
         return task
 
     options = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
-    ctx = AppContext(
-        photos=photos,
-        worker=worker,
-        notifier=Notifier(lambda text, level, *_: shown.append((level, text))),
-        questions=Questions(),
-        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-        spawn=spawn,
-        run_options=lambda doc=None: options,
-    )
+    ctx = bare_context(tmp_path, options, shown, spawn)
+    photos, worker = ctx.photos, ctx.worker
     try:
         opener = PhotoOpener(ctx, lambda doc, saved: None, lambda: None)
         controller = RestoreController(worker, photos, opener.ensure_ready, spawn)

@@ -8,19 +8,13 @@ import asyncio
 import shutil
 
 import pytest
-from gui_helpers import run
-from PySide6.QtCore import QSettings
+from gui_helpers import bare_context, run
 
 from gpen_desktop.core.options import RestoreOptions
-from gpen_desktop.gui.context import AppContext
 from gpen_desktop.gui.export_files import ExportSettings
 from gpen_desktop.gui.exporter import Exporter
-from gpen_desktop.gui.notify import Notifier
 from gpen_desktop.gui.opening import PhotoOpener
-from gpen_desktop.gui.questions import Questions
 from gpen_desktop.gui.restore_run import RestoreController
-from gpen_desktop.gui.state import PhotoList
-from gpen_desktop.gui.worker import InferenceWorker
 
 
 @pytest.fixture
@@ -28,20 +22,12 @@ def restored(qapp, aloop, until, tiny_checkpoint, photo, tmp_path, questions):
     """A restored photo (a copy of the test photo in its own folder), an Exporter whose
     suffix the test sets, and what it said."""
     shown: list[tuple[str, str]] = []
-    photos, worker = PhotoList(), InferenceWorker()
     options = RestoreOptions(model_path=str(tiny_checkpoint), device="cpu")
     src = tmp_path / "in" / "portrait.png"
     src.parent.mkdir()
     shutil.copy(photo, src)
-    ctx = AppContext(
-        photos=photos,
-        worker=worker,
-        notifier=Notifier(lambda text, level, *_: shown.append((level, text))),
-        questions=Questions(),
-        settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-        spawn=asyncio.ensure_future,
-        run_options=lambda doc=None: options,
-    )
+    ctx = bare_context(tmp_path, options, shown)
+    photos, worker = ctx.photos, ctx.worker
     settings = [ExportSettings()]  # the test swaps it (frozen)
     opener = PhotoOpener(ctx, lambda doc, saved: None, lambda: None)
     controller = RestoreController(worker, photos, opener.ensure_ready, asyncio.ensure_future)

@@ -28,18 +28,21 @@ def test_match_grain_recomposites_without_the_network(
     network_runs.clear()
     before = doc.result.image.pixels.copy()
 
+    def recomposited() -> None:
+        run(
+            aloop,
+            until(
+                lambda: doc.composite_key == doc.composite_key_for(window.run_options()),
+                30,
+                "the recomposite",
+            ),
+        )
+
     panel = window.options_panel
     assert not panel.match_grain.isChecked()  # off by default
     panel.match_grain.setChecked(True)
     assert doc.options.match_grain  # the photo's own options have it
-    run(
-        aloop,
-        until(
-            lambda: doc.composite_key == doc.composite_key_for(window.run_options()),
-            30,
-            "the recomposite",
-        ),
-    )
+    recomposited()
     expected = composite(doc.network_result, doc.composite_faces(), window.run_options())
     shown = rgb_from_qimage(window.canvas._wipe._pixmap.toImage())
     assert np.array_equal(doc.result.image.pixels, expected.image.pixels)
@@ -49,12 +52,5 @@ def test_match_grain_recomposites_without_the_network(
     assert not doc.result_is_stale
 
     panel.match_grain.setChecked(False)  # and back: the first composite, byte for byte
-    run(
-        aloop,
-        until(
-            lambda: doc.composite_key == doc.composite_key_for(window.run_options()),
-            30,
-            "the recomposite",
-        ),
-    )
+    recomposited()
     assert np.array_equal(doc.result.image.pixels, before) and network_runs == []
