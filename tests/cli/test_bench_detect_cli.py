@@ -33,3 +33,27 @@ def test_photos_belong_to_bench_detect(astronaut_png, capsys):
 
     with pytest.raises(SystemExit):
         main(["bench", str(astronaut_png)])
+
+
+def test_core_bench_detect_rows_and_sample_photos(astronaut):
+    """gpen_desktop.core.bench_detect: a row per photo, counted against plain dlib's own
+    call; the sample group really holds 18 faces both find."""
+    from gpen_desktop.core.bench_detect import DetectBenchRow, bench_detect, sample_photos
+
+    names = [name for name, _rgb in sample_photos()]
+    assert names == ["astronaut (scikit-image)", "astronaut x18 group"]
+    seen = []
+    rows = bench_detect([("portrait", astronaut)], repeat=1, on_row=seen.append)
+    assert seen == rows and isinstance(rows[0], DetectBenchRow)
+    row = rows[0]
+    assert (row.faces, row.plain_faces, row.missed, row.extra) == (1, 1, 0, 0)
+    assert row.to_json()["ratio"] == round(row.seconds / row.plain_seconds, 3)
+
+
+def test_commands_bench_detect_formats_a_row():
+    """gpen_desktop.commands.bench_detect: one table line per row, ratio last."""
+    from gpen_desktop.commands.bench_detect import _fmt
+    from gpen_desktop.core.bench_detect import DetectBenchRow
+
+    line = _fmt(DetectBenchRow("group.jpg", 1200, 600, 18, 18, 19, 0, 0, 1.2, 1.0))
+    assert line.startswith("group.jpg") and "1200x600" in line and line.endswith("1.20x")
