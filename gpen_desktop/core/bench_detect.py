@@ -63,17 +63,12 @@ def read_photos(paths: list[str | Path]) -> list[tuple[str, np.ndarray]]:
     return [(Path(p).name, as_rgb8(load_photo(p).pixels)) for p in paths]
 
 
-def _iou(a, b) -> float:
-    from gpen_desktop.core.faces.detect import _iou as iou
-
-    return iou(a, b)
-
-
 def bench_detect(
     photos: list[tuple[str, np.ndarray]], repeat: int = 3, on_row=None
 ) -> list[DetectBenchRow]:
     """Time and compare the default ``dlib`` detector and plain dlib on each photo."""
     from gpen_desktop.core.faces import detect
+    from gpen_desktop.core.faces.detect import _iou
 
     plain_detector = detect._dlib().get_frontal_face_detector()  # its own, untouched instance
     rows = []

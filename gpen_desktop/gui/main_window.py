@@ -800,16 +800,10 @@ class MainWindow(QMainWindow):
         return await self.recovery.offer()
 
     def _recovered_options(self, doc: PhotoDoc, saved: Any) -> None:
-        """A recovered photo's options: its session's (a model file that is gone: the
-        default)."""
-        from gpen_desktop.core.options import PHOTO
-
-        own = saved.options.only(PHOTO)
-        if own.get("model_path") and not Path(own["model_path"]).is_file():
-            own["model_path"] = self.photo_options.defaults.model_path
-        doc.set_options(self.photo_options.defaults.replace(**own))
-        if doc is self.session.current:
-            self.photo_options.show(doc)
+        """A recovered photo's options: its copy's (a model file that is gone: the default)."""
+        self.photo_options.from_session(
+            doc, saved, self.models.weights_dir_seen, self.photo_options.defaults.model_path
+        )
 
     def _refresh_recovered(self, doc: PhotoDoc) -> None:
         self.controller.schedule_composite(doc, self.run_options(doc))

@@ -113,11 +113,15 @@ class PhotoOptions(QObject):
     def save_defaults(self, settings: QSettings) -> None:
         cfg.write_options(settings, {k: getattr(self.defaults, k) for k in self.panel_values()})
 
-    def from_session(self, doc: PhotoDoc, saved: Any, weights_dir_seen: str) -> None:
-        """Give ``doc`` a saved session's options (its model when found, else the default)."""
+    def from_session(
+        self, doc: PhotoDoc, saved: Any, weights_dir_seen: str, missing: str = ""
+    ) -> None:
+        """Give ``doc`` a saved session's options: its model when found (by content when the
+        session recorded it, else where it was), else ``missing`` ("": none chosen; a
+        recovery copy passes the default model)."""
         model = saved.find_model([weights_dir_seen] if weights_dir_seen else None)
         own = saved.options.only(PHOTO)
-        own["model_path"] = str(model) if model else ""
+        own["model_path"] = str(model) if model else missing
         doc.set_options(self.defaults.replace(**own))
         if doc is self.photos.current:
             self.show(doc)
